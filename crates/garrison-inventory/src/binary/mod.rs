@@ -1,0 +1,5 @@
+use crate::Parser;
+
+pub fn parsers() -> Vec<Box<dyn Parser>> {
+    Vec::new()
+}

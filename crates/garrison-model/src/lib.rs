@@ -1,0 +1,16 @@
+//! The shared vocabulary of Garrison: packages, distros, inventories and severities that every other crate speaks.
+//!
+//! Nothing here does I/O. Types are plain data with serde derives; the stable JSON
+//! shape of an [`Inventory`] is documented in `docs/json-output.md`.
+
+mod ecosystem;
+mod inventory;
+mod package;
+mod purl;
+mod severity;
+
+pub use ecosystem::Ecosystem;
+pub use inventory::{Inventory, LayerInfo, Stats, Target, TargetKind, Warning, INVENTORY_SCHEMA_VERSION};
+pub use package::{Distro, Package, SourcePackage};
+pub use purl::{purl_for, PurlError};
+pub use severity::Severity;

@@ -1,0 +1,1 @@
+//! Pulling images from registries that speak the OCI distribution API (v2).

@@ -1,0 +1,1 @@
+//! Root filesystems, project directories and running containers (through `/proc/PID/root`).

@@ -1,0 +1,1 @@
+//! Every system call the sources make, in one place.
