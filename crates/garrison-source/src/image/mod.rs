@@ -2,6 +2,7 @@
 //! registries, all read through [`ImageSource`] and walked layer by layer with
 //! OCI whiteouts applied.
 
+pub mod oci;
 pub mod registry;
 pub mod walk;
 
