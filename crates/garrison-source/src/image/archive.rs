@@ -244,7 +244,7 @@ impl ArchiveImage {
                 let resolved = resolve(&mut index, &top, None, platform)?;
                 target.digest = Some(resolved.manifest_digest.to_string());
                 target.image_id = Some(resolved.config_digest.to_string());
-                target.platform = resolved.config.platform();
+                target.platform = resolved.platform;
                 target.tags = resolved.tag.into_iter().collect();
                 let mut locations = Vec::with_capacity(resolved.layers.len());
                 for layer in &resolved.layers {

@@ -33,10 +33,11 @@ pub(crate) trait BlobStore {
 pub(crate) struct Resolved {
     pub manifest_digest: Digest,
     pub config_digest: Digest,
-    pub config: ImageConfig,
     pub layers: Vec<LayerInfo>,
     /// Tag of the chosen top-level entry, if it carries one.
     pub tag: Option<String>,
+    /// `os/arch[/variant]`: from the index entry it was chosen by, else from the config.
+    pub platform: Option<String>,
 }
 
 /// Reads a JSON document blob, checking its digest.
@@ -108,7 +109,17 @@ pub(crate) fn resolve(
                 },
             ))
         }
-        [only] => only.clone(),
+        [only] => {
+            if let (Some(want), Some(p)) = (platform, &only.platform) {
+                if !want.matches(p) {
+                    return Err(invalid(
+                        store,
+                        format!("the image is for {p}, not the requested platform {want}"),
+                    ));
+                }
+            }
+            only.clone()
+        }
         several => {
             let distinct_refs = several
                 .iter()
@@ -133,6 +144,8 @@ pub(crate) fn resolve(
         }
     };
     let chosen_tag = first.ref_name().map(str::to_string);
+    // The platform an index entry declares is authoritative once chosen by it.
+    let mut chosen_platform = first.platform.as_ref().map(|p| p.to_string());
     let mut desc = first;
     for _ in 0..=MAX_INDEX_DEPTH {
         let digest = descriptor_digest(store, &desc)?;
@@ -144,9 +157,19 @@ pub(crate) fn resolve(
                 desc = select_platform(&index, platform)
                     .map_err(|e| invalid(store, format!("index {digest}: {e}")))?
                     .clone();
+                if let Some(p) = &desc.platform {
+                    chosen_platform = Some(p.to_string());
+                }
             }
             ManifestOrIndex::Manifest(manifest) => {
-                return finish(store, digest, &manifest, platform, chosen_tag);
+                return finish(
+                    store,
+                    digest,
+                    &manifest,
+                    platform,
+                    chosen_tag,
+                    chosen_platform,
+                );
             }
         }
     }
@@ -162,6 +185,7 @@ fn finish(
     manifest: &Manifest,
     platform: Option<&PlatformSpec>,
     tag: Option<String>,
+    index_platform: Option<String>,
 ) -> Result<Resolved, SourceError> {
     let config_digest = descriptor_digest(store, &manifest.config)?;
     let bytes = read_json_blob(store, &config_digest)?;
@@ -171,7 +195,9 @@ fn finish(
             format!("config {config_digest} is not a valid image config: {e}"),
         )
     })?;
-    check_platform(store.input(), &config, platform)?;
+    if index_platform.is_none() {
+        check_platform(store.input(), &config, platform)?;
+    }
     for layer in &manifest.layers {
         let digest = descriptor_digest(store, layer)?;
         if !store.has_blob(&digest) {
@@ -185,7 +211,7 @@ fn finish(
         layers: layers_from(manifest, &config),
         manifest_digest,
         config_digest,
-        config,
+        platform: index_platform.or_else(|| config.platform()),
         tag,
     })
 }
@@ -287,7 +313,7 @@ impl LayoutImage {
         let mut target = Target::new(TargetKind::Image, name);
         target.digest = Some(resolved.manifest_digest.to_string());
         target.image_id = Some(resolved.config_digest.to_string());
-        target.platform = resolved.config.platform();
+        target.platform = resolved.platform;
         target.tags = resolved.tag.into_iter().collect();
         Ok(LayoutImage {
             name: name.to_string(),
