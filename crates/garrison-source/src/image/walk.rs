@@ -313,12 +313,7 @@ impl LayerWalk<'_> {
             if tripped.get() {
                 return Err(self.bomb());
             }
-            visitor.warning(self.warning(
-                None,
-                format!(
-                    "data after the end of the layer's tar cannot be read as {compression}: {e}"
-                ),
-            ));
+            return Err(self.corrupt_as(&e, compression));
         }
         let stored = capped.inner.stored();
         io::copy(stored, &mut io::sink()).map_err(|e| self.corrupt(&e))?;
