@@ -20,7 +20,7 @@ pub fn parse_os_release(content: &[u8]) -> Option<Distro> {
         let Some(eq) = line.iter().position(|&b| b == b'=') else {
             continue;
         };
-        let (key, raw) = (line[..eq].trim_ascii(), &line[eq + 1..]);
+        let (key, raw) = (line[..eq].trim_ascii(), line[eq + 1..].trim_ascii_start());
         if key.is_empty() || !key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
             continue;
         }
