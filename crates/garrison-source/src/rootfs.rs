@@ -249,8 +249,7 @@ impl Walker<'_> {
 
     fn run(&mut self, first: Listing, root_dev: u64) {
         let mut stack = vec![self.frame(b"/".to_vec(), root_dev, first)];
-        loop {
-            let Some(top) = stack.last_mut() else { break };
+        while let Some(top) = stack.last_mut() {
             for (p, e) in std::mem::take(&mut top.errors) {
                 self.warn(&p, format!("cannot examine: {e}"));
             }
