@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 /// How a tree is walked, beyond what [`Limits`] bounds.
 #[derive(Debug, Clone, Default)]
-pub struct WalkOptions {
+pub struct RootfsOptions {
     /// Directories not to enter, as paths inside the target (`/var/lib/containers`
     /// or `var/lib/containers`); everything below them is left out.
     pub skip_dirs: Vec<String>,
@@ -36,7 +36,7 @@ pub struct Rootfs {
     root: OwnedFd,
     host_path: PathBuf,
     target: Target,
-    options: WalkOptions,
+    options: RootfsOptions,
     /// Mount points of pseudo filesystems inside the tree, from mountinfo.
     pseudo_mounts: Vec<String>,
 }
@@ -62,7 +62,11 @@ fn is_pseudo_type(fstype: &str) -> bool {
 impl Rootfs {
     /// Opens the directory `path` on this host as a target of `kind`
     /// ([`TargetKind::Rootfs`] or [`TargetKind::Filesystem`]).
-    pub fn open(path: impl AsRef<Path>, kind: TargetKind) -> Result<Rootfs, SourceError> {
+    pub fn open(
+        path: impl AsRef<Path>,
+        kind: TargetKind,
+        options: RootfsOptions,
+    ) -> Result<Rootfs, SourceError> {
         let path = path.as_ref();
         let root = sys::open_root(path).map_err(|e| SourceError::io("open", path, e))?;
         let pseudo_mounts = match (
@@ -76,13 +80,13 @@ impl Rootfs {
             root,
             host_path: path.to_path_buf(),
             target: Target::new(kind, path.display().to_string()),
-            options: WalkOptions::default(),
+            options,
             pseudo_mounts,
         })
     }
 
     /// Replaces the walk options.
-    pub fn with_options(mut self, options: WalkOptions) -> Rootfs {
+    pub fn with_options(mut self, options: RootfsOptions) -> Rootfs {
         self.options = options;
         self
     }
@@ -711,14 +715,14 @@ impl Container {
                 root,
                 host_path: root_path,
                 target,
-                options: WalkOptions::default(),
+                options: RootfsOptions::default(),
                 pseudo_mounts,
             },
         })
     }
 
     /// Replaces the walk options.
-    pub fn with_options(mut self, options: WalkOptions) -> Container {
+    pub fn with_options(mut self, options: RootfsOptions) -> Container {
         self.rootfs.options = options;
         self
     }

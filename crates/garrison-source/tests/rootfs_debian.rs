@@ -4,7 +4,7 @@
 mod rootfs_support;
 
 use garrison_model::TargetKind;
-use garrison_source::rootfs::Rootfs;
+use garrison_source::rootfs::{Rootfs, RootfsOptions};
 use garrison_source::{EntryKind, Limits, Source};
 use rootfs_support::{fixture_dir, Recorder};
 use std::collections::BTreeMap;
@@ -50,7 +50,8 @@ fn debian_rootfs_walk_matches_the_filesystem_and_reads_dpkg_status() {
         "{} is incomplete: run fixtures/debian/make.sh",
         rootfs.display()
     );
-    let mut src = Rootfs::open(&rootfs, TargetKind::Rootfs).expect("open");
+    let mut src =
+        Rootfs::open(&rootfs, TargetKind::Rootfs, RootfsOptions::default()).expect("open");
     let mut rec =
         Recorder::new(|m| m.path == "/var/lib/dpkg/status" || m.path == "/usr/lib/os-release");
     src.walk(&mut rec, &Limits::default()).expect("walk");

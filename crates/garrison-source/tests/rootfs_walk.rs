@@ -5,7 +5,7 @@
 mod rootfs_support;
 
 use garrison_model::TargetKind;
-use garrison_source::rootfs::{Rootfs, WalkOptions};
+use garrison_source::rootfs::{Rootfs, RootfsOptions};
 use garrison_source::{EntryKind, Limits, Source};
 use rootfs_support::{is_root, Recorder};
 use std::fs;
@@ -39,7 +39,8 @@ fn sample_tree() -> tempfile::TempDir {
 #[test]
 fn walks_every_entry_with_absolute_paths_and_never_follows_symlinks() {
     let t = sample_tree();
-    let mut src = Rootfs::open(t.path(), TargetKind::Rootfs).expect("open");
+    let mut src =
+        Rootfs::open(t.path(), TargetKind::Rootfs, RootfsOptions::default()).expect("open");
     assert_eq!(src.target().kind, TargetKind::Rootfs);
     let mut rec = Recorder::new(|m| m.kind == EntryKind::File);
     src.walk(&mut rec, &Limits::default()).expect("walk");
@@ -98,7 +99,7 @@ fn walks_every_entry_with_absolute_paths_and_never_follows_symlinks() {
 #[test]
 fn open_in_root_resolves_symlinks_inside_the_root_only() {
     let t = sample_tree();
-    let src = Rootfs::open(t.path(), TargetKind::Rootfs).expect("open");
+    let src = Rootfs::open(t.path(), TargetKind::Rootfs, RootfsOptions::default()).expect("open");
     // /lib -> usr/lib is followed, inside the root.
     let mut s = String::new();
     std::io::Read::read_to_string(&mut src.open_in_root("/lib/libx.so").expect("open"), &mut s)
@@ -122,7 +123,8 @@ fn open_in_root_resolves_symlinks_inside_the_root_only() {
 #[test]
 fn files_over_the_size_limit_are_reported_and_skipped() {
     let t = sample_tree();
-    let mut src = Rootfs::open(t.path(), TargetKind::Rootfs).expect("open");
+    let mut src =
+        Rootfs::open(t.path(), TargetKind::Rootfs, RootfsOptions::default()).expect("open");
     let mut rec = Recorder::new(|m| m.kind == EntryKind::File);
     let limits = Limits {
         max_file_bytes: 12,
@@ -141,12 +143,10 @@ fn files_over_the_size_limit_are_reported_and_skipped() {
 #[test]
 fn skip_dirs_leave_out_whole_subtrees() {
     let t = sample_tree();
-    let opts = WalkOptions {
+    let opts = RootfsOptions {
         skip_dirs: vec!["/usr/lib".into(), "var/lib/".into(), "/not/there".into()],
     };
-    let mut src = Rootfs::open(t.path(), TargetKind::Filesystem)
-        .expect("open")
-        .with_options(opts);
+    let mut src = Rootfs::open(t.path(), TargetKind::Filesystem, opts).expect("open");
     assert_eq!(src.target().kind, TargetKind::Filesystem);
     let mut rec = Recorder::new(|_| false);
     src.walk(&mut rec, &Limits::default()).expect("walk");
@@ -167,7 +167,7 @@ fn a_file_swapped_for_a_symlink_mid_walk_is_not_followed() {
     let t = sample_tree();
     let root = t.path().to_path_buf();
     let secret = outside.path().join("secret");
-    let mut src = Rootfs::open(&root, TargetKind::Rootfs).expect("open");
+    let mut src = Rootfs::open(&root, TargetKind::Rootfs, RootfsOptions::default()).expect("open");
     // The visitor plays the attacker: after the walker has seen a regular
     // file, it replaces it with a symlink to a host file, then asks to read it.
     let mut rec = Recorder::new(move |m| {
@@ -193,7 +193,7 @@ fn a_directory_swapped_for_a_symlink_mid_walk_is_not_entered() {
     let t = sample_tree();
     let root = t.path().to_path_buf();
     let target = outside.path().join("host-only");
-    let mut src = Rootfs::open(&root, TargetKind::Rootfs).expect("open");
+    let mut src = Rootfs::open(&root, TargetKind::Rootfs, RootfsOptions::default()).expect("open");
     // /var was listed (as a directory) with the root; while the walk is
     // still in /usr, the attacker swaps it for a symlink to a host directory.
     let mut rec = Recorder::new(move |m| {
@@ -218,7 +218,8 @@ fn a_directory_swapped_for_a_symlink_mid_walk_is_not_entered() {
 fn unreadable_files_and_directories_are_reported_and_the_walk_goes_on() {
     const ENV: &str = "GARRISON_TEST_UNREADABLE_TREE";
     if let Some(dir) = std::env::var_os(ENV) {
-        let mut src = Rootfs::open(&dir, TargetKind::Rootfs).expect("open");
+        let mut src =
+            Rootfs::open(&dir, TargetKind::Rootfs, RootfsOptions::default()).expect("open");
         let mut rec = Recorder::new(|m| m.kind == EntryKind::File);
         src.walk(&mut rec, &Limits::default()).expect("walk");
         let w = rec
@@ -310,7 +311,7 @@ fn pseudo_filesystems_inside_the_tree_are_not_entered() {
         mounted.0.push(r.join(at));
     }
     write(r, "run/lock/file", "on tmpfs");
-    let mut src = Rootfs::open(r, TargetKind::Rootfs).expect("open");
+    let mut src = Rootfs::open(r, TargetKind::Rootfs, RootfsOptions::default()).expect("open");
     let mut rec = Recorder::new(|m| m.kind == EntryKind::File);
     src.walk(&mut rec, &Limits::default()).expect("walk");
     for p in rec.entries.keys() {
@@ -327,10 +328,16 @@ fn pseudo_filesystems_inside_the_tree_are_not_entered() {
 
 #[test]
 fn a_missing_root_is_an_error_naming_it() {
-    let err = Rootfs::open("/no/such/garrison/root", TargetKind::Rootfs).expect_err("must fail");
+    let err = Rootfs::open(
+        "/no/such/garrison/root",
+        TargetKind::Rootfs,
+        RootfsOptions::default(),
+    )
+    .expect_err("must fail");
     assert!(err.to_string().contains("/no/such/garrison/root"), "{err}");
     let f = tempfile::NamedTempFile::new().expect("tmp");
-    let err = Rootfs::open(f.path(), TargetKind::Rootfs).expect_err("a file is not a root");
+    let err = Rootfs::open(f.path(), TargetKind::Rootfs, RootfsOptions::default())
+        .expect_err("a file is not a root");
     assert!(
         err.to_string().contains(&f.path().display().to_string()),
         "{err}"
