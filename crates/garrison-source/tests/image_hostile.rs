@@ -287,7 +287,7 @@ fn truncated_layers_fail_naming_image_and_layer() {
 fn corrupt_blob_is_a_digest_mismatch() {
     let dir = tempfile::tempdir().unwrap();
     let layer = layer_tar(&[T::File("etc/f", b"original")]);
-    let digests = write_layout(dir.path(), &[layer.clone()], "t", &[]);
+    let digests = write_layout(dir.path(), &[layer], "t", &[]);
     // Change the content (same length, tar still valid) behind the digest.
     let blob = dir.path().join("blobs/sha256").join(&digests[0][7..]);
     let mut bytes = std::fs::read(&blob).unwrap();

@@ -131,7 +131,9 @@ impl<R: Read> Read for Hashing<R> {
 /// The stored bytes: the magic-number prefix read for detection, then the rest.
 type Stored<'p, R> = BufReader<io::Chain<&'p [u8], Hashing<R>>>;
 
-/// A layer's decompressed tar stream.
+/// A layer's decompressed tar stream. One lives per layer, so the size
+/// difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Decompressed<'p, R: Read> {
     Plain(Stored<'p, R>),
     Gzip(flate2::bufread::MultiGzDecoder<Stored<'p, R>>),
