@@ -240,10 +240,15 @@ fn fetch_manifest(
         let detail = error_detail(&mut response);
         return Err(client.error(match status {
             404 => format!(
-                "manifest {manifest_ref} not found: the repository {} or its tag/digest does not exist{detail}",
+                "{} {manifest_ref} not found: the repository {} or this {} does not exist{detail}",
+                if by_digest { "manifest" } else { "tag" },
+                reference.repository,
+                if by_digest { "digest" } else { "tag" },
+            ),
+            403 => format!(
+                "access to the repository {} is denied{detail}",
                 reference.repository
             ),
-            403 => format!("access to the repository {} is denied{detail}", reference.repository),
             s => format!("GET manifest {manifest_ref} failed with HTTP {s}{detail}"),
         }));
     }
