@@ -191,7 +191,8 @@ pub struct Faults {
     pub wrong_manifest_for_digest: bool,
     /// Append bytes to this blob, without a Content-Length (chunked).
     pub longer_blob: Option<String>,
-    /// Declare a wrong Content-Length for this blob.
+    /// Send this blob with 10 extra bytes and a Content-Length that says so
+    /// (which then differs from the manifest's size).
     pub blob_length_lie: Option<String>,
     /// Serve blobs through a redirect to a second server on 127.0.0.2 that
     /// refuses requests carrying an Authorization header (like signed-URL storage).
@@ -532,6 +533,8 @@ impl FakeState {
                 Some(n),
                 None,
             )
+            // tiny_http would switch to chunked above 32 KiB and drop the length.
+            .with_chunked_threshold(usize::MAX)
             .boxed();
         }
         tiny_http::Response::from_data(bytes).boxed()

@@ -92,7 +92,9 @@ impl Client {
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
             .user_agent(format!("garrison/{}", env!("CARGO_PKG_VERSION")))
             .accept_encoding("identity")
-            .timeout_connect(Some(Duration::from_secs(30)))
+            // Includes the TLS handshake; a loopback server that never answers
+            // one should not hold up the plain-http fallback for long.
+            .timeout_connect(Some(Duration::from_secs(if loopback { 10 } else { 30 })))
             .timeout_recv_response(Some(Duration::from_secs(120)))
             .timeout_per_read(Some(Duration::from_secs(300)));
         if loopback {
