@@ -324,3 +324,105 @@ fn missing_blob_in_a_real_registry_is_reported_by_digest() {
         .expect_err("walk with a missing blob");
     assert!(err.to_string().contains(&layer), "{err}");
 }
+
+/// The walk's events without the layer digests, for images whose layers were
+/// recompressed (same files, other blobs).
+fn entries_only(rec: &Recorder) -> Vec<image_support::Event> {
+    rec.events
+        .iter()
+        .filter(|e| !matches!(e, image_support::Event::Layer(..)))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn docker_schema2_manifest_and_manifest_list() {
+    let registry = Registry::start(Mode::Anonymous);
+    let archive_path = fixture("app-oci.tar");
+    registry.push_with(
+        &format!("oci-archive:{}", archive_path.display()),
+        "test/app:v2s2",
+        false,
+        &["--format", "v2s2"],
+    );
+    let opts = RegistryOptions {
+        plain_http: true,
+        ..Default::default()
+    };
+    let pulled = open(&format!("{}/test/app:v2s2", registry.host()), &opts);
+    let expected = archive();
+    for layer in pulled.layers() {
+        assert_eq!(
+            layer.media_type.as_deref(),
+            Some("application/vnd.docker.image.rootfs.diff.tar.gzip")
+        );
+    }
+    let digests = |layers: &[garrison_model::LayerInfo]| -> Vec<String> {
+        layers.iter().map(|l| l.digest.clone()).collect()
+    };
+    assert_eq!(digests(pulled.layers()), digests(expected.layers()));
+    assert_ne!(pulled.target().digest, expected.target().digest);
+    let got = walk(&mut Image(pulled));
+    let want = walk(&mut Image(expected));
+    assert_eq!(got.events, want.events);
+
+    // A Docker manifest list made from the multi-arch layout.
+    let layout = fixture("multi-layout");
+    registry.push_with(
+        &format!("oci:{}:1", layout.display()),
+        "test/multi:v2s2",
+        true,
+        &["--format", "v2s2"],
+    );
+    let arm = RegistryOptions {
+        platform: Some("linux/arm64".into()),
+        ..opts
+    };
+    let pulled = open(&format!("{}/test/multi:v2s2", registry.host()), &arm);
+    assert_eq!(pulled.target().platform.as_deref(), Some("linux/arm64/v8"));
+    let rec = walk(&mut Image(pulled));
+    assert_eq!(
+        rec.files().get("/etc/garrison-arch").map(Vec::as_slice),
+        Some(&b"arm64\n"[..])
+    );
+}
+
+#[test]
+fn zstd_layers_stream_from_the_registry() {
+    let registry = Registry::start(Mode::Anonymous);
+    let archive_path = fixture("app-oci.tar");
+    registry.push_with(
+        &format!("oci-archive:{}", archive_path.display()),
+        "test/app:zstd",
+        false,
+        &["--dest-compress-format", "zstd", "--dest-compress"],
+    );
+    let pulled = open(
+        &format!("{}/test/app:zstd", registry.host()),
+        &RegistryOptions::default(),
+    );
+    for layer in pulled.layers() {
+        assert_eq!(
+            layer.media_type.as_deref(),
+            Some("application/vnd.oci.image.layer.v1.tar+zstd")
+        );
+    }
+    let got = walk(&mut Image(pulled));
+    let want = walk(&mut Image(archive()));
+    assert_eq!(entries_only(&got), entries_only(&want));
+}
+
+#[test]
+fn ipv6_loopback_registry() {
+    let registry = Registry::start(Mode::Anonymous);
+    let archive_path = fixture("app-oci.tar");
+    registry.push(
+        &format!("oci-archive:{}", archive_path.display()),
+        "test/app:1",
+        false,
+    );
+    let registry = registry.move_to("::1");
+    let reference = format!("{}/test/app:1", registry.host());
+    assert!(reference.starts_with("[::1]:"));
+    assert_same_as_archive(open(&reference, &RegistryOptions::default()));
+}

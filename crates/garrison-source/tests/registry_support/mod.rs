@@ -52,6 +52,8 @@ pub enum Mode {
 /// A `docker-registry` process on 127.0.0.1 with its own storage; killed on drop.
 pub struct Registry {
     child: Child,
+    /// The loopback address it listens on: `127.0.0.1` or `::1`.
+    pub ip: &'static str,
     pub port: u16,
     pub mode: Mode,
     dir: tempfile::TempDir,
@@ -64,11 +66,35 @@ fn free_port(ip: &str) -> u16 {
 
 impl Registry {
     pub fn start(mode: Mode) -> Registry {
-        let binary = tool("docker-registry");
+        Registry::start_on(mode, "127.0.0.1")
+    }
+
+    /// Starts on `ip` (`127.0.0.1` or `::1`).
+    pub fn start_on(mode: Mode, ip: &'static str) -> Registry {
+        Registry::start_in(mode, ip, tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// Stops this registry and serves the same storage on `ip` (skopeo 1.9
+    /// cannot push to an IPv6 literal, so IPv6 tests push over IPv4 first).
+    pub fn move_to(mut self, ip: &'static str) -> Registry {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port("127.0.0.1");
+        std::fs::rename(self.dir.path().join("storage"), dir.path().join("storage"))
+            .expect("move registry storage");
+        Registry::start_in(self.mode, ip, dir)
+    }
+
+    fn start_in(mode: Mode, ip: &'static str, dir: tempfile::TempDir) -> Registry {
+        let binary = tool("docker-registry");
+        let port = free_port(ip);
+        let listen = if ip.contains(':') {
+            format!("[{ip}]:{port}")
+        } else {
+            format!("{ip}:{port}")
+        };
         let mut config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: garrison-test-secret\n",
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: \"{listen}\"\n  secret: garrison-test-secret\n",
             dir.path().join("storage").display()
         );
         if mode == Mode::TlsBasic {
@@ -92,6 +118,7 @@ impl Registry {
             .expect("start docker-registry");
         let mut registry = Registry {
             child,
+            ip,
             port,
             mode,
             dir,
@@ -108,7 +135,7 @@ impl Registry {
                     self.log()
                 );
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if TcpStream::connect((self.ip, self.port)).is_ok() {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(25));
@@ -125,13 +152,23 @@ impl Registry {
     }
 
     pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        if self.ip.contains(':') {
+            format!("[{}]:{}", self.ip, self.port)
+        } else {
+            format!("{}:{}", self.ip, self.port)
+        }
     }
 
     /// Pushes `source` (a skopeo transport:path) to `repo_tag` on this registry.
     pub fn push(&self, source: &str, repo_tag: &str, all: bool) {
+        self.push_with(source, repo_tag, all, &[]);
+    }
+
+    /// [`Registry::push`] with extra `skopeo copy` arguments.
+    pub fn push_with(&self, source: &str, repo_tag: &str, all: bool, extra: &[&str]) {
         let mut cmd = Command::new(tool("skopeo"));
         cmd.args(["copy", "--quiet", "--dest-tls-verify=false"]);
+        cmd.args(extra);
         if all {
             cmd.arg("--all");
         }
