@@ -99,7 +99,9 @@ struct Hash {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum LicenseChoice {
-    License { license: License },
+    License {
+        license: License,
+    },
     Expression {
         expression: String,
         acknowledgement: &'static str,
@@ -155,7 +157,11 @@ pub(crate) fn build(inv: &Inventory, opts: &RenderOptions) -> Bom {
             prop(&mut c.properties, "garrison:os:codename", cn.clone());
         }
         if !d.id_like.is_empty() {
-            prop(&mut c.properties, "garrison:os:id-like", d.id_like.join(" "));
+            prop(
+                &mut c.properties,
+                "garrison:os:id-like",
+                d.id_like.join(" "),
+            );
         }
         components.push(c);
     }
@@ -166,7 +172,10 @@ pub(crate) fn build(inv: &Inventory, opts: &RenderOptions) -> Bom {
 
     let dependencies = vec![Dependency {
         reference: root_ref,
-        depends_on: components.iter().filter_map(|c| c.bom_ref.clone()).collect(),
+        depends_on: components
+            .iter()
+            .filter_map(|c| c.bom_ref.clone())
+            .collect(),
     }];
 
     let mut tool = Component::new("application", "garrison");
@@ -316,9 +325,15 @@ fn package_component(pkg: &Package, bom_ref: String) -> Component {
 fn licenses(declared: &[String]) -> Vec<LicenseChoice> {
     let terms = license::classify_all(declared);
     let all_spdx = terms.iter().all(|t| matches!(t, Term::Spdx { .. }));
-    let any_compound = terms
-        .iter()
-        .any(|t| matches!(t, Term::Spdx { single_id: None, .. }));
+    let any_compound = terms.iter().any(|t| {
+        matches!(
+            t,
+            Term::Spdx {
+                single_id: None,
+                ..
+            }
+        )
+    });
     if all_spdx && any_compound {
         let expression = license::join_and(terms.iter().filter_map(|t| match t {
             Term::Spdx { expression, .. } => Some(expression.as_str()),
@@ -430,8 +445,10 @@ mod tests {
     #[test]
     fn license_shapes() {
         let j = |v: &[&str]| {
-            serde_json::to_value(licenses(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
-                .unwrap_or_default()
+            serde_json::to_value(licenses(
+                &v.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            ))
+            .unwrap_or_default()
         };
         assert_eq!(
             j(&["MIT", "Custom"]),

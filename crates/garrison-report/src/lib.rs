@@ -69,7 +69,9 @@ impl FromStr for SbomFormat {
             .into_iter()
             .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
-                format!("unknown SBOM format {s:?}: expected one of table, json, cyclonedx, spdx-json")
+                format!(
+                    "unknown SBOM format {s:?}: expected one of table, json, cyclonedx, spdx-json"
+                )
             })
     }
 }
@@ -84,7 +86,10 @@ pub enum ReportError {
         source: std::io::Error,
     },
     #[error("cannot encode the {format} report: {reason}")]
-    Encode { format: &'static str, reason: String },
+    Encode {
+        format: &'static str,
+        reason: String,
+    },
 }
 
 impl ReportError {

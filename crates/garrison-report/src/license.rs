@@ -111,12 +111,24 @@ mod tests {
     #[test]
     fn classifies() {
         assert_eq!(classify(" MIT "), spdx("MIT", Some("MIT")));
-        assert_eq!(classify("MIT OR Apache-2.0"), spdx("MIT OR Apache-2.0", None));
+        assert_eq!(
+            classify("MIT OR Apache-2.0"),
+            spdx("MIT OR Apache-2.0", None)
+        );
         assert_eq!(classify("MIT/Apache-2.0"), spdx("MIT OR Apache-2.0", None));
-        assert_eq!(classify("GPL-2.0+"), spdx("GPL-2.0-or-later", Some("GPL-2.0-or-later")));
-        assert_eq!(classify("GPL-2.0"), spdx("GPL-2.0-only", Some("GPL-2.0-only")));
+        assert_eq!(
+            classify("GPL-2.0+"),
+            spdx("GPL-2.0-or-later", Some("GPL-2.0-or-later"))
+        );
+        assert_eq!(
+            classify("GPL-2.0"),
+            spdx("GPL-2.0-only", Some("GPL-2.0-only"))
+        );
         assert_eq!(classify("LicenseRef-Acme"), spdx("LicenseRef-Acme", None));
-        assert_eq!(classify("BSD License"), Some(Term::Name("BSD License".into())));
+        assert_eq!(
+            classify("BSD License"),
+            Some(Term::Name("BSD License".into()))
+        );
         assert_eq!(classify("GPL-2+"), Some(Term::Name("GPL-2+".into())));
         assert_eq!(classify("apache"), Some(Term::Name("apache".into())));
         assert_eq!(classify("NOASSERTION"), None);

@@ -114,7 +114,10 @@ pub(crate) fn build(inv: &Inventory, opts: &RenderOptions) -> Document {
     });
 
     if let Some(d) = &inv.distro {
-        let id = ids.take(&format!("SPDXRef-OperatingSystem-{}", sanitize(&d.purl_qualifier())));
+        let id = ids.take(&format!(
+            "SPDXRef-OperatingSystem-{}",
+            sanitize(&d.purl_qualifier())
+        ));
         let comment = [
             d.pretty_name.as_ref().map(|p| format!("pretty name: {p}")),
             d.codename.as_ref().map(|c| format!("codename: {c}")),
@@ -135,7 +138,7 @@ pub(crate) fn build(inv: &Inventory, opts: &RenderOptions) -> Document {
             source_info: Some("acquired from /etc/os-release".into()),
             comment: (!comment.is_empty()).then(|| comment.join("\n")),
             external_refs: Vec::new(),
-            primary_package_purpose: "OPERATING-SYSTEM",
+            primary_package_purpose: "OPERATING_SYSTEM",
         });
         relationships.push(contains(&root_id, id));
     }
@@ -205,7 +208,7 @@ fn root_package(inv: &Inventory, id: String) -> SpdxPackage {
     let t = &inv.target;
     let purpose = match t.kind {
         TargetKind::Image | TargetKind::Container => "CONTAINER",
-        TargetKind::Rootfs => "OPERATING-SYSTEM",
+        TargetKind::Rootfs => "OPERATING_SYSTEM",
         TargetKind::Filesystem => "SOURCE",
     };
     let mut lines = vec![format!("target kind: {}", target_kind_name(t.kind))];
@@ -310,7 +313,11 @@ fn package(pkg: &Package, id: String, refs: &mut LicenseRefs) -> SpdxPackage {
 fn sanitize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        let c = if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' };
+        let c = if c.is_ascii_alphanumeric() || c == '.' {
+            c
+        } else {
+            '-'
+        };
         if c == '-' && out.ends_with('-') {
             continue;
         }

@@ -90,7 +90,7 @@ fn package_table(inv: &Inventory, opts: &RenderOptions) -> Table {
     let with_layer = pkgs.iter().any(|p| p.layer.is_some());
 
     let mut table = Table::new();
-    table.load_preset(presets::UTF8_FULL_CONDENSED);
+    table.load_style(presets::UTF8_FULL_CONDENSED);
     if opts.color {
         table.enforce_styling();
     } else {
@@ -144,7 +144,9 @@ fn package_table(inv: &Inventory, opts: &RenderOptions) -> Table {
             ty,
         ];
         if with_source {
-            row.push(Cell::new(source_label(p).map(|s| one_line(&s)).unwrap_or_default()));
+            row.push(Cell::new(
+                source_label(p).map(|s| one_line(&s)).unwrap_or_default(),
+            ));
         }
         row.push(Cell::new(one_line(&p.location)));
         if with_layer {
