@@ -4,9 +4,12 @@
 
 use crate::cyclonedx::target_kind_name;
 use crate::{short_digest, source_label, RenderOptions};
-use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
+use comfy_table::{
+    presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width,
+};
 use garrison_model::{Inventory, Package};
 use std::fmt::Write as _;
+use unicode_width::UnicodeWidthStr;
 
 const ANSI_BOLD: &str = "\x1b[1m";
 const ANSI_YELLOW: &str = "\x1b[33m";
@@ -76,6 +79,85 @@ fn header(inv: &Inventory) -> String {
     s
 }
 
+/// The table's columns. When the terminal is too narrow, columns give up
+/// room in [`Col::SHRINK_ORDER`], first down to a share of the width, then
+/// down to their title's width.
+#[derive(Clone, Copy, PartialEq)]
+enum Col {
+    Name,
+    Version,
+    Type,
+    Source,
+    Location,
+    Layer,
+}
+
+impl Col {
+    const SHRINK_ORDER: [Col; 6] = [
+        Col::Location,
+        Col::Source,
+        Col::Name,
+        Col::Version,
+        Col::Layer,
+        Col::Type,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            Col::Name => "NAME",
+            Col::Version => "VERSION",
+            Col::Type => "TYPE",
+            Col::Source => "SOURCE",
+            Col::Location => "LOCATION",
+            Col::Layer => "LAYER",
+        }
+    }
+
+    /// Percent of the table's width this column keeps in the first round of
+    /// shrinking (when its content needs that much).
+    fn keep_percent(self) -> usize {
+        match self {
+            Col::Name => 22,
+            Col::Version => 20,
+            Col::Type => 8,
+            Col::Layer => 10,
+            Col::Source => 10,
+            Col::Location => 20,
+        }
+    }
+}
+
+/// Column widths (content plus two spaces of padding) that fit `width`, or
+/// `None` when the content fits as it is. Below the sum of the titles'
+/// widths the table stays wider than the terminal rather than mangle titles.
+fn fit_widths(cols: &[Col], content: &[usize], width: usize) -> Option<Vec<usize>> {
+    let budget = width.saturating_sub(cols.len() + 1);
+    let mut alloc: Vec<usize> = content.iter().map(|w| w + 2).collect();
+    let mut total: usize = alloc.iter().sum();
+    if total <= budget {
+        return None;
+    }
+    let floors: [&dyn Fn(Col) -> usize; 2] = [
+        &|c: Col| (budget * c.keep_percent() / 100).max(c.title().len() + 2),
+        &|c: Col| c.title().len() + 2,
+    ];
+    for floor in floors {
+        for c in Col::SHRINK_ORDER {
+            let Some(i) = cols.iter().position(|x| *x == c) else {
+                continue;
+            };
+            let Some(a) = alloc.get_mut(i) else { continue };
+            let give = a.saturating_sub(floor(c)).min(total.saturating_sub(budget));
+            *a -= give;
+            total -= give;
+        }
+        if total <= budget {
+            break;
+        }
+    }
+    Some(alloc)
+}
+
 fn package_table(inv: &Inventory, opts: &RenderOptions) -> Table {
     let mut pkgs: Vec<&Package> = inv.packages.iter().collect();
     pkgs.sort_by(|a, b| {
@@ -86,8 +168,37 @@ fn package_table(inv: &Inventory, opts: &RenderOptions) -> Table {
             &b.location,
         ))
     });
-    let with_source = pkgs.iter().any(|p| p.source.is_some());
-    let with_layer = pkgs.iter().any(|p| p.layer.is_some());
+    let mut cols = vec![Col::Name, Col::Version, Col::Type];
+    if pkgs.iter().any(|p| p.source.is_some()) {
+        cols.push(Col::Source);
+    }
+    cols.push(Col::Location);
+    if pkgs.iter().any(|p| p.layer.is_some()) {
+        cols.push(Col::Layer);
+    }
+
+    let rows: Vec<(&Package, Vec<String>)> = pkgs
+        .into_iter()
+        .map(|p| {
+            let cells = cols
+                .iter()
+                .map(|c| match c {
+                    Col::Name => one_line(&p.full_name()),
+                    Col::Version => one_line(&p.version),
+                    Col::Type => p.ecosystem.purl_type().to_string(),
+                    Col::Source => source_label(p).map(|s| one_line(&s)).unwrap_or_default(),
+                    Col::Location => one_line(&p.location),
+                    Col::Layer => p
+                        .layer
+                        .as_deref()
+                        .map(short_digest)
+                        .unwrap_or_default()
+                        .to_string(),
+                })
+                .collect();
+            (p, cells)
+        })
+        .collect();
 
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED);
@@ -96,64 +207,64 @@ fn package_table(inv: &Inventory, opts: &RenderOptions) -> Table {
     } else {
         table.force_no_tty();
     }
+    table.set_header(cols.iter().map(|c| {
+        let cell = Cell::new(c.title());
+        if opts.color {
+            cell.add_attribute(Attribute::Bold)
+        } else {
+            cell
+        }
+    }));
+
+    for (p, cells) in &rows {
+        let row = cols.iter().zip(cells).map(|(c, text)| {
+            let cell = Cell::new(text);
+            match (opts.color, c) {
+                (true, Col::Type) => cell.fg(if p.ecosystem.is_os() {
+                    Color::Cyan
+                } else {
+                    Color::Green
+                }),
+                (true, Col::Layer) => cell.fg(Color::DarkGrey),
+                _ => cell,
+            }
+        });
+        table.add_row(row);
+    }
+
     match opts.width {
-        Some(w) => {
-            table.set_content_arrangement(ContentArrangement::Dynamic);
-            table.set_width(w);
+        Some(width) => {
+            let content: Vec<usize> = cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    rows.iter()
+                        .filter_map(|(_, cells)| cells.get(i))
+                        .map(|s| s.width())
+                        .chain([c.title().len()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            match fit_widths(&cols, &content, usize::from(width)) {
+                Some(widths) => {
+                    table.set_content_arrangement(ContentArrangement::Dynamic);
+                    table.set_width(width);
+                    for (i, w) in widths.into_iter().enumerate() {
+                        if let Some(column) = table.column_mut(i) {
+                            let w = u16::try_from(w).unwrap_or(u16::MAX);
+                            column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(w)));
+                        }
+                    }
+                }
+                None => {
+                    table.set_content_arrangement(ContentArrangement::Disabled);
+                }
+            }
         }
         None => {
             table.set_content_arrangement(ContentArrangement::Disabled);
         }
-    }
-
-    let mut head = vec!["NAME", "VERSION", "TYPE"];
-    if with_source {
-        head.push("SOURCE");
-    }
-    head.push("LOCATION");
-    if with_layer {
-        head.push("LAYER");
-    }
-    let head: Vec<Cell> = head
-        .into_iter()
-        .map(|h| {
-            let c = Cell::new(h);
-            if opts.color {
-                c.add_attribute(Attribute::Bold)
-            } else {
-                c
-            }
-        })
-        .collect();
-    table.set_header(head);
-
-    for p in pkgs {
-        let ty = Cell::new(p.ecosystem.purl_type());
-        let ty = if opts.color {
-            ty.fg(if p.ecosystem.is_os() {
-                Color::Cyan
-            } else {
-                Color::Green
-            })
-        } else {
-            ty
-        };
-        let mut row = vec![
-            Cell::new(one_line(&p.full_name())),
-            Cell::new(one_line(&p.version)),
-            ty,
-        ];
-        if with_source {
-            row.push(Cell::new(
-                source_label(p).map(|s| one_line(&s)).unwrap_or_default(),
-            ));
-        }
-        row.push(Cell::new(one_line(&p.location)));
-        if with_layer {
-            let l = Cell::new(p.layer.as_deref().map(short_digest).unwrap_or_default());
-            row.push(if opts.color { l.fg(Color::DarkGrey) } else { l });
-        }
-        table.add_row(row);
     }
     // One line per package: values too long for the width are cut with "…"
     // instead of wrapping.
@@ -198,11 +309,16 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     }
 }
 
-/// Replaces control characters (newlines, escapes) so that a value read from
-/// an input cannot break the table or send escape sequences to the terminal.
+/// Replaces line breaks and tabs with spaces and other control characters
+/// (escapes) with U+FFFD, so that a value read from an input cannot break the
+/// table, forge report lines, or send escape sequences to the terminal.
 fn one_line(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
         .collect()
 }
 
@@ -219,6 +335,6 @@ mod tests {
 
     #[test]
     fn control_characters_are_replaced() {
-        assert_eq!(one_line("a\nb\x1b[31m"), "a\u{FFFD}b\u{FFFD}[31m");
+        assert_eq!(one_line("a\nb\x1b[31m"), "a b\u{FFFD}[31m");
     }
 }
