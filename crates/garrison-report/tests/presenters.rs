@@ -232,6 +232,35 @@ fn json_is_the_inventory_as_is() {
     assert_eq!(doc["packages"], serde_json::json!([]));
 }
 
+/// The example in docs/json-output.md is exactly what the JSON and table
+/// presenters write for it: the documentation cannot drift from the code.
+#[test]
+fn documented_example_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/json-output.md");
+    let doc = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let block = |fence: &str| -> String {
+        let start = doc
+            .find(fence)
+            .unwrap_or_else(|| panic!("no {fence:?} block in {}", path.display()))
+            + fence.len();
+        let len = doc[start..].find("```").unwrap_or(0);
+        doc[start..start + len].to_string()
+    };
+    let json = block("```json\n");
+    let inv: Inventory = serde_json::from_str(&json)
+        .unwrap_or_else(|e| panic!("the documented example does not parse: {e}"));
+    assert_eq!(
+        render(&inv, SbomFormat::Json, &RenderOptions::default()),
+        json
+    );
+    let table = block("default `--format table`:\n\n```\n");
+    assert_eq!(
+        render(&inv, SbomFormat::Table, &RenderOptions::default()),
+        table
+    );
+}
+
 // ---------------------------------------------------------------- cyclonedx
 
 #[test]
