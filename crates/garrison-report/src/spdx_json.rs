@@ -101,7 +101,7 @@ struct ExtractedLicense {
 /// Builds the SPDX document for `inv`.
 pub(crate) fn build(inv: &Inventory, opts: &RenderOptions) -> Document {
     let mut ids = IdAllocator::default();
-    let mut refs = LicenseRefs::default();
+    let mut refs = LicenseRefs::for_packages(&inv.packages);
     let root_id = ids.take("SPDXRef-Target");
     let mut packages = Vec::with_capacity(inv.packages.len() + 2);
     let mut relationships = Vec::with_capacity(inv.packages.len() + 2);
@@ -354,15 +354,62 @@ impl IdAllocator {
     }
 }
 
-/// The `LicenseRef-` identifiers given to free-text license strings, one per
-/// distinct text, in a stable order.
+/// The `LicenseRef-` identifiers of a document: those packages declare in
+/// their own SPDX expressions (reserved first, so that no generated one can
+/// take their name), and those given to free-text license strings, one per
+/// distinct text. Each gets a `hasExtractedLicensingInfos` entry.
 #[derive(Default)]
 struct LicenseRefs {
     by_text: BTreeMap<String, String>,
+    declared_refs: BTreeMap<String, ()>,
     ids: IdAllocator,
 }
 
+/// The `LicenseRef-...` identifiers an SPDX expression uses, and whether it
+/// refers to another document (`DocumentRef-...:LicenseRef-...`), which this
+/// document cannot define.
+fn refs_in(expression: &str) -> (Vec<String>, bool) {
+    let mode = spdx::ParseMode {
+        allow_deprecated: true,
+        ..spdx::ParseMode::STRICT
+    };
+    let Ok(expr) = spdx::Expression::parse_mode(expression, mode) else {
+        return (Vec::new(), false);
+    };
+    let mut refs = Vec::new();
+    let mut external = false;
+    for req in expr.requirements() {
+        if let spdx::LicenseItem::Other(r) = &req.req.license {
+            if r.doc_ref.is_some() {
+                external = true;
+            } else {
+                refs.push(r.to_string());
+            }
+        }
+    }
+    (refs, external)
+}
+
 impl LicenseRefs {
+    /// Reserves the `LicenseRef-` identifiers the packages declare themselves.
+    fn for_packages(pkgs: &[Package]) -> LicenseRefs {
+        let mut this = LicenseRefs::default();
+        for p in pkgs {
+            for t in license::classify_all(&p.licenses) {
+                if let Term::Spdx { expression, .. } = t {
+                    let (refs, external) = refs_in(&expression);
+                    if !external {
+                        for r in refs {
+                            this.ids.taken.insert(r.clone());
+                            this.declared_refs.insert(r, ());
+                        }
+                    }
+                }
+            }
+        }
+        this
+    }
+
     /// The `licenseDeclared` value for a package's declared strings.
     fn declared(&mut self, licenses: &[String]) -> String {
         let terms = license::classify_all(licenses);
@@ -372,7 +419,15 @@ impl LicenseRefs {
         let exprs: Vec<String> = terms
             .into_iter()
             .map(|t| match t {
-                Term::Spdx { expression, .. } => expression,
+                Term::Spdx { expression, .. } => {
+                    // An expression naming another SPDX document's license
+                    // cannot be resolved here: keep it as text.
+                    if refs_in(&expression).1 {
+                        self.reference(&expression)
+                    } else {
+                        expression
+                    }
+                }
                 Term::Name(text) => self.reference(&text),
             })
             .collect();
@@ -398,6 +453,14 @@ impl LicenseRefs {
                 extracted_text: text,
                 comment: "the license as the package declares it; not an SPDX license expression",
             })
+            .chain(self.declared_refs.into_keys().map(|id| ExtractedLicense {
+                name: id.clone(),
+                extracted_text: format!(
+                    "{id}: the package declares this license reference; its text is not part of the inventory"
+                ),
+                license_id: id,
+                comment: "a LicenseRef declared by the package itself",
+            }))
             .collect();
         infos.sort_by(|a, b| a.license_id.cmp(&b.license_id));
         infos

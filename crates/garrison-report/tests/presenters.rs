@@ -591,6 +591,14 @@ fn spdx_packages_and_licenses() {
         }
     }
     assert_eq!(used, defined);
+    assert_eq!(
+        find("acme-sdk")["licenseDeclared"],
+        "LicenseRef-Acme-Proprietary"
+    );
+    assert_eq!(
+        find("acme-cli")["licenseDeclared"],
+        "LicenseRef-Acme-Proprietary-2 AND LicenseRef-DocumentRef-acme-LicenseRef-EULA-OR-MIT"
+    );
     let texts: Vec<&str> = infos
         .iter()
         .filter_map(|i| i["extractedText"].as_str())

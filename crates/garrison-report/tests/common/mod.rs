@@ -239,6 +239,25 @@ pub fn rich() -> Inventory {
         "/src/Cargo.lock",
         &[],
     ));
+    // A LicenseRef the package declares itself, free text that would sanitize
+    // to the same identifier, and a reference into another SPDX document.
+    pkgs.push(pkg(
+        Ecosystem::Npm,
+        "acme-sdk",
+        "2.0.0",
+        "/app/package-lock.json",
+        &["LicenseRef-Acme-Proprietary"],
+    ));
+    pkgs.push(pkg(
+        Ecosystem::Npm,
+        "acme-cli",
+        "2.0.0",
+        "/app/package-lock.json",
+        &[
+            "Acme Proprietary",
+            "DocumentRef-acme:LicenseRef-EULA OR MIT",
+        ],
+    ));
     pkgs.push(pkg(
         Ecosystem::RubyGems,
         "rails",
