@@ -327,6 +327,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn widths_fit_by_priority() {
+        let cols = [Col::Name, Col::Version, Col::Type, Col::Location];
+        // Fits: no constraints.
+        assert_eq!(fit_widths(&cols, &[10, 10, 4, 20], 80), None);
+        // 100 wide content into 60 columns: LOCATION gives way first.
+        let w = fit_widths(&cols, &[20, 12, 5, 63], 60).unwrap_or_default();
+        assert_eq!(w.iter().sum::<usize>(), 60 - 5);
+        assert_eq!(&w[..3], &[22, 14, 7]);
+        // Too narrow for the titles: titles are kept, the table overflows.
+        let w = fit_widths(&cols, &[20, 12, 5, 63], 10).unwrap_or_default();
+        assert_eq!(w, [6, 9, 6, 10]);
+    }
+
+    #[test]
+    fn tiny_widths_do_not_panic() {
+        let mut inv = Inventory::new(garrison_model::Target::new(
+            garrison_model::TargetKind::Rootfs,
+            "/",
+        ));
+        let mut p = Package::new(
+            garrison_model::Ecosystem::Deb,
+            "libc6",
+            "2.36-9",
+            "/var/lib/dpkg/status",
+        );
+        p.layer = Some("sha256:abc".into());
+        inv.packages.push(p);
+        for width in [0u16, 1, 5, 20, 40] {
+            let opts = RenderOptions {
+                width: Some(width),
+                ..Default::default()
+            };
+            assert!(render(&inv, &opts).contains("│ lib"));
+        }
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(duration(840), "840 ms");
         assert_eq!(duration(1234), "1.23 s");
