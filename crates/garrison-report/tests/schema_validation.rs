@@ -222,3 +222,51 @@ fn every_target_kind_validates() {
         assert_valid(&spdx, &doc, &format!("SPDX for a {what}"));
     }
 }
+
+#[test]
+fn host_packages_validate() {
+    let inv = common::host::host_inventory();
+    let doc = render_json(&inv, SbomFormat::CycloneDx, &fixed_opts());
+    assert_valid(
+        &cyclonedx_validator(),
+        &doc,
+        "CycloneDX for this machine's packages",
+    );
+    let doc = render_json(&inv, SbomFormat::SpdxJson, &fixed_opts());
+    assert_valid(&spdx_validator(), &doc, "SPDX for this machine's packages");
+}
+
+/// Every identifier on the `spdx` crate's license list, declared as a
+/// package's license, still validates: the presenter never writes a
+/// `license.id` the CycloneDX schema's list lacks. Guards against the crate's
+/// list moving ahead of the schemas (update scripts/fetch-schemas then).
+#[test]
+fn every_known_license_id_validates() {
+    let mut inv = empty();
+    for (i, l) in spdx::identifiers::LICENSES.iter().enumerate() {
+        let mut p = garrison_model::Package::new(
+            garrison_model::Ecosystem::Npm,
+            format!("pkg-{i}"),
+            "1.0.0",
+            "/package-lock.json",
+        );
+        p.licenses = vec![l.name.to_string()];
+        p.purl = format!("pkg:npm/pkg-{i}@1.0.0");
+        inv.packages.push(p);
+    }
+    assert!(
+        inv.packages.len() > 500,
+        "the spdx crate lists its licenses"
+    );
+    let doc = render_json(&inv, SbomFormat::CycloneDx, &fixed_opts());
+    assert_valid(
+        &cyclonedx_validator(),
+        &doc,
+        &format!(
+            "CycloneDX with every SPDX {} license id",
+            spdx::identifiers::VERSION
+        ),
+    );
+    let doc = render_json(&inv, SbomFormat::SpdxJson, &fixed_opts());
+    assert_valid(&spdx_validator(), &doc, "SPDX with every license id");
+}

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod host;
+
 use garrison_model::{
     purl_for, Distro, Ecosystem, Inventory, LayerInfo, Package, SourcePackage, Stats, Target,
     TargetKind, Warning,
@@ -345,4 +347,39 @@ pub fn render_json(inv: &Inventory, format: SbomFormat, opts: &RenderOptions) ->
         Ok(v) => v,
         Err(e) => panic!("{format} output is not JSON: {e}\n{text}"),
     }
+}
+
+/// Every `licenseDeclared` of an SPDX document is `NOASSERTION` or a strict
+/// SPDX expression (deprecated ids allowed), and the `LicenseRef-`s used are
+/// exactly those `hasExtractedLicensingInfos` defines, each once.
+pub fn assert_spdx_licenses_consistent(doc: &serde_json::Value) {
+    use std::collections::HashSet;
+    let infos = doc["hasExtractedLicensingInfos"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let defined: HashSet<String> = infos
+        .iter()
+        .filter_map(|i| i["licenseId"].as_str().map(String::from))
+        .collect();
+    assert_eq!(defined.len(), infos.len(), "a LicenseRef defined twice");
+    let mode = spdx::ParseMode {
+        allow_deprecated: true,
+        ..spdx::ParseMode::STRICT
+    };
+    let mut used = HashSet::new();
+    for p in doc["packages"].as_array().cloned().unwrap_or_default() {
+        let decl = p["licenseDeclared"].as_str().unwrap_or_default();
+        if decl == "NOASSERTION" {
+            continue;
+        }
+        let expr = spdx::Expression::parse_mode(decl, mode)
+            .unwrap_or_else(|e| panic!("licenseDeclared {decl:?} is not SPDX: {e}"));
+        for req in expr.requirements() {
+            if let spdx::LicenseItem::Other(r) = &req.req.license {
+                used.insert(r.to_string());
+            }
+        }
+    }
+    assert_eq!(used, defined, "LicenseRefs used vs defined");
 }
