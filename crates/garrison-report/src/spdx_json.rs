@@ -164,7 +164,7 @@ pub(crate) fn build(inv: &Inventory, opts: &RenderOptions) -> Document {
         document_namespace: format!(
             "https://spdx.org/spdxdocs/garrison-{}-{}-{uuid}",
             target_kind_name(t.kind),
-            sanitize(&t.name)
+            namespace_part(&t.name)
         ),
         creation_info: CreationInfo {
             created: opts.created_rfc3339(),
@@ -328,6 +328,18 @@ fn sanitize(s: &str) -> String {
         "x".to_string()
     } else {
         trimmed.to_string()
+    }
+}
+
+/// The target's name as it appears in the document namespace URI:
+/// `./app.tar` -> `app.tar`.
+fn namespace_part(name: &str) -> String {
+    let s = sanitize(name);
+    let t = s.trim_matches(['.', '-']);
+    if t.is_empty() {
+        "x".to_string()
+    } else {
+        t.to_string()
     }
 }
 
