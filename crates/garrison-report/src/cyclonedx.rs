@@ -15,7 +15,7 @@
 //! `...:type`), as the CycloneDX property taxonomy recommends for tools.
 
 use crate::license::{self, Term};
-use crate::{os_epoch, RenderOptions, TOOL_VERSION};
+use crate::{os_epoch, sha256_hex, target_kind_name, RenderOptions, TOOL_VERSION};
 use garrison_model::{Ecosystem, Inventory, Package, TargetKind};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -251,21 +251,6 @@ fn root_component(inv: &Inventory, bom_ref: String) -> Component {
         }
     }
     c
-}
-
-pub(crate) fn target_kind_name(k: TargetKind) -> &'static str {
-    match k {
-        TargetKind::Image => "image",
-        TargetKind::Rootfs => "rootfs",
-        TargetKind::Filesystem => "filesystem",
-        TargetKind::Container => "container",
-    }
-}
-
-/// The 64 hex digits of a `sha256:` digest, when it is one.
-pub(crate) fn sha256_hex(digest: &str) -> Option<&str> {
-    let hex = digest.strip_prefix("sha256:")?;
-    (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
 }
 
 fn package_component(pkg: &Package, bom_ref: String) -> Component {

@@ -19,7 +19,7 @@ mod license;
 mod spdx_json;
 mod table;
 
-use garrison_model::Inventory;
+use garrison_model::{Inventory, TargetKind};
 use std::io::Write;
 use std::str::FromStr;
 use std::time::SystemTime;
@@ -216,6 +216,21 @@ pub(crate) fn source_label(pkg: &garrison_model::Package) -> Option<String> {
         Some(v) if v != &pkg.version => format!("{} {}", src.name, v),
         _ => src.name.clone(),
     })
+}
+
+pub(crate) fn target_kind_name(k: TargetKind) -> &'static str {
+    match k {
+        TargetKind::Image => "image",
+        TargetKind::Rootfs => "rootfs",
+        TargetKind::Filesystem => "filesystem",
+        TargetKind::Container => "container",
+    }
+}
+
+/// The 64 hex digits of a `sha256:` digest, when it is one.
+pub(crate) fn sha256_hex(digest: &str) -> Option<&str> {
+    let hex = digest.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
 }
 
 #[cfg(test)]

@@ -7,9 +7,8 @@
 //! into `LicenseRef-...` identifiers, each explained by an entry in
 //! `hasExtractedLicensingInfos` that keeps the original text.
 
-use crate::cyclonedx::{sha256_hex, target_kind_name};
 use crate::license::{self, Term};
-use crate::{os_epoch, source_label, RenderOptions, TOOL_VERSION};
+use crate::{os_epoch, sha256_hex, source_label, target_kind_name, RenderOptions, TOOL_VERSION};
 use garrison_model::{Inventory, Package, TargetKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};

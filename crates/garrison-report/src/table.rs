@@ -2,8 +2,7 @@
 //! package grouped by ecosystem (OS packages first), the warnings, and a
 //! summary line.
 
-use crate::cyclonedx::target_kind_name;
-use crate::{short_digest, source_label, RenderOptions};
+use crate::{short_digest, source_label, target_kind_name, RenderOptions};
 use comfy_table::{
     presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width,
 };
