@@ -33,7 +33,8 @@ fn oracle(text: &str) -> Oracle {
     let first = lines.next().expect("empty go version -m output");
     let go_version = first.rsplit(": ").next().unwrap().trim().to_string();
     let mut main = None;
-    let mut modules: Vec<(String, String, Option<(String, String)>)> = Vec::new();
+    type Replaced = Option<(String, String)>;
+    let mut modules: Vec<(String, String, Replaced)> = Vec::new();
     for line in lines {
         let f: Vec<&str> = line.trim_start_matches('\t').split('\t').collect();
         match f[0] {
@@ -94,7 +95,7 @@ fn check(binary: &Path, oracle_file: &Path) -> usize {
         assert_eq!(p.properties["go.toolchain"], want.go_version, "{path}");
         let is_main = want.main.as_ref() == Some(&(p.name.clone(), p.version.clone()));
         assert_eq!(
-            p.properties.get("go.main").is_some(),
+            p.properties.contains_key("go.main"),
             is_main,
             "{path}: {}",
             p.name

@@ -286,8 +286,7 @@ fn maven_package(
 pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut logical = String::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
+    for line in text.lines() {
         let line = line.trim_start();
         if logical.is_empty() && (line.starts_with('#') || line.starts_with('!')) {
             continue;
