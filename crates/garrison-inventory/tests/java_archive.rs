@@ -140,6 +140,8 @@ fn manifest_and_file_name_evidence() {
             "manifest"
         )])
     );
+    let bundle = parse("bundle.jar", "/l/bundle.jar");
+    assert_eq!(bundle.packages[0].licenses, vec!["Apache-2.0".to_string()]);
     assert_eq!(
         rows(&parse("tinyutil-2.4.1.jar", "/l/tinyutil-2.4.1.jar")),
         BTreeSet::from([row(

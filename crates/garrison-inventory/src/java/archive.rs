@@ -142,6 +142,26 @@ impl Walk {
             }
         }
         let max_meta = self.limits.max_metadata_bytes;
+        let attrs = match manifest {
+            Some(i) => match self.read_entry(&mut zip, i, "META-INF/MANIFEST.MF", max_meta) {
+                Ok(b) => parse_manifest(&String::from_utf8_lossy(&b)),
+                Err(e @ ArchiveError::TotalTooLarge(_)) => return Err(e),
+                Err(e) => {
+                    self.warn(location, e);
+                    BTreeMap::new()
+                }
+            },
+            None => BTreeMap::new(),
+        };
+        // OSGi `Bundle-License`: the archive's own license, so it goes to the
+        // archive's package, not to what a shaded jar bundles.
+        let license: Vec<String> = attrs
+            .get("Bundle-License")
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+            .map(|l| vec![l.to_string()])
+            .unwrap_or_default();
+        let single_pom = poms.len() == 1;
         let mut found = 0;
         for (i, name) in poms {
             let text = match self.read_entry(&mut zip, i, &name, max_meta) {
@@ -167,22 +187,15 @@ impl Walk {
             let mut p = maven_package(Some(g), a, v, location, "pom.properties");
             p.properties
                 .insert("maven.pom_properties".to_string(), name.clone());
+            if single_pom {
+                p.licenses = license.clone();
+            }
             self.parsed.packages.push(p);
             found += 1;
         }
         if found == 0 {
-            let attrs = match manifest {
-                Some(i) => match self.read_entry(&mut zip, i, "META-INF/MANIFEST.MF", max_meta) {
-                    Ok(b) => parse_manifest(&String::from_utf8_lossy(&b)),
-                    Err(e @ ArchiveError::TotalTooLarge(_)) => return Err(e),
-                    Err(e) => {
-                        self.warn(location, e);
-                        BTreeMap::new()
-                    }
-                },
-                None => BTreeMap::new(),
-            };
-            if let Some(p) = package_from_manifest_or_name(&attrs, file_name, location) {
+            if let Some(mut p) = package_from_manifest_or_name(&attrs, file_name, location) {
+                p.licenses = license;
                 self.parsed.packages.push(p);
             } else {
                 tracing::debug!(archive = location, "no Maven coordinates found");
