@@ -101,8 +101,9 @@ pub(crate) fn build_info_of(
     let Some(header) = find_header(window) else {
         return Ok(None);
     };
-    let ptr_size = header[14];
-    let flags = header[15];
+    let (Some(&ptr_size), Some(&flags)) = (header.get(14), header.get(15)) else {
+        return Err(BuildInfoError::TruncatedHeader);
+    };
     let (go_version, modinfo) = if flags & FLAG_VERSION_INLINE != 0 {
         let rest = header
             .get(HEADER_SIZE..)

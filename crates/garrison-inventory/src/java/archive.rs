@@ -21,7 +21,9 @@ use zip::ZipArchive;
 /// File name endings of Java archives (lowercase).
 pub const ARCHIVE_EXTENSIONS: [&str; 7] = [".jar", ".war", ".ear", ".par", ".sar", ".jpi", ".hpi"];
 
-/// Caps on what one top-level archive may make the parser do.
+/// Caps on what one top-level archive may make the parser do. Nested
+/// archives are held in memory while they are read, so `max_total_bytes`
+/// also bounds the memory one archive can take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ArchiveLimits {
     /// How deep archives nest inside the top-level one (the top level is 0).
@@ -40,9 +42,9 @@ impl Default for ArchiveLimits {
     fn default() -> Self {
         ArchiveLimits {
             max_depth: 4,
-            max_nested_bytes: 256 << 20,
+            max_nested_bytes: 128 << 20,
             max_metadata_bytes: 1 << 20,
-            max_total_bytes: 1 << 30,
+            max_total_bytes: 512 << 20,
             max_entries: 1_000_000,
         }
     }
