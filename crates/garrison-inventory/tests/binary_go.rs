@@ -115,6 +115,7 @@ fn module_binaries_match_go_version_m() {
         "app-linux-ppc64",
         "app-darwin-amd64",
         "app-windows-amd64.exe",
+        "app-linux-amd64-nosections",
     ] {
         let n = check(
             &dir.join(target),
@@ -123,7 +124,7 @@ fn module_binaries_match_go_version_m() {
         assert_eq!(n, 4, "{target}: main, greet, uuid, stdlib");
         checked += 1;
     }
-    assert_eq!(checked, 6);
+    assert_eq!(checked, 7);
 }
 
 #[test]
