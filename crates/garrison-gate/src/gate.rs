@@ -85,7 +85,10 @@ mod tests {
 
     #[test]
     fn exit_codes() {
-        let g = Gate { exit_code: 7, ..Gate::default() };
+        let g = Gate {
+            exit_code: 7,
+            ..Gate::default()
+        };
         assert_eq!(g.exit_code_for(0), 0);
         assert_eq!(g.exit_code_for(3), 7);
         assert_eq!(Gate::default().exit_code_for(1), exit::FINDINGS);

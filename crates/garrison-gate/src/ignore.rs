@@ -97,23 +97,27 @@ impl IgnoreFile {
                 index: i + 1,
                 reason,
             };
-            let non_empty = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            let non_empty =
+                |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
             let (id, purl, path) = (non_empty(e.id), non_empty(e.purl), non_empty(e.path));
             if id.is_none() && purl.is_none() && path.is_none() {
-                return Err(err("names nothing to ignore: give an id, a purl or a path".into()));
+                return Err(err(
+                    "names nothing to ignore: give an id, a purl or a path".into()
+                ));
             }
             let reason = non_empty(e.reason)
                 .ok_or_else(|| err("has no reason: every ignored finding needs one".into()))?;
             if let Some(p) = &purl {
                 if !p.starts_with("pkg:") {
-                    return Err(err(format!("purl {p:?} is not a package-url (pkg:TYPE/NAME[@VERSION])")));
+                    return Err(err(format!(
+                        "purl {p:?} is not a package-url (pkg:TYPE/NAME[@VERSION])"
+                    )));
                 }
             }
             let expires = match non_empty(e.expires) {
-                Some(d) => Some(
-                    d.parse::<Date>()
-                        .map_err(|x| err(format!("expires {d:?} is not a date like 2027-03-31: {x}")))?,
-                ),
+                Some(d) => Some(d.parse::<Date>().map_err(|x| {
+                    err(format!("expires {d:?} is not a date like 2027-03-31: {x}"))
+                })?),
                 None => None,
             };
             let path_glob = match &path {
@@ -234,22 +238,55 @@ ignore:
     fn matches_by_id_purl_path_and_combinations() {
         let f = IgnoreFile::parse(FILE, ".garrisonignore").unwrap();
         let today = day("2026-12-04");
-        let s = |ids: &'static [&'static str], purl: Option<&'static str>, path: Option<&'static str>| Subject { ids, purl, path };
-        assert_eq!(f.matching(&s(&["GHSA-a", "cve-2023-1"], None, None), today).unwrap().reason, "not reachable");
-        assert!(f.matching(&s(&["X"], Some("pkg:npm/lodash@4.17.20"), None), today).is_some());
-        assert!(f.matching(&s(&["X"], Some("pkg:npm/lodash-es@4.17.20"), None), today).is_none());
+        let s = |ids: &'static [&'static str],
+                 purl: Option<&'static str>,
+                 path: Option<&'static str>| Subject { ids, purl, path };
+        assert_eq!(
+            f.matching(&s(&["GHSA-a", "cve-2023-1"], None, None), today)
+                .unwrap()
+                .reason,
+            "not reachable"
+        );
+        assert!(f
+            .matching(&s(&["X"], Some("pkg:npm/lodash@4.17.20"), None), today)
+            .is_some());
+        assert!(f
+            .matching(&s(&["X"], Some("pkg:npm/lodash-es@4.17.20"), None), today)
+            .is_none());
         // both fields must match
-        assert!(f.matching(&s(&["GHSA-x"], Some("pkg:pypi/requests@2.19.0"), None), today).is_some());
-        assert!(f.matching(&s(&["GHSA-x"], Some("pkg:pypi/requests@2.20.0"), None), today).is_none());
-        assert!(f.matching(&s(&["X"], None, Some("/opt/legacy/lib/a.jar")), today).is_some());
-        assert!(f.matching(&s(&["X"], None, Some("/opt/new/a.jar")), today).is_none());
+        assert!(f
+            .matching(
+                &s(&["GHSA-x"], Some("pkg:pypi/requests@2.19.0"), None),
+                today
+            )
+            .is_some());
+        assert!(f
+            .matching(
+                &s(&["GHSA-x"], Some("pkg:pypi/requests@2.20.0"), None),
+                today
+            )
+            .is_none());
+        assert!(f
+            .matching(&s(&["X"], None, Some("/opt/legacy/lib/a.jar")), today)
+            .is_some());
+        assert!(f
+            .matching(&s(&["X"], None, Some("/opt/new/a.jar")), today)
+            .is_none());
     }
 
     #[test]
     fn expired_entries_warn_and_stop_applying() {
         let f = IgnoreFile::parse(FILE, ".garrisonignore").unwrap();
         let later = day("2027-02-01");
-        assert!(f.matching(&Subject { ids: &["CVE-2023-1"], ..Default::default() }, later).is_none());
+        assert!(f
+            .matching(
+                &Subject {
+                    ids: &["CVE-2023-1"],
+                    ..Default::default()
+                },
+                later
+            )
+            .is_none());
         let w = f.expired(later);
         assert_eq!(w.len(), 1);
         assert!(w[0].message.contains("expired on 2027-01-31"), "{w:?}");
@@ -258,17 +295,38 @@ ignore:
 
     #[test]
     fn bad_files_name_file_and_entry() {
-        let e = IgnoreFile::parse("ignore:\n  - id: X\n", "a.yml").unwrap_err().to_string();
-        assert!(e.contains("a.yml") && e.contains("entry 1") && e.contains("reason"), "{e}");
-        let e = IgnoreFile::parse("ignore:\n  - reason: r\n", "a.yml").unwrap_err().to_string();
+        let e = IgnoreFile::parse("ignore:\n  - id: X\n", "a.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("a.yml") && e.contains("entry 1") && e.contains("reason"),
+            "{e}"
+        );
+        let e = IgnoreFile::parse("ignore:\n  - reason: r\n", "a.yml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("names nothing"), "{e}");
-        let e = IgnoreFile::parse("ignore:\n  - id: X\n    reason: r\n    expires: soon\n", "a.yml").unwrap_err().to_string();
+        let e = IgnoreFile::parse(
+            "ignore:\n  - id: X\n    reason: r\n    expires: soon\n",
+            "a.yml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("not a date"), "{e}");
-        let e = IgnoreFile::parse("ignore:\n  - id: X\n    reason: r\n    colour: red\n", "a.yml").unwrap_err().to_string();
+        let e = IgnoreFile::parse(
+            "ignore:\n  - id: X\n    reason: r\n    colour: red\n",
+            "a.yml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("a.yml") && e.contains("colour"), "{e}");
-        let e = IgnoreFile::parse("ignore:\n  - purl: lodash\n    reason: r\n", "a.yml").unwrap_err().to_string();
+        let e = IgnoreFile::parse("ignore:\n  - purl: lodash\n    reason: r\n", "a.yml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("package-url"), "{e}");
-        let e = IgnoreFile::parse("ignore: [", "a.yml").unwrap_err().to_string();
+        let e = IgnoreFile::parse("ignore: [", "a.yml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("a.yml"), "{e}");
         assert!(IgnoreFile::parse("", "empty").unwrap().entries.is_empty());
     }

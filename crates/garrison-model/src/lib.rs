@@ -12,10 +12,12 @@ mod severity;
 
 pub use ecosystem::Ecosystem;
 pub use finding::{
-    AffectedPackage, DbInfo, Finding, FixState, Risk, ScanReport, Score, Suppression, Vulnerability,
-    SCAN_SCHEMA_VERSION,
+    AffectedPackage, DbInfo, Finding, FixState, Risk, ScanReport, Score, Suppression,
+    Vulnerability, SCAN_SCHEMA_VERSION,
 };
-pub use inventory::{Inventory, LayerInfo, Stats, Target, TargetKind, Warning, INVENTORY_SCHEMA_VERSION};
+pub use inventory::{
+    Inventory, LayerInfo, Stats, Target, TargetKind, Warning, INVENTORY_SCHEMA_VERSION,
+};
 pub use package::{Distro, Package, SourcePackage};
 pub use purl::{purl_for, PurlError};
 pub use severity::Severity;

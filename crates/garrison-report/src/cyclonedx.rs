@@ -214,6 +214,7 @@ fn root_component(inv: &Inventory, bom_ref: String) -> Component {
     let kind = match t.kind {
         TargetKind::Image | TargetKind::Container => "container",
         TargetKind::Rootfs | TargetKind::Filesystem => "application",
+        TargetKind::Sbom => "file",
     };
     let mut c = Component::new(kind, t.name.clone());
     c.bom_ref = Some(bom_ref);

@@ -224,6 +224,7 @@ pub(crate) fn target_kind_name(k: TargetKind) -> &'static str {
         TargetKind::Rootfs => "rootfs",
         TargetKind::Filesystem => "filesystem",
         TargetKind::Container => "container",
+        TargetKind::Sbom => "sbom",
     }
 }
 

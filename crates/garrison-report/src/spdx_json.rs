@@ -209,6 +209,7 @@ fn root_package(inv: &Inventory, id: String) -> SpdxPackage {
         TargetKind::Image | TargetKind::Container => "CONTAINER",
         TargetKind::Rootfs => "OPERATING_SYSTEM",
         TargetKind::Filesystem => "SOURCE",
+        TargetKind::Sbom => "FILE",
     };
     let mut lines = vec![format!("target kind: {}", target_kind_name(t.kind))];
     if let Some(v) = &t.image_id {
