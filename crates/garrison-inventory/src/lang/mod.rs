@@ -80,8 +80,7 @@ pub(crate) fn json(
     content: &[u8],
 ) -> Result<serde_json::Value, ParseError> {
     let s = text(parser, file, content)?;
-    serde_json::from_str(s)
-        .map_err(|e| ParseError::new(parser, file.path, format!("invalid JSON: {e}")))
+    serde_json::from_str(s).map_err(|e| ParseError::new(parser, file.path, format!("invalid JSON: {e}")))
 }
 
 pub(crate) fn yaml(
@@ -90,8 +89,7 @@ pub(crate) fn yaml(
     content: &[u8],
 ) -> Result<serde_yaml_ng::Value, ParseError> {
     let s = text(parser, file, content)?;
-    serde_yaml_ng::from_str(s)
-        .map_err(|e| ParseError::new(parser, file.path, format!("invalid YAML: {e}")))
+    serde_yaml_ng::from_str(s).map_err(|e| ParseError::new(parser, file.path, format!("invalid YAML: {e}")))
 }
 
 pub(crate) fn toml_table(
