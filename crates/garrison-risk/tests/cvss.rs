@@ -102,11 +102,12 @@ fn every_oracle_vector_scores_like_the_reference_implementation() {
         );
         *by_version.entry(version.clone()).or_default() += 1;
     }
-    // Every version is exercised, and v3/v4 many times over.
-    assert!(by_version.get("2.0").copied().unwrap_or(0) >= 5, "{by_version:?}");
-    assert!(by_version.get("3.0").copied().unwrap_or(0) >= 10, "{by_version:?}");
-    assert!(by_version.get("3.1").copied().unwrap_or(0) >= 100, "{by_version:?}");
-    assert!(by_version.get("4.0").copied().unwrap_or(0) >= 40, "{by_version:?}");
+    // Every version is exercised many times over (the script adds a seeded
+    // random sample to the shared-data and example vectors).
+    assert!(by_version.get("2.0").copied().unwrap_or(0) >= 90, "{by_version:?}");
+    assert!(by_version.get("3.0").copied().unwrap_or(0) >= 100, "{by_version:?}");
+    assert!(by_version.get("3.1").copied().unwrap_or(0) >= 250, "{by_version:?}");
+    assert!(by_version.get("4.0").copied().unwrap_or(0) >= 600, "{by_version:?}");
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

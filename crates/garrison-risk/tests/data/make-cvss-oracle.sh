@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Writes cvss-oracle.tsv beside this script: the base score of every CVSS vector
 # in ../shared/data/osv plus the hand-picked vectors in extra-vectors.txt, as
-# computed by Red Hat's reference `cvss` Python library (PyPI `cvss`, pinned).
+# computed by Red Hat's reference `cvss` Python library (PyPI `cvss`, pinned),
+# and of a fixed pseudo-random sample (seeded) of vectors of every version, so
+# that the v4 MacroVector table and interpolation are exercised far and wide.
 # The Rust tests compare garrison-risk's scores against it.
 #
 # Needs: python3 with venv (Debian: python3-venv) and access to PyPI.
@@ -18,6 +20,29 @@ mkdir -p "$out"
 {
     grep -rhoE 'CVSS:[0-9.]+/[A-Za-z:/]+' "$shared/osv"
     grep -v '^#' "$here/extra-vectors.txt" | grep -v '^$'
+    python3 - <<'PY'
+import random
+r = random.Random(20261204)
+def pick(metrics):
+    return "/".join(f"{m}:{r.choice(vals)}" for m, vals in metrics)
+V2 = [("AV", "LAN"), ("AC", "HML"), ("Au", "MSN"), ("C", "NPC"), ("I", "NPC"), ("A", "NPC")]
+V3 = [("AV", "NALP"), ("AC", "LH"), ("PR", "NLH"), ("UI", "NR"), ("S", "UC"),
+      ("C", "HLN"), ("I", "HLN"), ("A", "HLN")]
+V4 = [("AV", "NALP"), ("AC", "LH"), ("AT", "NP"), ("PR", "NLH"), ("UI", "NPA"),
+      ("VC", "HLN"), ("VI", "HLN"), ("VA", "HLN"), ("SC", "HLN"), ("SI", "HLN"), ("SA", "HLN")]
+V4_THREAT_ENV = [("E", "XAPU"), ("CR", "XHML"), ("MAV", "XNALP"), ("MSI", "XSHLN")]
+for _ in range(100):
+    print(pick(V2))
+for _ in range(100):
+    print("CVSS:3.0/" + pick(V3))
+for _ in range(200):
+    print("CVSS:3.1/" + pick(V3))
+for i in range(600):
+    v = "CVSS:4.0/" + pick(V4)
+    if i % 4 == 0:
+        v += "/" + pick(V4_THREAT_ENV)
+    print(v)
+PY
 } | sort -u > "$out/vectors.txt"
 
 "$out/venv/bin/python" - "$out/vectors.txt" > "$here/cvss-oracle.tsv" <<'PY'
