@@ -66,7 +66,9 @@ pub struct CvssScore {
 pub enum CvssError {
     #[error("scoring CVSS vector: the vector is empty")]
     Empty,
-    #[error("scoring CVSS vector {vector:?}: {len} bytes is longer than the {max} a vector can be")]
+    #[error(
+        "scoring CVSS vector {vector:?}: {len} bytes is longer than the {max} a vector can be"
+    )]
     TooLong {
         vector: String,
         len: usize,
@@ -74,7 +76,9 @@ pub enum CvssError {
     },
     #[error("scoring CVSS vector {vector:?}: unsupported CVSS version {version:?} (2.0, 3.0, 3.1 and 4.0 are known)")]
     UnsupportedVersion { vector: String, version: String },
-    #[error("scoring CVSS {version} vector {vector:?}: component {component:?} is not METRIC:VALUE")]
+    #[error(
+        "scoring CVSS {version} vector {vector:?}: component {component:?} is not METRIC:VALUE"
+    )]
     MalformedComponent {
         vector: String,
         version: CvssVersion,
@@ -244,7 +248,10 @@ mod tests {
         let v = |s| base_score(s).map(|c| c.version);
         assert_eq!(v("AV:N/AC:L/Au:N/C:P/I:P/A:P"), Ok(CvssVersion::V2));
         assert_eq!(v("(AV:N/AC:L/Au:N/C:P/I:P/A:P)"), Ok(CvssVersion::V2));
-        assert_eq!(v("CVSS:2.0/AV:N/AC:L/Au:N/C:P/I:P/A:P"), Ok(CvssVersion::V2));
+        assert_eq!(
+            v("CVSS:2.0/AV:N/AC:L/Au:N/C:P/I:P/A:P"),
+            Ok(CvssVersion::V2)
+        );
         assert_eq!(
             v("CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
             Ok(CvssVersion::V3_0)

@@ -170,7 +170,9 @@ pub fn score(finding: &Finding, signals: &dyn Signals) -> Risk {
                 (_, Severity::Unknown) => {
                     format!("severity UNKNOWN, no CVSS vector: weighed as {w:.1}")
                 }
-                (Some(src), s) => format!("severity {s} ({src}), no CVSS vector: weighed as {w:.1}"),
+                (Some(src), s) => {
+                    format!("severity {s} ({src}), no CVSS vector: weighed as {w:.1}")
+                }
                 (None, s) => format!("severity {s}, no CVSS vector: weighed as {w:.1}"),
             };
             (w, why)
@@ -290,7 +292,10 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            ["0th", "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "99th", "100th", "111th"]
+            [
+                "0th", "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "99th",
+                "100th", "111th"
+            ]
         );
     }
 

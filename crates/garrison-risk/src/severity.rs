@@ -174,4 +174,3 @@ pub fn apply(vuln: &mut Vulnerability, ratings: &[Rating<'_>]) -> Vec<ScoreError
     vuln.severity_source = source;
     errors
 }
-

@@ -23,10 +23,16 @@ const ORACLE_SCRIPT: &str = "crates/garrison-risk/tests/data/make-cvss-oracle.sh
 fn oracle() -> BTreeMap<String, (String, f64)> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(ORACLE);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("reading {}: {e} (it is made by {ORACLE_SCRIPT})", path.display())
+        panic!(
+            "reading {}: {e} (it is made by {ORACLE_SCRIPT})",
+            path.display()
+        )
     });
     let mut out = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let cols: Vec<&str> = line.split('\t').collect();
         assert_eq!(cols.len(), 3, "bad oracle line {line:?}");
         let score: f64 = cols[2]
@@ -71,16 +77,34 @@ fn published_example_scores() {
         ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", 10.0),
         ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N", 0.0),
         // Temporal metrics do not change the base score.
-        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:U/RL:O/RC:R", 9.8),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:U/RL:O/RC:R",
+            9.8,
+        ),
         ("CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8),
         // CVSS v4.0: FIRST calculator default-high vector, all-high, nginx
         // CVE-2022-41741 (v4.0 examples), and no impact.
-        ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", 9.3),
-        ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:H/SI:H/SA:H", 10.0),
-        ("CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", 8.5),
-        ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:N/SC:N/SI:N/SA:N", 0.0),
+        (
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+            9.3,
+        ),
+        (
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:H/SI:H/SA:H",
+            10.0,
+        ),
+        (
+            "CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+            8.5,
+        ),
+        (
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:N/SC:N/SI:N/SA:N",
+            0.0,
+        ),
         // Threat metrics lower CVSS-BT, never the base (CVSS-B) score.
-        ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:U", 9.3),
+        (
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:U",
+            9.3,
+        ),
     ];
     for (vector, expected) in cases {
         let got = base_score(vector).unwrap_or_else(|e| panic!("{vector}: {e}"));
@@ -104,10 +128,22 @@ fn every_oracle_vector_scores_like_the_reference_implementation() {
     }
     // Every version is exercised many times over (the script adds a seeded
     // random sample to the shared-data and example vectors).
-    assert!(by_version.get("2.0").copied().unwrap_or(0) >= 90, "{by_version:?}");
-    assert!(by_version.get("3.0").copied().unwrap_or(0) >= 100, "{by_version:?}");
-    assert!(by_version.get("3.1").copied().unwrap_or(0) >= 250, "{by_version:?}");
-    assert!(by_version.get("4.0").copied().unwrap_or(0) >= 600, "{by_version:?}");
+    assert!(
+        by_version.get("2.0").copied().unwrap_or(0) >= 90,
+        "{by_version:?}"
+    );
+    assert!(
+        by_version.get("3.0").copied().unwrap_or(0) >= 100,
+        "{by_version:?}"
+    );
+    assert!(
+        by_version.get("3.1").copied().unwrap_or(0) >= 250,
+        "{by_version:?}"
+    );
+    assert!(
+        by_version.get("4.0").copied().unwrap_or(0) >= 600,
+        "{by_version:?}"
+    );
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -162,13 +198,19 @@ fn every_vector_in_the_shared_osv_data_is_checked_against_the_oracle() {
         "only {} vectors found in the shared data",
         vectors.len()
     );
-    let missing: Vec<&String> = vectors.iter().filter(|v| !oracle.contains_key(*v)).collect();
+    let missing: Vec<&String> = vectors
+        .iter()
+        .filter(|v| !oracle.contains_key(*v))
+        .collect();
     assert!(
         missing.is_empty(),
         "{} shared-data vectors are not in {ORACLE}; rerun {ORACLE_SCRIPT}: {missing:?}",
         missing.len()
     );
-    let v4 = vectors.iter().filter(|v| v.starts_with("CVSS:4.0/")).count();
+    let v4 = vectors
+        .iter()
+        .filter(|v| v.starts_with("CVSS:4.0/"))
+        .count();
     assert!(v4 >= 35, "only {v4} CVSS 4.0 vectors in the shared data");
 }
 
@@ -180,7 +222,10 @@ fn invalid_vectors_are_typed_errors() {
     };
     missing("CVSS:3.1/AV:N", "AC");
     missing("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/C:H/I:H/A:H", "S");
-    missing("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N", "SA");
+    missing(
+        "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N",
+        "SA",
+    );
     missing("AV:N/AC:L/C:P/I:P/A:P", "Au");
 
     assert_eq!(base_score(""), Err(CvssError::Empty));

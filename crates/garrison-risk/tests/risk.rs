@@ -23,7 +23,12 @@ fn finding(id: &str, aliases: &[&str], vector: Option<&str>, fixed: &[&str]) -> 
         severity_source: None,
         scores: vector
             .map(|v| Score {
-                kind: if v.starts_with("CVSS:4") { "CVSS_V4" } else { "CVSS_V3" }.into(),
+                kind: if v.starts_with("CVSS:4") {
+                    "CVSS_V4"
+                } else {
+                    "CVSS_V3"
+                }
+                .into(),
                 vector: v.into(),
                 base_score: None,
             })
@@ -82,8 +87,16 @@ fn signals(epss: &[(&str, f64, f64)], kev: &[(&str, &str)]) -> MemorySignals {
 
 #[test]
 fn reasons_and_values_of_a_known_exploited_critical() {
-    let f = finding("GHSA-aaaa-bbbb-cccc", &["CVE-2023-0001"], Some(V31_CRIT), &["1.2.3"]);
-    let s = signals(&[("CVE-2023-0001", 0.94, 0.995)], &[("CVE-2023-0001", "2023-05-01")]);
+    let f = finding(
+        "GHSA-aaaa-bbbb-cccc",
+        &["CVE-2023-0001"],
+        Some(V31_CRIT),
+        &["1.2.3"],
+    );
+    let s = signals(
+        &[("CVE-2023-0001", 0.94, 0.995)],
+        &[("CVE-2023-0001", "2023-05-01")],
+    );
     let r = score(&f, &s);
     assert_eq!(r.score, 96.5, "70 + 25 * 0.98 + 2");
     assert!(r.kev && r.fix_available);
@@ -185,7 +198,10 @@ fn epss_weighs_severity() {
     // above a HIGH that almost surely is not; with equal EPSS, HIGH wins.
     let medium = finding("GHSA-medium", &["CVE-2023-1"], Some(V31_MED), &[]);
     let high = finding("GHSA-high", &["CVE-2023-2"], Some(V31_HIGH), &[]);
-    let s = signals(&[("CVE-2023-1", 0.6, 0.98), ("CVE-2023-2", 0.0005, 0.15)], &[]);
+    let s = signals(
+        &[("CVE-2023-1", 0.6, 0.98), ("CVE-2023-2", 0.0005, 0.15)],
+        &[],
+    );
     let mut list = vec![high.clone(), medium.clone()];
     prioritize(&mut list, &s);
     assert_eq!(list[0].vulnerability.id, "GHSA-medium");
@@ -223,7 +239,10 @@ fn signals_are_looked_up_under_every_cve_alias() {
     );
     let s = signals(
         &[("CVE-2024-0010", 0.2, 0.9), ("CVE-2024-0011", 0.7, 0.99)],
-        &[("CVE-2024-0010", "2024-03-02"), ("CVE-2024-0011", "2024-02-01")],
+        &[
+            ("CVE-2024-0010", "2024-03-02"),
+            ("CVE-2024-0011", "2024-02-01"),
+        ],
     );
     let r = score(&f, &s);
     assert_eq!(r.epss, Some(0.7));
@@ -269,8 +288,11 @@ fn formula_is_bounded_banded_and_monotone() {
                                 if fix { &["9"] } else { &[] },
                             );
                             f.risk.in_use = in_use;
-                            let kev: &[(&str, &str)] =
-                                if kev { &[("CVE-2023-9", "2023-01-01")] } else { &[] };
+                            let kev: &[(&str, &str)] = if kev {
+                                &[("CVE-2023-9", "2023-01-01")]
+                            } else {
+                                &[]
+                            };
                             score(&f, &signals(&[("CVE-2023-9", probabilities[pi], 0.5)], kev))
                                 .score
                         };
@@ -311,12 +333,24 @@ fn ties_break_by_severity_then_id_then_package_deterministically() {
     for f in [&mut a, &mut b, &mut c, &mut d, &mut e] {
         f.risk.score = 40.0;
     }
-    let want = ["GHSA-z/pkg", "GHSA-a/aaa", "GHSA-a/pkg", "GHSA-b/pkg", "GHSA-0/pkg"];
+    let want = [
+        "GHSA-z/pkg",
+        "GHSA-a/aaa",
+        "GHSA-a/pkg",
+        "GHSA-b/pkg",
+        "GHSA-0/pkg",
+    ];
     let all = [a, b, c, d, e];
     // Every rotation and its reverse of the input gives the same order.
     for start in 0..all.len() {
         for reverse in [false, true] {
-            let mut list: Vec<Finding> = all.iter().cycle().skip(start).take(all.len()).cloned().collect();
+            let mut list: Vec<Finding> = all
+                .iter()
+                .cycle()
+                .skip(start)
+                .take(all.len())
+                .cloned()
+                .collect();
             if reverse {
                 list.reverse();
             }
@@ -338,10 +372,16 @@ fn severity_words_feed_the_score_when_there_is_no_vector() {
     apply_severity(&mut high.vulnerability, &[Rating::DebianUrgency("high")]);
     let unknown = finding("DSA-unknown", &[], None, &[]);
     let mut unimportant = finding("DSA-unimportant", &[], None, &[]);
-    apply_severity(&mut unimportant.vulnerability, &[Rating::DebianUrgency("unimportant")]);
+    apply_severity(
+        &mut unimportant.vulnerability,
+        &[Rating::DebianUrgency("unimportant")],
+    );
     let mut list = vec![unimportant, low, unknown, high];
     prioritize(&mut list, &NoSignals);
     let ids: Vec<&str> = list.iter().map(|f| f.vulnerability.id.as_str()).collect();
-    assert_eq!(ids, ["DSA-high", "DSA-unknown", "DSA-low", "DSA-unimportant"]);
+    assert_eq!(
+        ids,
+        ["DSA-high", "DSA-unknown", "DSA-low", "DSA-unimportant"]
+    );
     assert_eq!(list[3].risk.score, 0.0);
 }

@@ -2,9 +2,7 @@
 //! says, and the same over every real record in the shared crates.io OSV data.
 
 use garrison_model::{Score, Severity, Vulnerability};
-use garrison_risk::{
-    apply_severity, derive_severity, severity_from_score, CvssError, Rating,
-};
+use garrison_risk::{apply_severity, derive_severity, severity_from_score, CvssError, Rating};
 use std::path::{Path, PathBuf};
 
 fn vuln(scores: &[(&str, &str)]) -> Vulnerability {
@@ -63,14 +61,21 @@ fn newest_cvss_version_decides_even_when_lower() {
     let errors = apply_severity(&mut v, &[Rating::Ghsa("CRITICAL")]);
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(v.severity, Severity::Low);
-    assert_eq!(v.severity_source.as_deref(), Some("CVSS 4.0 base score 2.0"));
+    assert_eq!(
+        v.severity_source.as_deref(),
+        Some("CVSS 4.0 base score 2.0")
+    );
     assert_eq!(v.scores[0].base_score, Some(9.8));
     assert_eq!(v.scores[1].base_score, Some(2.0));
 }
 
 #[test]
 fn v3_1_over_v3_0_over_v2_and_highest_within_a_version() {
-    let v = vuln(&[("CVSS_V2", V2_HIGH), ("CVSS_V3", V30_HIGH), ("CVSS_V3", V31_MED)]);
+    let v = vuln(&[
+        ("CVSS_V2", V2_HIGH),
+        ("CVSS_V3", V30_HIGH),
+        ("CVSS_V3", V31_MED),
+    ]);
     assert_eq!(
         derive_severity(&v, &[]),
         (Severity::Medium, Some("CVSS 3.1 base score 6.1".into()))
@@ -102,32 +107,85 @@ fn invalid_vector_falls_back_and_is_reported() {
         CvssError::MissingMetric { metric: "AT", .. }
     ));
     assert_eq!(v.scores[0].base_score, None);
-    assert_eq!(v.scores[2].base_score, None, "non-CVSS kinds are not scored");
+    assert_eq!(
+        v.scores[2].base_score, None,
+        "non-CVSS kinds are not scored"
+    );
     assert_eq!(v.severity, Severity::High);
-    assert_eq!(v.severity_source.as_deref(), Some("CVSS 3.0 base score 7.5"));
+    assert_eq!(
+        v.severity_source.as_deref(),
+        Some("CVSS 3.0 base score 7.5")
+    );
 }
 
 #[test]
 fn words_when_there_is_no_cvss() {
     let none = vuln(&[]);
     let cases: &[(&[Rating<'_>], Severity, Option<&str>)] = &[
-        (&[Rating::Ghsa("MODERATE")], Severity::Medium, Some("GHSA severity MODERATE")),
-        (&[Rating::Ghsa("critical")], Severity::Critical, Some("GHSA severity critical")),
-        (&[Rating::DebianUrgency("high")], Severity::High, Some("Debian urgency high")),
-        (&[Rating::DebianUrgency("low*")], Severity::Low, Some("Debian urgency low*")),
-        (&[Rating::DebianUrgency("medium**")], Severity::Medium, Some("Debian urgency medium**")),
-        (&[Rating::DebianUrgency("unimportant")], Severity::Info, Some("Debian urgency unimportant")),
-        (&[Rating::UbuntuPriority("negligible")], Severity::Info, Some("Ubuntu priority negligible")),
-        (&[Rating::UbuntuPriority("critical")], Severity::Critical, Some("Ubuntu priority critical")),
+        (
+            &[Rating::Ghsa("MODERATE")],
+            Severity::Medium,
+            Some("GHSA severity MODERATE"),
+        ),
+        (
+            &[Rating::Ghsa("critical")],
+            Severity::Critical,
+            Some("GHSA severity critical"),
+        ),
+        (
+            &[Rating::DebianUrgency("high")],
+            Severity::High,
+            Some("Debian urgency high"),
+        ),
+        (
+            &[Rating::DebianUrgency("low*")],
+            Severity::Low,
+            Some("Debian urgency low*"),
+        ),
+        (
+            &[Rating::DebianUrgency("medium**")],
+            Severity::Medium,
+            Some("Debian urgency medium**"),
+        ),
+        (
+            &[Rating::DebianUrgency("unimportant")],
+            Severity::Info,
+            Some("Debian urgency unimportant"),
+        ),
+        (
+            &[Rating::UbuntuPriority("negligible")],
+            Severity::Info,
+            Some("Ubuntu priority negligible"),
+        ),
+        (
+            &[Rating::UbuntuPriority("critical")],
+            Severity::Critical,
+            Some("Ubuntu priority critical"),
+        ),
         // Words that state nothing fall through to the next, then to UNKNOWN.
         (
-            &[Rating::DebianUrgency("not yet assigned"), Rating::Ghsa("LOW")],
+            &[
+                Rating::DebianUrgency("not yet assigned"),
+                Rating::Ghsa("LOW"),
+            ],
             Severity::Low,
             Some("GHSA severity LOW"),
         ),
-        (&[Rating::DebianUrgency("not yet assigned")], Severity::Unknown, None),
-        (&[Rating::DebianUrgency("end-of-life")], Severity::Unknown, None),
-        (&[Rating::UbuntuPriority("untriaged")], Severity::Unknown, None),
+        (
+            &[Rating::DebianUrgency("not yet assigned")],
+            Severity::Unknown,
+            None,
+        ),
+        (
+            &[Rating::DebianUrgency("end-of-life")],
+            Severity::Unknown,
+            None,
+        ),
+        (
+            &[Rating::UbuntuPriority("untriaged")],
+            Severity::Unknown,
+            None,
+        ),
         (&[Rating::Ghsa("")], Severity::Unknown, None),
         (&[], Severity::Unknown, None),
     ];
@@ -159,7 +217,10 @@ fn shared_data() -> PathBuf {
 fn every_crates_io_record_gets_a_severity_from_its_vectors() {
     let dir = shared_data().join("osv/crates.io");
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
-        panic!("reading {}: {e} (shared data; set GARRISON_SHARED_DATA)", dir.display())
+        panic!(
+            "reading {}: {e} (shared data; set GARRISON_SHARED_DATA)",
+            dir.display()
+        )
     });
     let (mut v3, mut v4, mut unknown) = (0, 0, 0);
     for entry in entries {
@@ -183,8 +244,10 @@ fn every_crates_io_record_gets_a_severity_from_its_vectors() {
                     .collect()
             })
             .unwrap_or_default();
-        let pairs: Vec<(&str, &str)> =
-            scores.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = scores
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let mut v = vuln(&pairs);
         let errors = apply_severity(&mut v, &[]);
         assert!(errors.is_empty(), "{}: {errors:?}", path.display());
@@ -211,5 +274,8 @@ fn every_crates_io_record_gets_a_severity_from_its_vectors() {
         }
     }
     // The shared crates.io data: 360 CVSS_V3 records, 57 CVSS_V4, the rest none.
-    assert!(v3 >= 300 && v4 >= 50 && unknown >= 500, "v3 {v3} v4 {v4} none {unknown}");
+    assert!(
+        v3 >= 300 && v4 >= 50 && unknown >= 500,
+        "v3 {v3} v4 {v4} none {unknown}"
+    );
 }
