@@ -165,7 +165,7 @@ pub fn derive(vuln: &Vulnerability, ratings: &[Rating<'_>]) -> (Severity, Option
 }
 
 /// Fills `base_score` of every CVSS entry, then sets `severity` and
-/// `severity_source` as [`derive`] says. Returns the vectors that could not be
+/// `severity_source` as [`derive()`] says. Returns the vectors that could not be
 /// scored.
 pub fn apply(vuln: &mut Vulnerability, ratings: &[Rating<'_>]) -> Vec<ScoreError> {
     let errors = fill_base_scores(vuln);
