@@ -5,6 +5,7 @@ mod ignore;
 
 pub use gate::{exit, Gate};
 pub use ignore::{IgnoreEntry, IgnoreFile, Subject, DEFAULT_IGNORE_FILE};
+pub use jiff::civil::Date;
 
 /// A gate or ignore file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -25,4 +26,9 @@ pub enum GateError {
     },
     #[error("{0}")]
     Severity(String),
+}
+
+/// Today's date in the local time zone, for expiry checks.
+pub fn today() -> jiff::civil::Date {
+    jiff::Zoned::now().date()
 }

@@ -30,6 +30,10 @@ pub struct Global {
     /// the GARRISON_LOG variable overrides it.
     #[arg(long, global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,
+    /// Where Garrison keeps its data (the advisory database lives in DIR/db).
+    /// Default: /var/lib/garrison as root, else $XDG_DATA_HOME/garrison.
+    #[arg(long, global = true, env = "GARRISON_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,6 +42,151 @@ pub enum Command {
     /// a running container (a software bill of materials).
     #[command(after_help = EXIT_CODES)]
     Sbom(SbomArgs),
+    /// Find known vulnerabilities in an image, a root filesystem, a project
+    /// tree, a running container or an SBOM, ranked by risk.
+    #[command(after_help = EXIT_CODES)]
+    Scan(ScanArgs),
+    /// Manage the advisory database: update it, import advisories offline, show its state.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(subcommand)]
+    pub target: ScanTarget,
+    #[command(flatten)]
+    pub output: ScanOutputArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScanTarget {
+    /// An image: archive path, `oci:DIR[:TAG]`, or registry reference.
+    Image {
+        image: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// A root filesystem: this host (`/`) or a mounted snapshot.
+    Rootfs {
+        path: PathBuf,
+        /// Do not descend into this directory (repeatable).
+        #[arg(long = "skip-dir", value_name = "DIR")]
+        skip_dirs: Vec<String>,
+    },
+    /// A source tree with lockfiles and manifests.
+    Fs {
+        path: PathBuf,
+        /// Do not descend into this directory (repeatable).
+        #[arg(long = "skip-dir", value_name = "DIR")]
+        skip_dirs: Vec<String>,
+    },
+    /// A running container, by ID, ID prefix or PID.
+    Container { id: String },
+    /// A CycloneDX or SPDX JSON document (Garrison's own or another tool's).
+    Sbom { path: PathBuf },
+}
+
+impl ScanTarget {
+    /// The same target as `garrison sbom` names it, unless it is an SBOM file.
+    pub fn into_sbom_target(self) -> Result<SbomTarget, PathBuf> {
+        Ok(match self {
+            ScanTarget::Image { image, registry } => SbomTarget::Image { image, registry },
+            ScanTarget::Rootfs { path, skip_dirs } => SbomTarget::Rootfs { path, skip_dirs },
+            ScanTarget::Fs { path, skip_dirs } => SbomTarget::Fs { path, skip_dirs },
+            ScanTarget::Container { id } => SbomTarget::Container { id },
+            ScanTarget::Sbom { path } => return Err(path),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormatArg {
+    /// A table for people (the default).
+    Table,
+    /// Garrison's stable JSON (docs/json-output.md).
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF consumers.
+    Sarif,
+    /// CycloneDX 1.6 with a vulnerabilities section.
+    Cyclonedx,
+    /// JUnit XML, for CI test reports.
+    Junit,
+    /// One self-contained HTML page.
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanOutputArgs {
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ScanFormatArg::Table, global = true)]
+    pub format: ScanFormatArg,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE", global = true)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// Report only these severities (comma-separated: CRITICAL,HIGH,MEDIUM,LOW,INFO,UNKNOWN).
+    /// UNKNOWN is listed or not like any other severity; it is never dropped silently.
+    #[arg(long, value_name = "LIST", default_value = "CRITICAL,HIGH,MEDIUM,LOW,INFO,UNKNOWN", global = true)]
+    pub severity: String,
+    /// Exit code when any finding is reported (0 never fails the run).
+    #[arg(long, value_name = "N", default_value_t = 1, global = true)]
+    pub exit_code: u8,
+    /// Leave out vulnerabilities the advisory data names no fix for.
+    #[arg(long, global = true)]
+    pub ignore_unfixed: bool,
+    /// The ignore file (YAML: id, purl or path entries, each with a reason and an
+    /// optional expiry). Default: ./.garrisonignore when it exists.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub ignorefile: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Download the latest advisories (`<source>/<ecosystem>/all.zip`, the layout
+    /// osv.dev publishes) with conditional requests; the old database stays in
+    /// force if anything fails.
+    Update {
+        /// Base URL of the advisory mirror.
+        #[arg(long, value_name = "BASE_URL")]
+        source: Option<String>,
+        /// OSV ecosystem to fetch (repeatable), e.g. `Debian:12`, `PyPI`, `crates.io`.
+        /// Default: every ecosystem Garrison matches.
+        #[arg(long = "ecosystem", value_name = "NAME")]
+        ecosystems: Vec<String>,
+    },
+    /// Import advisories from local files, for air-gapped sites: OSV `all.zip`
+    /// archives or directories of OSV JSON/YAML records, the CISA KEV catalog
+    /// (`--kev`) and EPSS scores (`--epss`).
+    Import {
+        /// `all.zip` archives or directories of OSV records.
+        paths: Vec<PathBuf>,
+        /// CISA `known_exploited_vulnerabilities.json`.
+        #[arg(long, value_name = "FILE")]
+        kev: Option<PathBuf>,
+        /// EPSS `epss_scores.csv` (optionally gzip-compressed).
+        #[arg(long, value_name = "FILE")]
+        epss: Option<PathBuf>,
+    },
+    /// Show the database: ecosystems, advisory counts, age, schema.
+    Status {
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t = StatusFormat::Table)]
+        format: StatusFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]

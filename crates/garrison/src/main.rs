@@ -5,26 +5,48 @@
 //! 3 = the run could not complete (unreadable input, missing database).
 
 mod cli;
+mod db;
 mod progress;
 mod sbom;
+mod scan;
 
 use clap::Parser as _;
 use std::process::ExitCode;
 
 /// The run could not complete.
-const EXIT_INCOMPLETE: u8 = 3;
+const EXIT_INCOMPLETE: u8 = garrison_gate::exit::INCOMPLETE;
+/// Bad usage that clap could not catch (a bad `--severity` list, say).
+const EXIT_USAGE: u8 = garrison_gate::exit::USAGE;
+
+/// An error in what the user asked for, as opposed to a failed run.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging(&cli.global);
     let result = match cli.command {
         cli::Command::Sbom(args) => sbom::run(&cli.global, args),
+        cli::Command::Scan(args) => scan::run(&cli.global, args),
+        cli::Command::Db(cmd) => db::run(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("garrison: error: {err:#}");
-            ExitCode::from(EXIT_INCOMPLETE)
+            if err.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::from(EXIT_INCOMPLETE)
+            }
         }
     }
 }

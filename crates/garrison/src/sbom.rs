@@ -59,8 +59,40 @@ pub fn run(global: &Global, args: SbomArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes a report to `path` (atomically: a temp file renamed into place) or to stdout.
+pub fn write_report<E>(
+    path: Option<&std::path::Path>,
+    render: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+) -> anyhow::Result<()>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match path {
+        Some(path) => {
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+            let mut tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(std::path::Path::new(".")))
+                .with_context(|| format!("cannot create the output file next to {}", path.display()))?;
+            {
+                let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+                render(&mut out)?;
+                out.flush()
+                    .with_context(|| format!("cannot write the output file {}", path.display()))?;
+            }
+            tmp.persist(path)
+                .with_context(|| format!("cannot write the output file {}", path.display()))?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            render(&mut out)?;
+            out.flush().context("cannot write to standard output")?;
+        }
+    }
+    Ok(())
+}
+
 /// Opens the source the user named.
-fn open(target: &SbomTarget) -> anyhow::Result<Box<dyn Source>> {
+pub fn open(target: &SbomTarget) -> anyhow::Result<Box<dyn Source>> {
     Ok(match target {
         SbomTarget::Image { image, registry } => {
             if image.starts_with("oci:") || std::path::Path::new(image).exists() {
@@ -93,7 +125,7 @@ fn open(target: &SbomTarget) -> anyhow::Result<Box<dyn Source>> {
 }
 
 /// The width of the terminal on standard output.
-fn terminal_width() -> Option<u16> {
+pub fn terminal_width() -> Option<u16> {
     console::Term::stdout()
         .size_checked()
         .map(|(_rows, cols)| cols)
