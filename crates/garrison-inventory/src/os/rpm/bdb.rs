@@ -81,17 +81,22 @@ impl<'a> Db<'a> {
         u32_at(b, at, self.big_endian)
     }
 
-    /// Follows an overflow chain from `pgno`, collecting `tlen` bytes.
-    fn overflow(&self, mut pgno: usize, tlen: usize) -> Result<Vec<u8>, String> {
+    /// Follows an overflow chain from `pgno`, collecting `tlen` bytes. Each
+    /// page may belong to one chain only (`used`), so a crafted file cannot
+    /// make the reader return more bytes than it holds.
+    fn overflow(&self, mut pgno: usize, tlen: usize, used: &mut [bool]) -> Result<Vec<u8>, String> {
         if tlen > self.bytes.len() {
             return Err(format!("overflow item claims {tlen} bytes, more than the file holds"));
         }
         let mut out = Vec::with_capacity(tlen);
-        // A chain can visit each page at most once; more means a loop.
-        for _ in 0..self.pages {
+        loop {
             let page = self
                 .page(pgno)
                 .ok_or_else(|| format!("overflow page {pgno} is outside the file"))?;
+            match used.get_mut(pgno) {
+                Some(u) if !*u => *u = true,
+                _ => return Err(format!("overflow page {pgno} is used twice (a loop or shared chain)")),
+            }
             if page.get(25) != Some(&P_OVERFLOW) {
                 return Err(format!("page {pgno} in an overflow chain is not an overflow page"));
             }
@@ -113,7 +118,6 @@ impl<'a> Db<'a> {
             }
             pgno = next;
         }
-        Err("overflow chain loops".to_string())
     }
 }
 
@@ -179,6 +183,7 @@ pub fn values(bytes: &[u8]) -> Result<Values<'_>, BdbError> {
         big_endian,
     };
     let mut out = Values::default();
+    let mut used = vec![false; pages];
     for pgno in 1..pages {
         let Some(page) = db.page(pgno) else { break };
         if !matches!(page.get(25), Some(&(P_HASH | P_HASH_UNSORTED))) {
@@ -193,8 +198,9 @@ pub fn values(bytes: &[u8]) -> Result<Values<'_>, BdbError> {
             let (k, d) = (2 * pair, 2 * pair + 1);
             let (Some(key), Some(data)) = (item(&db, page, entries, k), item(&db, page, entries, d))
             else {
-                out.problems.push(format!("hash page {pgno}: item {d} lies outside the page"));
-                continue;
+                // Items must lie below one another; past a bad one nothing is trustworthy.
+                out.problems.push(format!("hash page {pgno}: item {d} lies outside its place; rest of page skipped"));
+                break;
             };
             if key == (H_KEYDATA, &[0u8; 4][..]) {
                 continue;
@@ -206,7 +212,7 @@ pub fn values(bytes: &[u8]) -> Result<Values<'_>, BdbError> {
                         out.problems.push(format!("hash page {pgno}: overflow item {d} is truncated"));
                         continue;
                     };
-                    match db.overflow(next as usize, tlen as usize) {
+                    match db.overflow(next as usize, tlen as usize, &mut used) {
                         Ok(v) => out.values.push(Cow::Owned(v)),
                         Err(e) => out.problems.push(format!("hash page {pgno}, item {d}: {e}")),
                     }

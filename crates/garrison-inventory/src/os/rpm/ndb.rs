@@ -81,6 +81,7 @@ pub fn blobs(bytes: &[u8]) -> Result<Blobs<'_>, NdbError> {
         ));
     }
     let slot_end = slot_end.min(bytes.len() - bytes.len() % BLK);
+    let mut seen = std::collections::HashSet::new();
     for (i, slot) in bytes
         .get(32..slot_end)
         .unwrap_or_default()
@@ -97,6 +98,10 @@ pub fn blobs(bytes: &[u8]) -> Result<Blobs<'_>, NdbError> {
             return Err(NdbError::BadSlot(slotno));
         }
         if blkoff == 0 {
+            continue;
+        }
+        if !seen.insert(blkoff) {
+            out.problems.push(format!("slot {slotno} points at a blob another slot already holds"));
             continue;
         }
         match blob(bytes, pkgidx, blkoff as usize, blkcnt as usize) {
