@@ -256,7 +256,10 @@ Version: 1\n";
                 version: Some("3.0.11-1~deb12u2".into())
             })
         );
-        assert_eq!(parsed.packages[1].source.as_ref().map(|s| s.name.as_str()), Some("held"));
+        assert_eq!(
+            parsed.packages[1].source.as_ref().map(|s| s.name.as_str()),
+            Some("held")
+        );
         assert_eq!(parsed.warnings.len(), 2, "{:?}", parsed.warnings);
         assert!(parsed.warnings[0].message.contains("no Version"));
         assert!(parsed.warnings[0].message.contains("line 21"));
@@ -266,16 +269,25 @@ Version: 1\n";
     fn source_forms() {
         assert_eq!(
             parse_source(b"glibc"),
-            Some(SourcePackage { name: "glibc".into(), version: None })
+            Some(SourcePackage {
+                name: "glibc".into(),
+                version: None
+            })
         );
         assert_eq!(
             parse_source(b" shadow (1:4.13+dfsg1-1) "),
-            Some(SourcePackage { name: "shadow".into(), version: Some("1:4.13+dfsg1-1".into()) })
+            Some(SourcePackage {
+                name: "shadow".into(),
+                version: Some("1:4.13+dfsg1-1".into())
+            })
         );
         assert_eq!(parse_source(b"(1.0)"), None);
         assert_eq!(
             parse_source(b"x (unclosed"),
-            Some(SourcePackage { name: "x".into(), version: Some("unclosed".into()) })
+            Some(SourcePackage {
+                name: "x".into(),
+                version: Some("unclosed".into())
+            })
         );
     }
 

@@ -86,7 +86,9 @@ impl<'a> Db<'a> {
     /// make the reader return more bytes than it holds.
     fn overflow(&self, mut pgno: usize, tlen: usize, used: &mut [bool]) -> Result<Vec<u8>, String> {
         if tlen > self.bytes.len() {
-            return Err(format!("overflow item claims {tlen} bytes, more than the file holds"));
+            return Err(format!(
+                "overflow item claims {tlen} bytes, more than the file holds"
+            ));
         }
         let mut out = Vec::with_capacity(tlen);
         loop {
@@ -95,25 +97,36 @@ impl<'a> Db<'a> {
                 .ok_or_else(|| format!("overflow page {pgno} is outside the file"))?;
             match used.get_mut(pgno) {
                 Some(u) if !*u => *u = true,
-                _ => return Err(format!("overflow page {pgno} is used twice (a loop or shared chain)")),
+                _ => {
+                    return Err(format!(
+                        "overflow page {pgno} is used twice (a loop or shared chain)"
+                    ))
+                }
             }
             if page.get(25) != Some(&P_OVERFLOW) {
-                return Err(format!("page {pgno} in an overflow chain is not an overflow page"));
+                return Err(format!(
+                    "page {pgno} in an overflow chain is not an overflow page"
+                ));
             }
             let len = usize::from(self.u16(page, 22).unwrap_or(0));
-            let chunk = page
-                .get(PAGE_HEADER..PAGE_HEADER + len)
-                .ok_or_else(|| format!("overflow page {pgno} claims {len} bytes, more than a page"))?;
+            let chunk = page.get(PAGE_HEADER..PAGE_HEADER + len).ok_or_else(|| {
+                format!("overflow page {pgno} claims {len} bytes, more than a page")
+            })?;
             out.extend_from_slice(chunk);
             if out.len() > tlen {
-                return Err(format!("overflow chain holds more than the {tlen} bytes its item claims"));
+                return Err(format!(
+                    "overflow chain holds more than the {tlen} bytes its item claims"
+                ));
             }
             let next = self.u32(page, 16).unwrap_or(0) as usize;
             if next == 0 {
                 return if out.len() == tlen {
                     Ok(out)
                 } else {
-                    Err(format!("overflow chain ends after {} of {tlen} bytes", out.len()))
+                    Err(format!(
+                        "overflow chain ends after {} of {tlen} bytes",
+                        out.len()
+                    ))
                 };
             }
             pgno = next;
@@ -191,15 +204,20 @@ pub fn values(bytes: &[u8]) -> Result<Values<'_>, BdbError> {
         }
         let entries = usize::from(db.u16(page, 20).unwrap_or(0));
         if PAGE_HEADER + 2 * entries > page_size {
-            out.problems.push(format!("hash page {pgno} claims {entries} items, more than fit"));
+            out.problems.push(format!(
+                "hash page {pgno} claims {entries} items, more than fit"
+            ));
             continue;
         }
         for pair in 0..entries / 2 {
             let (k, d) = (2 * pair, 2 * pair + 1);
-            let (Some(key), Some(data)) = (item(&db, page, entries, k), item(&db, page, entries, d))
+            let (Some(key), Some(data)) =
+                (item(&db, page, entries, k), item(&db, page, entries, d))
             else {
                 // Items must lie below one another; past a bad one nothing is trustworthy.
-                out.problems.push(format!("hash page {pgno}: item {d} lies outside its place; rest of page skipped"));
+                out.problems.push(format!(
+                    "hash page {pgno}: item {d} lies outside its place; rest of page skipped"
+                ));
                 break;
             };
             if key == (H_KEYDATA, &[0u8; 4][..]) {
@@ -209,17 +227,20 @@ pub fn values(bytes: &[u8]) -> Result<Values<'_>, BdbError> {
                 (H_KEYDATA, value) => out.values.push(Cow::Borrowed(value)),
                 (H_OFFPAGE, rest) => {
                     let (Some(next), Some(tlen)) = (db.u32(rest, 3), db.u32(rest, 7)) else {
-                        out.problems.push(format!("hash page {pgno}: overflow item {d} is truncated"));
+                        out.problems
+                            .push(format!("hash page {pgno}: overflow item {d} is truncated"));
                         continue;
                     };
                     match db.overflow(next as usize, tlen as usize, &mut used) {
                         Ok(v) => out.values.push(Cow::Owned(v)),
-                        Err(e) => out.problems.push(format!("hash page {pgno}, item {d}: {e}")),
+                        Err(e) => out
+                            .problems
+                            .push(format!("hash page {pgno}, item {d}: {e}")),
                     }
                 }
-                (t, _) => out
-                    .problems
-                    .push(format!("hash page {pgno}: item {d} has unsupported type {t}")),
+                (t, _) => out.problems.push(format!(
+                    "hash page {pgno}: item {d} has unsupported type {t}"
+                )),
             }
         }
     }

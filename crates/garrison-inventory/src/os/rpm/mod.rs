@@ -19,9 +19,7 @@ pub use header::HeaderError;
 const DIRS: [&str; 2] = ["/var/lib/rpm/", "/usr/lib/sysimage/rpm/"];
 
 fn in_rpm_dir(path: &str, file_name: &str) -> bool {
-    DIRS.iter().any(|d| {
-        path.strip_prefix(d) == Some(file_name)
-    })
+    DIRS.iter().any(|d| path.strip_prefix(d) == Some(file_name))
 }
 
 /// The package a header describes; `Ok(None)` for `gpg-pubkey` pseudo-packages.
@@ -60,7 +58,10 @@ pub fn package_from_header(blob: &[u8], location: &str) -> Result<Option<Package
     if let Some(e) = epoch {
         pkg.properties.insert("rpm.epoch".into(), e.to_string());
     }
-    if let Some(m) = h.string(header::TAG_MODULARITYLABEL).filter(|s| !s.is_empty()) {
+    if let Some(m) = h
+        .string(header::TAG_MODULARITYLABEL)
+        .filter(|s| !s.is_empty())
+    {
         pkg.properties.insert("rpm.modularitylabel".into(), m);
     }
     if let Some(v) = h.string(header::TAG_VENDOR).filter(|s| !s.is_empty()) {
@@ -153,7 +154,10 @@ impl Parser for RpmSqlite {
         tmp.write_all(content)
             .and_then(|()| tmp.flush())
             .map_err(|e| err("writing a temporary copy", &e))?;
-        let uri = format!("file:{}?immutable=1", uri_escape(&tmp.path().to_string_lossy()));
+        let uri = format!(
+            "file:{}?immutable=1",
+            uri_escape(&tmp.path().to_string_lossy())
+        );
         let conn = rusqlite::Connection::open_with_flags(
             uri,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -246,15 +250,24 @@ mod tests {
     fn source_rpm_names() {
         assert_eq!(
             parse_source_rpm("openssl-3.0.7-27.el9.src.rpm", None),
-            Some(SourcePackage { name: "openssl".into(), version: Some("3.0.7-27.el9".into()) })
+            Some(SourcePackage {
+                name: "openssl".into(),
+                version: Some("3.0.7-27.el9".into())
+            })
         );
         assert_eq!(
             parse_source_rpm("openssl-3.0.7-27.el9.src.rpm", Some(1)),
-            Some(SourcePackage { name: "openssl".into(), version: Some("1:3.0.7-27.el9".into()) })
+            Some(SourcePackage {
+                name: "openssl".into(),
+                version: Some("1:3.0.7-27.el9".into())
+            })
         );
         assert_eq!(
             parse_source_rpm("python3-pip-wheel-21.3.1-1.el9.nosrc.rpm", Some(0)),
-            Some(SourcePackage { name: "python3-pip-wheel".into(), version: Some("21.3.1-1.el9".into()) })
+            Some(SourcePackage {
+                name: "python3-pip-wheel".into(),
+                version: Some("21.3.1-1.el9".into())
+            })
         );
         assert_eq!(parse_source_rpm("(none)", None), None);
         assert_eq!(parse_source_rpm("-1-2.src.rpm", None), None);

@@ -101,7 +101,9 @@ pub fn blobs(bytes: &[u8]) -> Result<Blobs<'_>, NdbError> {
             continue;
         }
         if !seen.insert(blkoff) {
-            out.problems.push(format!("slot {slotno} points at a blob another slot already holds"));
+            out.problems.push(format!(
+                "slot {slotno} points at a blob another slot already holds"
+            ));
             continue;
         }
         match blob(bytes, pkgidx, blkoff as usize, blkcnt as usize) {
@@ -132,12 +134,16 @@ fn blob(bytes: &[u8], pkgidx: u32, blkoff: usize, blkcnt: usize) -> Result<&[u8]
     }
     let bloblen = le32(region, 12).unwrap_or(0) as usize;
     if (HEAD + bloblen + TAIL).div_ceil(BLK) != blkcnt {
-        return Err(format!("blob length {bloblen} does not match its {blkcnt} blocks"));
+        return Err(format!(
+            "blob length {bloblen} does not match its {blkcnt} blocks"
+        ));
     }
     let tail = len - TAIL;
-    let (Some(adler), Some(tail_len), Some(tail_magic)) =
-        (le32(region, tail), le32(region, tail + 4), le32(region, tail + 8))
-    else {
+    let (Some(adler), Some(tail_len), Some(tail_magic)) = (
+        le32(region, tail),
+        le32(region, tail + 4),
+        le32(region, tail + 8),
+    ) else {
         return Err("blob tail is truncated".into());
     };
     if tail_magic != BLOB_TAIL_MAGIC || tail_len as usize != bloblen {
