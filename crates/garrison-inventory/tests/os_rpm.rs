@@ -299,3 +299,26 @@ fn mutated_databases_never_panic() {
         }
     }
 }
+
+#[test]
+fn sqlite_without_a_packages_table_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("other.sqlite");
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); \
+             c.execute('CREATE TABLE t(x)'); \
+             c.execute('CREATE VIEW Packages AS SELECT 1 AS hnum, x AS blob FROM t'); c.commit()",
+        )
+        .arg(&path)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+    let content = std::fs::read(&path).unwrap();
+    let err = RpmSqlite
+        .parse(&FileRef::new("/var/lib/rpm/rpmdb.sqlite"), &content)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no Packages table"), "{err}");
+}

@@ -11,6 +11,7 @@ use super::Warnings;
 use crate::{FileRef, ParseError, Parsed, Parser, ParserClass};
 use garrison_model::{Ecosystem, Package, SourcePackage};
 use header::Header;
+use rusqlite::OptionalExtension;
 use std::io::Write;
 
 pub use header::HeaderError;
@@ -165,6 +166,25 @@ impl Parser for RpmSqlite {
                 | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| err("opening", &e))?;
+        // The file comes from the target: do not run code its schema defines
+        // (a view or trigger named Packages), read the plain table only.
+        conn.execute_batch("PRAGMA trusted_schema = OFF; PRAGMA query_only = ON;")
+            .map_err(|e| err("configuring", &e))?;
+        let kind: Option<String> = conn
+            .query_row(
+                "SELECT type FROM sqlite_schema WHERE name = 'Packages'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| err("reading the schema", &e))?;
+        if kind.as_deref() != Some("table") {
+            return Err(ParseError::new(
+                self.name(),
+                file.path,
+                "no Packages table: not an rpm database",
+            ));
+        }
         let mut stmt = conn
             .prepare("SELECT blob FROM Packages ORDER BY hnum")
             .map_err(|e| err("reading table Packages", &e))?;
