@@ -2,7 +2,7 @@
 //! `/var/lib/dpkg/status.d/` that distroless images use. Both are deb822
 //! control files (https://www.debian.org/doc/debian-policy/ch-controlfields.html).
 
-use super::{lines, text, trim, Warnings};
+use super::{colon, lines, text, trim, Warnings};
 use crate::{FileRef, ParseError, Parsed, Parser, ParserClass};
 use garrison_model::{Ecosystem, Package, SourcePackage};
 
@@ -79,7 +79,7 @@ pub fn parse_status(path: &str, content: &[u8], status_d: bool) -> Parsed {
             // Continuation of a multi-line field (Description, Conffiles): none we keep.
             continue;
         }
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
+        let Some(colon) = colon(line) else {
             garbage += 1;
             continue;
         };
