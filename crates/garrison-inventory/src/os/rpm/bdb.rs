@@ -246,3 +246,120 @@ pub fn values(bytes: &[u8]) -> Result<Values<'_>, BdbError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PS: usize = 512;
+
+    fn meta(last_pgno: u32) -> Vec<u8> {
+        let mut p = vec![0u8; PS];
+        p[12..16].copy_from_slice(&HASH_MAGIC.to_le_bytes());
+        p[20..24].copy_from_slice(&(PS as u32).to_le_bytes());
+        p[25] = P_HASHMETA;
+        p[32..36].copy_from_slice(&last_pgno.to_le_bytes());
+        p
+    }
+
+    /// A hash page holding `items` (type byte included), laid out downwards.
+    fn hash_page(pgno: u32, items: &[Vec<u8>]) -> Vec<u8> {
+        let mut p = vec![0u8; PS];
+        p[8..12].copy_from_slice(&pgno.to_le_bytes());
+        p[20..22].copy_from_slice(&(items.len() as u16).to_le_bytes());
+        p[25] = P_HASH;
+        let mut end = PS;
+        for (i, it) in items.iter().enumerate() {
+            let off = end - it.len();
+            p[off..end].copy_from_slice(it);
+            p[PAGE_HEADER + 2 * i..PAGE_HEADER + 2 * i + 2]
+                .copy_from_slice(&(off as u16).to_le_bytes());
+            end = off;
+        }
+        p
+    }
+
+    fn overflow_page(pgno: u32, next: u32, data: &[u8]) -> Vec<u8> {
+        let mut p = vec![0u8; PS];
+        p[8..12].copy_from_slice(&pgno.to_le_bytes());
+        p[16..20].copy_from_slice(&next.to_le_bytes());
+        p[22..24].copy_from_slice(&(data.len() as u16).to_le_bytes());
+        p[25] = P_OVERFLOW;
+        p[PAGE_HEADER..PAGE_HEADER + data.len()].copy_from_slice(data);
+        p
+    }
+
+    fn keydata(bytes: &[u8]) -> Vec<u8> {
+        let mut v = vec![H_KEYDATA];
+        v.extend_from_slice(bytes);
+        v
+    }
+
+    fn offpage(pgno: u32, tlen: u32) -> Vec<u8> {
+        let mut v = vec![H_OFFPAGE, 0, 0, 0];
+        v.extend_from_slice(&pgno.to_le_bytes());
+        v.extend_from_slice(&tlen.to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn on_page_and_overflow_values() {
+        let mut db = meta(3);
+        db.extend(hash_page(
+            1,
+            &[
+                keydata(&[0, 0, 0, 0]),
+                keydata(&[9, 0, 0, 0]),
+                keydata(&[1, 0, 0, 0]),
+                keydata(b"inline"),
+                keydata(&[2, 0, 0, 0]),
+                offpage(2, 7),
+            ],
+        ));
+        db.extend(overflow_page(2, 3, b"abcd"));
+        db.extend(overflow_page(3, 0, b"efg"));
+        let v = values(&db).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        let got: Vec<&[u8]> = v.values.iter().map(|c| c.as_ref()).collect();
+        assert_eq!(got, [&b"inline"[..], b"abcdefg"], "record 0 is skipped");
+    }
+
+    #[test]
+    fn loops_shared_chains_and_bad_lengths_are_problems() {
+        let mut db = meta(3);
+        db.extend(hash_page(
+            1,
+            &[
+                keydata(&[1, 0, 0, 0]),
+                offpage(2, 8),
+                keydata(&[2, 0, 0, 0]),
+                offpage(2, 8),
+                keydata(&[3, 0, 0, 0]),
+                offpage(3, 100),
+            ],
+        ));
+        db.extend(overflow_page(2, 2, b"loop"));
+        db.extend(overflow_page(3, 0, b"short"));
+        let v = values(&db).unwrap();
+        assert!(v.values.is_empty());
+        assert_eq!(v.problems.len(), 3, "{:?}", v.problems);
+        assert!(v.problems[0].contains("used twice"));
+        assert!(v.problems[1].contains("used twice"));
+        assert!(v.problems[2].contains("ends after 5 of 100"));
+    }
+
+    #[test]
+    fn big_endian_and_bad_meta() {
+        let mut db = meta(0);
+        db[12..16].copy_from_slice(&HASH_MAGIC.to_be_bytes());
+        db[20..24].copy_from_slice(&(PS as u32).to_be_bytes());
+        assert!(values(&db).unwrap().values.is_empty());
+        let mut bad = meta(0);
+        bad[20..24].copy_from_slice(&1000u32.to_le_bytes());
+        assert_eq!(values(&bad).unwrap_err(), BdbError::PageSize(1000));
+        let mut enc = meta(0);
+        enc[24] = 1;
+        assert_eq!(values(&enc).unwrap_err(), BdbError::Encrypted(1));
+        assert_eq!(values(&[0u8; 100]).unwrap_err(), BdbError::TooShort(100));
+    }
+}
