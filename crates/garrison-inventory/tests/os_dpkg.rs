@@ -284,3 +284,39 @@ fn mutated_status_never_panics() {
         let _ = DpkgStatus.parse(&FileRef::new("/var/lib/dpkg/status.d/x"), &bytes);
     }
 }
+
+/// The debootstrap rootfs of fixtures/debian/make.sh, checked with dpkg-query
+/// run against that rootfs' own database.
+#[test]
+fn debootstrap_rootfs_status_lists_what_dpkg_query_lists() {
+    let admin = fixture_dir("debian").join("rootfs/var/lib/dpkg");
+    let content = std::fs::read(admin.join("status"))
+        .unwrap_or_else(|e| panic!("{}: {e}; run fixtures/debian/make.sh", admin.display()));
+    let out = Command::new("dpkg-query")
+        .arg(format!("--admindir={}", admin.display()))
+        .args([
+            "-W",
+            "-f",
+            "${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\n",
+        ])
+        .output()
+        .expect("dpkg-query must be installed (Debian)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected: String = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| matches!(l.as_bytes().get(1), Some(b'i' | b'W' | b't' | b'F' | b'U')))
+        .filter_map(|l| l.split_once('\t').map(|(_, rest)| format!("{rest}\n")))
+        .collect();
+    let expected = tsv_rows(&expected);
+    assert!(expected.len() > 50, "a minbase rootfs has over 50 packages");
+    let parsed = DpkgStatus
+        .parse(&FileRef::new("/var/lib/dpkg/status"), &content)
+        .unwrap();
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    assert_eq!(rows(&parsed.packages), expected);
+}
