@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 fn committed(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/apk").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/apk")
+        .join(name);
     std::fs::read(&path)
         .unwrap_or_else(|e| panic!("{}: {e}; fixtures/apk/make.sh makes it", path.display()))
 }
@@ -23,7 +25,13 @@ fn expected() -> BTreeSet<Row> {
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
             assert_eq!(f.len(), 5, "bad line {l:?}");
-            (f[0].into(), f[1].into(), f[2].into(), f[3].into(), f[4].into())
+            (
+                f[0].into(),
+                f[1].into(),
+                f[2].into(),
+                f[3].into(),
+                f[4].into(),
+            )
         })
         .collect();
     assert!(rows.len() >= 10);
@@ -60,7 +68,13 @@ fn installed_db_lists_every_package_at_both_paths() {
 }
 
 fn visit(catalog: &mut Catalog, path: &str, content: &[u8]) {
-    let meta = EntryMeta { path, kind: EntryKind::File, size: content.len() as u64, mode: 0o644, layer: None };
+    let meta = EntryMeta {
+        path,
+        kind: EntryKind::File,
+        size: content.len() as u64,
+        mode: 0o644,
+        layer: None,
+    };
     if catalog.want(&meta) == Want::Read {
         catalog.file(&meta, &mut &content[..]).unwrap();
     }
@@ -74,7 +88,11 @@ fn alpine_rootfs_gets_alpine_purls() {
         "/etc/os-release",
         b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n",
     );
-    visit(&mut catalog, "/lib/apk/db/installed", &committed("installed"));
+    visit(
+        &mut catalog,
+        "/lib/apk/db/installed",
+        &committed("installed"),
+    );
     let inv = catalog.finish(Target::new(TargetKind::Rootfs, "alpine"));
     assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
     assert_eq!(inv.packages.len(), expected().len());
@@ -94,7 +112,10 @@ fn damaged_db_keeps_what_it_can() {
     let parsed = ApkInstalled.parse(&FileRef::new(p), cut).unwrap();
     assert!(!parsed.packages.is_empty() && parsed.packages.len() < expected().len());
     // CRLF line ends (a file edited on Windows) parse the same.
-    let crlf: Vec<u8> = String::from_utf8(db.clone()).unwrap().replace('\n', "\r\n").into_bytes();
+    let crlf: Vec<u8> = String::from_utf8(db.clone())
+        .unwrap()
+        .replace('\n', "\r\n")
+        .into_bytes();
     let parsed = ApkInstalled.parse(&FileRef::new(p), &crlf).unwrap();
     assert_eq!(parsed.packages.len(), expected().len());
     // Mutations never panic.

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixture_dir(scenario: &str) -> PathBuf {
-    let base = std::env::var_os("GARRISON_FIXTURES").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/out")
-    });
+    let base = std::env::var_os("GARRISON_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/out"));
     let dir = base.join(scenario);
     assert!(
         dir.is_dir(),
@@ -31,7 +31,10 @@ fn rows(packages: &[Package]) -> BTreeSet<Row> {
         .iter()
         .map(|p| {
             assert_eq!(p.ecosystem, Ecosystem::Deb);
-            let src = p.source.clone().expect("dpkg packages always name a source");
+            let src = p
+                .source
+                .clone()
+                .expect("dpkg packages always name a source");
             (
                 p.name.clone(),
                 p.version.clone(),
@@ -49,7 +52,13 @@ fn tsv_rows(text: &str) -> BTreeSet<Row> {
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
             assert_eq!(f.len(), 5, "bad line {l:?}");
-            (f[0].into(), f[1].into(), f[2].into(), f[3].into(), f[4].into())
+            (
+                f[0].into(),
+                f[1].into(),
+                f[2].into(),
+                f[3].into(),
+                f[4].into(),
+            )
         })
         .collect()
 }
@@ -66,7 +75,11 @@ fn host_status_lists_what_dpkg_query_lists() {
         ])
         .output()
         .expect("dpkg-query must be installed (Debian)");
-    assert!(out.status.success(), "dpkg-query failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "dpkg-query failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Reported: packages whose files are on disk (second letter i, W, t, F or U).
     let expected: String = String::from_utf8(out.stdout)
         .unwrap()
@@ -77,7 +90,11 @@ fn host_status_lists_what_dpkg_query_lists() {
     let expected = tsv_rows(&expected);
     assert!(expected.len() > 50, "dpkg-query lists too few packages");
 
-    let fref = FileRef { path: "/var/lib/dpkg/status", size: content.len() as u64, executable: false };
+    let fref = FileRef {
+        path: "/var/lib/dpkg/status",
+        size: content.len() as u64,
+        executable: false,
+    };
     assert!(DpkgStatus.matches(&fref));
     let parsed = DpkgStatus.parse(&fref, &content).unwrap();
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
@@ -87,7 +104,13 @@ fn host_status_lists_what_dpkg_query_lists() {
 
 /// Offers one file to the catalog the way a source walk does.
 fn visit(catalog: &mut Catalog, path: &str, layer: Option<usize>, content: &[u8]) {
-    let meta = EntryMeta { path, kind: EntryKind::File, size: content.len() as u64, mode: 0o644, layer };
+    let meta = EntryMeta {
+        path,
+        kind: EntryKind::File,
+        size: content.len() as u64,
+        mode: 0o644,
+        layer,
+    };
     if catalog.want(&meta) == Want::Read {
         catalog.file(&meta, &mut &content[..]).unwrap();
     }
@@ -103,10 +126,25 @@ fn host_rootfs_through_the_catalog_gets_distro_purls() {
     let inv = catalog.finish(Target::new(TargetKind::Rootfs, "/"));
     let distro = inv.distro.clone().expect("the host has /etc/os-release");
     assert_eq!(distro.id, "debian");
-    let release = distro.version_id.clone().expect("Debian stable has VERSION_ID");
-    let libc = inv.packages.iter().find(|p| p.name == "libc6").expect("libc6 is installed");
-    assert!(libc.purl.starts_with("pkg:deb/debian/libc6@"), "{}", libc.purl);
-    assert!(libc.purl.contains(&format!("distro=debian-{release}")), "{}", libc.purl);
+    let release = distro
+        .version_id
+        .clone()
+        .expect("Debian stable has VERSION_ID");
+    let libc = inv
+        .packages
+        .iter()
+        .find(|p| p.name == "libc6")
+        .expect("libc6 is installed");
+    assert!(
+        libc.purl.starts_with("pkg:deb/debian/libc6@"),
+        "{}",
+        libc.purl
+    );
+    assert!(
+        libc.purl.contains(&format!("distro=debian-{release}")),
+        "{}",
+        libc.purl
+    );
     assert!(libc.purl.contains("upstream=glibc"), "{}", libc.purl);
     assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
 }
@@ -187,7 +225,11 @@ Package: c\nStatus: install ok installed\nVersion: 1\n";
     let (d0, d1) = (layer(0).digest, layer(1).digest);
     assert_eq!(
         got,
-        [("a", "1", Some(d0.as_str())), ("b", "2", Some(d1.as_str())), ("c", "1", Some(d1.as_str()))]
+        [
+            ("a", "1", Some(d0.as_str())),
+            ("b", "2", Some(d1.as_str())),
+            ("c", "1", Some(d1.as_str()))
+        ]
     );
 }
 
@@ -212,7 +254,12 @@ fn odd_inputs_give_warnings_not_failures() {
     let many = "Version: 1\n\n".repeat(5000);
     let capped = parse(many.as_bytes());
     assert!(capped.warnings.len() <= 51, "{}", capped.warnings.len());
-    assert!(capped.warnings.last().unwrap().message.contains("more problems"));
+    assert!(capped
+        .warnings
+        .last()
+        .unwrap()
+        .message
+        .contains("more problems"));
 }
 
 /// Deterministic byte mutations of the host's real status file: never a panic.
@@ -236,4 +283,40 @@ fn mutated_status_never_panics() {
         let _ = DpkgStatus.parse(&FileRef::new("/var/lib/dpkg/status"), &bytes);
         let _ = DpkgStatus.parse(&FileRef::new("/var/lib/dpkg/status.d/x"), &bytes);
     }
+}
+
+/// The debootstrap rootfs of fixtures/debian/make.sh, checked with dpkg-query
+/// run against that rootfs' own database.
+#[test]
+fn debootstrap_rootfs_status_lists_what_dpkg_query_lists() {
+    let admin = fixture_dir("debian").join("rootfs/var/lib/dpkg");
+    let content = std::fs::read(admin.join("status"))
+        .unwrap_or_else(|e| panic!("{}: {e}; run fixtures/debian/make.sh", admin.display()));
+    let out = Command::new("dpkg-query")
+        .arg(format!("--admindir={}", admin.display()))
+        .args([
+            "-W",
+            "-f",
+            "${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\n",
+        ])
+        .output()
+        .expect("dpkg-query must be installed (Debian)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected: String = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| matches!(l.as_bytes().get(1), Some(b'i' | b'W' | b't' | b'F' | b'U')))
+        .filter_map(|l| l.split_once('\t').map(|(_, rest)| format!("{rest}\n")))
+        .collect();
+    let expected = tsv_rows(&expected);
+    assert!(expected.len() > 50, "a minbase rootfs has over 50 packages");
+    let parsed = DpkgStatus
+        .parse(&FileRef::new("/var/lib/dpkg/status"), &content)
+        .unwrap();
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    assert_eq!(rows(&parsed.packages), expected);
 }

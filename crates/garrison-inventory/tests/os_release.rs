@@ -14,9 +14,10 @@ fn host_file() {
     let text = std::fs::read("/etc/os-release").expect("this test runs on Debian");
     let d = parse_os_release(&text).unwrap();
     let field = |key: &str| {
-        String::from_utf8_lossy(&text)
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{key}=")).map(|v| v.trim_matches('"').to_string()))
+        String::from_utf8_lossy(&text).lines().find_map(|l| {
+            l.strip_prefix(&format!("{key}="))
+                .map(|v| v.trim_matches('"').to_string())
+        })
     };
     assert_eq!(d.id, "debian");
     assert_eq!(d.version_id, field("VERSION_ID"));
@@ -131,7 +132,10 @@ SUPPORT_END=2032-06-01
     assert_eq!(d.id, "almalinux");
     assert_eq!(d.version_id.as_deref(), Some("9.4"));
     assert_eq!(d.id_like, ["rhel", "centos", "fedora"]);
-    assert_eq!(d.codename, None, "a two-word release name is not a codename");
+    assert_eq!(
+        d.codename, None,
+        "a two-word release name is not a codename"
+    );
     assert_eq!(d.osv_ecosystem().as_deref(), Some("AlmaLinux:9"));
 }
 
@@ -150,7 +154,11 @@ BUG_REPORT_URL="https://github.com/GoogleContainerTools/distroless/issues/new"
     );
     assert_eq!(d.id, "debian");
     assert_eq!(d.version_id.as_deref(), Some("12"));
-    assert_eq!(d.codename.as_deref(), Some("bookworm"), "taken from VERSION");
+    assert_eq!(
+        d.codename.as_deref(),
+        Some("bookworm"),
+        "taken from VERSION"
+    );
     assert_eq!(d.pretty_name.as_deref(), Some("Distroless"));
 }
 

@@ -101,7 +101,11 @@ fn finish_record(path: &str, r: &Record<'_>, out: &mut Vec<Package>, warnings: &
         warnings.push(format!(
             "record at line {} has no {} field; skipped",
             r.first_line,
-            if nonempty(r.name).is_none() { "P: (name)" } else { "V: (version)" }
+            if nonempty(r.name).is_none() {
+                "P: (name)"
+            } else {
+                "V: (version)"
+            }
         ));
         return;
     };
@@ -131,18 +135,33 @@ P:novers\n\n\nV:1.0\nnonsense\n";
         let got: Vec<_> = parsed
             .packages
             .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str(), p.source.as_ref().map(|s| s.name.as_str())))
+            .map(|p| {
+                (
+                    p.name.as_str(),
+                    p.version.as_str(),
+                    p.source.as_ref().map(|s| s.name.as_str()),
+                )
+            })
             .collect();
         assert_eq!(
             got,
-            [("libcrypto3", "3.1.4-r5", Some("openssl")), ("busybox", "1.36.1-r15", Some("busybox"))]
+            [
+                ("libcrypto3", "3.1.4-r5", Some("openssl")),
+                ("busybox", "1.36.1-r15", Some("busybox"))
+            ]
         );
         assert_eq!(parsed.packages[0].licenses, ["Apache-2.0"]);
         assert_eq!(parsed.packages[0].arch.as_deref(), Some("x86_64"));
         let msgs: Vec<_> = parsed.warnings.iter().map(|w| w.message.as_str()).collect();
         assert_eq!(msgs.len(), 3, "{msgs:?}");
-        assert!(msgs[0].contains("line 13") && msgs[0].contains("V:"), "{msgs:?}");
-        assert!(msgs[1].contains("line 16") && msgs[1].contains("P:"), "{msgs:?}");
+        assert!(
+            msgs[0].contains("line 13") && msgs[0].contains("V:"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs[1].contains("line 16") && msgs[1].contains("P:"),
+            "{msgs:?}"
+        );
         assert!(msgs[2].contains("1 lines"), "{msgs:?}");
     }
 }

@@ -2,7 +2,7 @@
 //! `/var/lib/dpkg/status.d/` that distroless images use. Both are deb822
 //! control files (https://www.debian.org/doc/debian-policy/ch-controlfields.html).
 
-use super::{lines, text, trim, Warnings};
+use super::{colon, lines, text, trim, Warnings};
 use crate::{FileRef, ParseError, Parsed, Parser, ParserClass};
 use garrison_model::{Ecosystem, Package, SourcePackage};
 
@@ -79,7 +79,7 @@ pub fn parse_status(path: &str, content: &[u8], status_d: bool) -> Parsed {
             // Continuation of a multi-line field (Description, Conffiles): none we keep.
             continue;
         }
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
+        let Some(colon) = colon(line) else {
             garbage += 1;
             continue;
         };
@@ -256,7 +256,10 @@ Version: 1\n";
                 version: Some("3.0.11-1~deb12u2".into())
             })
         );
-        assert_eq!(parsed.packages[1].source.as_ref().map(|s| s.name.as_str()), Some("held"));
+        assert_eq!(
+            parsed.packages[1].source.as_ref().map(|s| s.name.as_str()),
+            Some("held")
+        );
         assert_eq!(parsed.warnings.len(), 2, "{:?}", parsed.warnings);
         assert!(parsed.warnings[0].message.contains("no Version"));
         assert!(parsed.warnings[0].message.contains("line 21"));
@@ -266,16 +269,25 @@ Version: 1\n";
     fn source_forms() {
         assert_eq!(
             parse_source(b"glibc"),
-            Some(SourcePackage { name: "glibc".into(), version: None })
+            Some(SourcePackage {
+                name: "glibc".into(),
+                version: None
+            })
         );
         assert_eq!(
             parse_source(b" shadow (1:4.13+dfsg1-1) "),
-            Some(SourcePackage { name: "shadow".into(), version: Some("1:4.13+dfsg1-1".into()) })
+            Some(SourcePackage {
+                name: "shadow".into(),
+                version: Some("1:4.13+dfsg1-1".into())
+            })
         );
         assert_eq!(parse_source(b"(1.0)"), None);
         assert_eq!(
             parse_source(b"x (unclosed"),
-            Some(SourcePackage { name: "x".into(), version: Some("unclosed".into()) })
+            Some(SourcePackage {
+                name: "x".into(),
+                version: Some("unclosed".into())
+            })
         );
     }
 

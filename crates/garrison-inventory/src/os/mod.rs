@@ -78,7 +78,45 @@ pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
 }
 
 /// Splits `content` into lines on `\n`, without the line ends (a trailing `\r` stays;
-/// callers trim). Allocation-free.
+/// callers trim). Allocation-free; `memchr` finds the line ends.
 pub(crate) fn lines(content: &[u8]) -> impl Iterator<Item = &[u8]> {
-    content.split(|&b| b == b'\n')
+    let mut rest = Some(content);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr(b'\n', r) {
+            Some(i) => {
+                rest = r.get(i + 1..);
+                r.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// The position of the first `:` in a line.
+pub(crate) fn colon(line: &[u8]) -> Option<usize> {
+    memchr::memchr(b':', line)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lines_split_like_slice_split() {
+        for input in [
+            &b""[..],
+            b"\n",
+            b"a",
+            b"a\n",
+            b"a\nb",
+            b"a\r\n\nb\n\n",
+            b"\n\nx",
+        ] {
+            let ours: Vec<&[u8]> = super::lines(input).collect();
+            let std: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
+            assert_eq!(ours, std, "{input:?}");
+        }
+    }
 }

@@ -56,8 +56,11 @@ pub fn parse_os_release(content: &[u8]) -> Option<Distro> {
 fn codename_from_version(version: &str) -> Option<String> {
     let open = version.rfind('(')?;
     let inner = version[open + 1..].strip_suffix(')')?;
-    (!inner.is_empty() && inner.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-        .then(|| inner.to_string())
+    (!inner.is_empty()
+        && inner
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+    .then(|| inner.to_string())
 }
 
 /// Shell-style unquoting of an assignment's right-hand side: double quotes
@@ -123,7 +126,10 @@ mod tests {
 
     #[test]
     fn codename() {
-        assert_eq!(codename_from_version("12 (bookworm)").as_deref(), Some("bookworm"));
+        assert_eq!(
+            codename_from_version("12 (bookworm)").as_deref(),
+            Some("bookworm")
+        );
         assert_eq!(codename_from_version("22.04.4 LTS (Jammy Jellyfish)"), None);
         assert_eq!(codename_from_version("3.19"), None);
     }

@@ -81,39 +81,56 @@ impl<'a> Db<'a> {
         u32_at(b, at, self.big_endian)
     }
 
-    /// Follows an overflow chain from `pgno`, collecting `tlen` bytes.
-    fn overflow(&self, mut pgno: usize, tlen: usize) -> Result<Vec<u8>, String> {
+    /// Follows an overflow chain from `pgno`, collecting `tlen` bytes. Each
+    /// page may belong to one chain only (`used`), so a crafted file cannot
+    /// make the reader return more bytes than it holds.
+    fn overflow(&self, mut pgno: usize, tlen: usize, used: &mut [bool]) -> Result<Vec<u8>, String> {
         if tlen > self.bytes.len() {
-            return Err(format!("overflow item claims {tlen} bytes, more than the file holds"));
+            return Err(format!(
+                "overflow item claims {tlen} bytes, more than the file holds"
+            ));
         }
         let mut out = Vec::with_capacity(tlen);
-        // A chain can visit each page at most once; more means a loop.
-        for _ in 0..self.pages {
+        loop {
             let page = self
                 .page(pgno)
                 .ok_or_else(|| format!("overflow page {pgno} is outside the file"))?;
+            match used.get_mut(pgno) {
+                Some(u) if !*u => *u = true,
+                _ => {
+                    return Err(format!(
+                        "overflow page {pgno} is used twice (a loop or shared chain)"
+                    ))
+                }
+            }
             if page.get(25) != Some(&P_OVERFLOW) {
-                return Err(format!("page {pgno} in an overflow chain is not an overflow page"));
+                return Err(format!(
+                    "page {pgno} in an overflow chain is not an overflow page"
+                ));
             }
             let len = usize::from(self.u16(page, 22).unwrap_or(0));
-            let chunk = page
-                .get(PAGE_HEADER..PAGE_HEADER + len)
-                .ok_or_else(|| format!("overflow page {pgno} claims {len} bytes, more than a page"))?;
+            let chunk = page.get(PAGE_HEADER..PAGE_HEADER + len).ok_or_else(|| {
+                format!("overflow page {pgno} claims {len} bytes, more than a page")
+            })?;
             out.extend_from_slice(chunk);
             if out.len() > tlen {
-                return Err(format!("overflow chain holds more than the {tlen} bytes its item claims"));
+                return Err(format!(
+                    "overflow chain holds more than the {tlen} bytes its item claims"
+                ));
             }
             let next = self.u32(page, 16).unwrap_or(0) as usize;
             if next == 0 {
                 return if out.len() == tlen {
                     Ok(out)
                 } else {
-                    Err(format!("overflow chain ends after {} of {tlen} bytes", out.len()))
+                    Err(format!(
+                        "overflow chain ends after {} of {tlen} bytes",
+                        out.len()
+                    ))
                 };
             }
             pgno = next;
         }
-        Err("overflow chain loops".to_string())
     }
 }
 
@@ -179,6 +196,7 @@ pub fn values(bytes: &[u8]) -> Result<Values<'_>, BdbError> {
         big_endian,
     };
     let mut out = Values::default();
+    let mut used = vec![false; pages];
     for pgno in 1..pages {
         let Some(page) = db.page(pgno) else { break };
         if !matches!(page.get(25), Some(&(P_HASH | P_HASH_UNSORTED))) {
@@ -186,15 +204,21 @@ pub fn values(bytes: &[u8]) -> Result<Values<'_>, BdbError> {
         }
         let entries = usize::from(db.u16(page, 20).unwrap_or(0));
         if PAGE_HEADER + 2 * entries > page_size {
-            out.problems.push(format!("hash page {pgno} claims {entries} items, more than fit"));
+            out.problems.push(format!(
+                "hash page {pgno} claims {entries} items, more than fit"
+            ));
             continue;
         }
         for pair in 0..entries / 2 {
             let (k, d) = (2 * pair, 2 * pair + 1);
-            let (Some(key), Some(data)) = (item(&db, page, entries, k), item(&db, page, entries, d))
+            let (Some(key), Some(data)) =
+                (item(&db, page, entries, k), item(&db, page, entries, d))
             else {
-                out.problems.push(format!("hash page {pgno}: item {d} lies outside the page"));
-                continue;
+                // Items must lie below one another; past a bad one nothing is trustworthy.
+                out.problems.push(format!(
+                    "hash page {pgno}: item {d} lies outside its place; rest of page skipped"
+                ));
+                break;
             };
             if key == (H_KEYDATA, &[0u8; 4][..]) {
                 continue;
@@ -203,19 +227,139 @@ pub fn values(bytes: &[u8]) -> Result<Values<'_>, BdbError> {
                 (H_KEYDATA, value) => out.values.push(Cow::Borrowed(value)),
                 (H_OFFPAGE, rest) => {
                     let (Some(next), Some(tlen)) = (db.u32(rest, 3), db.u32(rest, 7)) else {
-                        out.problems.push(format!("hash page {pgno}: overflow item {d} is truncated"));
+                        out.problems
+                            .push(format!("hash page {pgno}: overflow item {d} is truncated"));
                         continue;
                     };
-                    match db.overflow(next as usize, tlen as usize) {
+                    match db.overflow(next as usize, tlen as usize, &mut used) {
                         Ok(v) => out.values.push(Cow::Owned(v)),
-                        Err(e) => out.problems.push(format!("hash page {pgno}, item {d}: {e}")),
+                        Err(e) => out
+                            .problems
+                            .push(format!("hash page {pgno}, item {d}: {e}")),
                     }
                 }
-                (t, _) => out
-                    .problems
-                    .push(format!("hash page {pgno}: item {d} has unsupported type {t}")),
+                (t, _) => out.problems.push(format!(
+                    "hash page {pgno}: item {d} has unsupported type {t}"
+                )),
             }
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PS: usize = 512;
+
+    fn meta(last_pgno: u32) -> Vec<u8> {
+        let mut p = vec![0u8; PS];
+        p[12..16].copy_from_slice(&HASH_MAGIC.to_le_bytes());
+        p[20..24].copy_from_slice(&(PS as u32).to_le_bytes());
+        p[25] = P_HASHMETA;
+        p[32..36].copy_from_slice(&last_pgno.to_le_bytes());
+        p
+    }
+
+    /// A hash page holding `items` (type byte included), laid out downwards.
+    fn hash_page(pgno: u32, items: &[Vec<u8>]) -> Vec<u8> {
+        let mut p = vec![0u8; PS];
+        p[8..12].copy_from_slice(&pgno.to_le_bytes());
+        p[20..22].copy_from_slice(&(items.len() as u16).to_le_bytes());
+        p[25] = P_HASH;
+        let mut end = PS;
+        for (i, it) in items.iter().enumerate() {
+            let off = end - it.len();
+            p[off..end].copy_from_slice(it);
+            p[PAGE_HEADER + 2 * i..PAGE_HEADER + 2 * i + 2]
+                .copy_from_slice(&(off as u16).to_le_bytes());
+            end = off;
+        }
+        p
+    }
+
+    fn overflow_page(pgno: u32, next: u32, data: &[u8]) -> Vec<u8> {
+        let mut p = vec![0u8; PS];
+        p[8..12].copy_from_slice(&pgno.to_le_bytes());
+        p[16..20].copy_from_slice(&next.to_le_bytes());
+        p[22..24].copy_from_slice(&(data.len() as u16).to_le_bytes());
+        p[25] = P_OVERFLOW;
+        p[PAGE_HEADER..PAGE_HEADER + data.len()].copy_from_slice(data);
+        p
+    }
+
+    fn keydata(bytes: &[u8]) -> Vec<u8> {
+        let mut v = vec![H_KEYDATA];
+        v.extend_from_slice(bytes);
+        v
+    }
+
+    fn offpage(pgno: u32, tlen: u32) -> Vec<u8> {
+        let mut v = vec![H_OFFPAGE, 0, 0, 0];
+        v.extend_from_slice(&pgno.to_le_bytes());
+        v.extend_from_slice(&tlen.to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn on_page_and_overflow_values() {
+        let mut db = meta(3);
+        db.extend(hash_page(
+            1,
+            &[
+                keydata(&[0, 0, 0, 0]),
+                keydata(&[9, 0, 0, 0]),
+                keydata(&[1, 0, 0, 0]),
+                keydata(b"inline"),
+                keydata(&[2, 0, 0, 0]),
+                offpage(2, 7),
+            ],
+        ));
+        db.extend(overflow_page(2, 3, b"abcd"));
+        db.extend(overflow_page(3, 0, b"efg"));
+        let v = values(&db).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        let got: Vec<&[u8]> = v.values.iter().map(|c| c.as_ref()).collect();
+        assert_eq!(got, [&b"inline"[..], b"abcdefg"], "record 0 is skipped");
+    }
+
+    #[test]
+    fn loops_shared_chains_and_bad_lengths_are_problems() {
+        let mut db = meta(3);
+        db.extend(hash_page(
+            1,
+            &[
+                keydata(&[1, 0, 0, 0]),
+                offpage(2, 8),
+                keydata(&[2, 0, 0, 0]),
+                offpage(2, 8),
+                keydata(&[3, 0, 0, 0]),
+                offpage(3, 100),
+            ],
+        ));
+        db.extend(overflow_page(2, 2, b"loop"));
+        db.extend(overflow_page(3, 0, b"short"));
+        let v = values(&db).unwrap();
+        assert!(v.values.is_empty());
+        assert_eq!(v.problems.len(), 3, "{:?}", v.problems);
+        assert!(v.problems[0].contains("used twice"));
+        assert!(v.problems[1].contains("used twice"));
+        assert!(v.problems[2].contains("ends after 5 of 100"));
+    }
+
+    #[test]
+    fn big_endian_and_bad_meta() {
+        let mut db = meta(0);
+        db[12..16].copy_from_slice(&HASH_MAGIC.to_be_bytes());
+        db[20..24].copy_from_slice(&(PS as u32).to_be_bytes());
+        assert!(values(&db).unwrap().values.is_empty());
+        let mut bad = meta(0);
+        bad[20..24].copy_from_slice(&1000u32.to_le_bytes());
+        assert_eq!(values(&bad).unwrap_err(), BdbError::PageSize(1000));
+        let mut enc = meta(0);
+        enc[24] = 1;
+        assert_eq!(values(&enc).unwrap_err(), BdbError::Encrypted(1));
+        assert_eq!(values(&[0u8; 100]).unwrap_err(), BdbError::TooShort(100));
+    }
 }

@@ -39,7 +39,9 @@ pub enum HeaderError {
     TooManyEntries(u32),
     #[error("header claims {0} bytes of data (rpm allows at most 256 MiB)")]
     TooMuchData(u32),
-    #[error("header needs {need} bytes for {il} entries and {dl} data bytes but the blob has {have}")]
+    #[error(
+        "header needs {need} bytes for {il} entries and {dl} data bytes but the blob has {have}"
+    )]
     Truncated {
         il: u32,
         dl: u32,
@@ -192,11 +194,20 @@ mod tests {
 
     #[test]
     fn rejects_bad_preambles() {
-        assert_eq!(Header::parse(&[0, 0, 0]).unwrap_err(), HeaderError::TooShort(3));
+        assert_eq!(
+            Header::parse(&[0, 0, 0]).unwrap_err(),
+            HeaderError::TooShort(3)
+        );
         let huge = [0, 1, 0, 0, 0, 0, 0, 0];
-        assert!(matches!(Header::parse(&huge), Err(HeaderError::TooManyEntries(65536))));
+        assert!(matches!(
+            Header::parse(&huge),
+            Err(HeaderError::TooManyEntries(65536))
+        ));
         let short = [0, 0, 0, 2, 0, 0, 0, 4, 1, 2, 3];
-        assert!(matches!(Header::parse(&short), Err(HeaderError::Truncated { need: 44, .. })));
+        assert!(matches!(
+            Header::parse(&short),
+            Err(HeaderError::Truncated { need: 44, .. })
+        ));
         let bad_offset = {
             let mut b = build(&[(TAG_NAME, TYPE_STRING, b"x\0")]);
             b[16..20].copy_from_slice(&u32::MAX.to_be_bytes());

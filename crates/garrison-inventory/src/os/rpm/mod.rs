@@ -11,6 +11,7 @@ use super::Warnings;
 use crate::{FileRef, ParseError, Parsed, Parser, ParserClass};
 use garrison_model::{Ecosystem, Package, SourcePackage};
 use header::Header;
+use rusqlite::OptionalExtension;
 use std::io::Write;
 
 pub use header::HeaderError;
@@ -19,9 +20,7 @@ pub use header::HeaderError;
 const DIRS: [&str; 2] = ["/var/lib/rpm/", "/usr/lib/sysimage/rpm/"];
 
 fn in_rpm_dir(path: &str, file_name: &str) -> bool {
-    DIRS.iter().any(|d| {
-        path.strip_prefix(d) == Some(file_name)
-    })
+    DIRS.iter().any(|d| path.strip_prefix(d) == Some(file_name))
 }
 
 /// The package a header describes; `Ok(None)` for `gpg-pubkey` pseudo-packages.
@@ -60,7 +59,10 @@ pub fn package_from_header(blob: &[u8], location: &str) -> Result<Option<Package
     if let Some(e) = epoch {
         pkg.properties.insert("rpm.epoch".into(), e.to_string());
     }
-    if let Some(m) = h.string(header::TAG_MODULARITYLABEL).filter(|s| !s.is_empty()) {
+    if let Some(m) = h
+        .string(header::TAG_MODULARITYLABEL)
+        .filter(|s| !s.is_empty())
+    {
         pkg.properties.insert("rpm.modularitylabel".into(), m);
     }
     if let Some(v) = h.string(header::TAG_VENDOR).filter(|s| !s.is_empty()) {
@@ -153,7 +155,10 @@ impl Parser for RpmSqlite {
         tmp.write_all(content)
             .and_then(|()| tmp.flush())
             .map_err(|e| err("writing a temporary copy", &e))?;
-        let uri = format!("file:{}?immutable=1", uri_escape(&tmp.path().to_string_lossy()));
+        let uri = format!(
+            "file:{}?immutable=1",
+            uri_escape(&tmp.path().to_string_lossy())
+        );
         let conn = rusqlite::Connection::open_with_flags(
             uri,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -161,6 +166,25 @@ impl Parser for RpmSqlite {
                 | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| err("opening", &e))?;
+        // The file comes from the target: do not run code its schema defines
+        // (a view or trigger named Packages), read the plain table only.
+        conn.execute_batch("PRAGMA trusted_schema = OFF; PRAGMA query_only = ON;")
+            .map_err(|e| err("configuring", &e))?;
+        let kind: Option<String> = conn
+            .query_row(
+                "SELECT type FROM sqlite_schema WHERE name = 'Packages'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| err("reading the schema", &e))?;
+        if kind.as_deref() != Some("table") {
+            return Err(ParseError::new(
+                self.name(),
+                file.path,
+                "no Packages table: not an rpm database",
+            ));
+        }
         let mut stmt = conn
             .prepare("SELECT blob FROM Packages ORDER BY hnum")
             .map_err(|e| err("reading table Packages", &e))?;
@@ -246,15 +270,24 @@ mod tests {
     fn source_rpm_names() {
         assert_eq!(
             parse_source_rpm("openssl-3.0.7-27.el9.src.rpm", None),
-            Some(SourcePackage { name: "openssl".into(), version: Some("3.0.7-27.el9".into()) })
+            Some(SourcePackage {
+                name: "openssl".into(),
+                version: Some("3.0.7-27.el9".into())
+            })
         );
         assert_eq!(
             parse_source_rpm("openssl-3.0.7-27.el9.src.rpm", Some(1)),
-            Some(SourcePackage { name: "openssl".into(), version: Some("1:3.0.7-27.el9".into()) })
+            Some(SourcePackage {
+                name: "openssl".into(),
+                version: Some("1:3.0.7-27.el9".into())
+            })
         );
         assert_eq!(
             parse_source_rpm("python3-pip-wheel-21.3.1-1.el9.nosrc.rpm", Some(0)),
-            Some(SourcePackage { name: "python3-pip-wheel".into(), version: Some("21.3.1-1.el9".into()) })
+            Some(SourcePackage {
+                name: "python3-pip-wheel".into(),
+                version: Some("21.3.1-1.el9".into())
+            })
         );
         assert_eq!(parse_source_rpm("(none)", None), None);
         assert_eq!(parse_source_rpm("-1-2.src.rpm", None), None);

@@ -81,6 +81,7 @@ pub fn blobs(bytes: &[u8]) -> Result<Blobs<'_>, NdbError> {
         ));
     }
     let slot_end = slot_end.min(bytes.len() - bytes.len() % BLK);
+    let mut seen = std::collections::HashSet::new();
     for (i, slot) in bytes
         .get(32..slot_end)
         .unwrap_or_default()
@@ -97,6 +98,12 @@ pub fn blobs(bytes: &[u8]) -> Result<Blobs<'_>, NdbError> {
             return Err(NdbError::BadSlot(slotno));
         }
         if blkoff == 0 {
+            continue;
+        }
+        if !seen.insert(blkoff) {
+            out.problems.push(format!(
+                "slot {slotno} points at a blob another slot already holds"
+            ));
             continue;
         }
         match blob(bytes, pkgidx, blkoff as usize, blkcnt as usize) {
@@ -126,13 +133,17 @@ fn blob(bytes: &[u8], pkgidx: u32, blkoff: usize, blkcnt: usize) -> Result<&[u8]
         return Err("blob belongs to another package index".into());
     }
     let bloblen = le32(region, 12).unwrap_or(0) as usize;
-    if (HEAD + bloblen + TAIL).div_ceil(BLK) != blkcnt {
-        return Err(format!("blob length {bloblen} does not match its {blkcnt} blocks"));
+    if HEAD.saturating_add(bloblen).saturating_add(TAIL).div_ceil(BLK) != blkcnt {
+        return Err(format!(
+            "blob length {bloblen} does not match its {blkcnt} blocks"
+        ));
     }
     let tail = len - TAIL;
-    let (Some(adler), Some(tail_len), Some(tail_magic)) =
-        (le32(region, tail), le32(region, tail + 4), le32(region, tail + 8))
-    else {
+    let (Some(adler), Some(tail_len), Some(tail_magic)) = (
+        le32(region, tail),
+        le32(region, tail + 4),
+        le32(region, tail + 8),
+    ) else {
         return Err("blob tail is truncated".into());
     };
     if tail_magic != BLOB_TAIL_MAGIC || tail_len as usize != bloblen {
