@@ -149,3 +149,11 @@ const APK_DIVERGENCES: &[Divergence] = &[
     Divergence { line: "1 > 1-ruff", reason: APK2 },
     Divergence { line: "1-ruff2 = 1--ruff1", reason: "invalid apk version: apk-tools 2.x (implemented) says 1-ruff2 < 1--ruff1, the file records apk-tools 3's '=' (both invalid)" },
 ];
+
+#[test]
+fn pypi_vectors() {
+    run(&[
+        ("pypi-versions.txt", Scheme::Pep440, &[]),
+        ("pypi-versions-generated.txt", Scheme::Pep440, &[]),
+    ]);
+}
