@@ -1,7 +1,7 @@
 //! Maven versions ordered as `org.apache.maven.artifact.versioning.ComparableVersion`
-//! of Maven 3.8.x does (with MNG-6964's whole-list null comparison and MNG-6655's
-//! `release` alias; before 3.9's MNG-7644, which reorders `.X1` against `-X2` and
-//! disagrees with the shared vectors Maven itself ordered): items split on `.`, `-` and digit/letter transitions, qualifiers
+//! of Maven 3.8.2–3.8.6 does (with MNG-6964's whole-list null comparison and MNG-6655's
+//! `release` alias; before MNG-7644 of 3.8.7/3.9.0, which reorders `.X1` against `-X2` and
+//! disagrees with 17 of the shared vectors Maven itself ordered): items split on `.`, `-` and digit/letter transitions, qualifiers
 //! alpha < beta < milestone < rc = cr < snapshot < "" = ga = final = release < sp, unknown
 //! qualifiers after known ones in lexical order, trailing "null" items trimmed per list.
 
