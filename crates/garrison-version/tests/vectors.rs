@@ -168,3 +168,22 @@ fn maven_vectors() {
         ("maven-versions-generated.txt", Scheme::Maven, &[]),
     ]);
 }
+
+/// semver-versions.txt holds npm/crates.io/Go/Hex cases. Under npm/crates.io rules every
+/// line holds (a `v` prefix is accepted as npm does, extra numeric components are build
+/// metadata as OSV expects). Under Go's rules every line holds except the one that is not
+/// a Go version at all.
+#[test]
+fn semver_vectors() {
+    run(&[
+        ("semver-versions.txt", Scheme::Semver, &[]),
+        (
+            "semver-versions.txt",
+            Scheme::Go,
+            &[Divergence {
+                line: "1.1.3.4.5 = 1.1.3.4.5",
+                reason: "not a Go module version (golang.org/x/mod/semver rejects four or more numbers); parse fails under Scheme::Go",
+            }],
+        ),
+    ]);
+}
