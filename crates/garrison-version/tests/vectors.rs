@@ -187,3 +187,40 @@ fn semver_vectors() {
         ),
     ]);
 }
+
+#[test]
+fn rubygems_vectors() {
+    run(&[
+        ("rubygems-versions.txt", Scheme::RubyGems, &[]),
+        ("rubygems-versions-generated.txt", Scheme::RubyGems, &[]),
+    ]);
+}
+
+#[test]
+fn packagist_vectors() {
+    run(&[
+        (
+            "packagist-versions.txt",
+            Scheme::Packagist,
+            PACKAGIST_DIVERGENCES,
+        ),
+        ("packagist-versions-generated.txt", Scheme::Packagist, &[]),
+    ]);
+}
+
+#[test]
+fn nuget_vectors() {
+    run(&[("nuget-versions.txt", Scheme::NuGet, &[])]);
+}
+
+const PHP_HASH: &str = "PHP's version_compare treats '#' as a separator, so '1.2.3.#' canonicalizes to '1.2.3.' whose empty last part sorts below both sides (PHP answers '<'); the file records osv-scalibr's reading of '#' as a number placeholder";
+const PACKAGIST_DIVERGENCES: &[Divergence] = &[
+    Divergence {
+        line: "1.2.3.# = 1.2.3",
+        reason: PHP_HASH,
+    },
+    Divergence {
+        line: "1.2.3.# = 1.2.3.1",
+        reason: PHP_HASH,
+    },
+];
