@@ -1,0 +1,15 @@
+//! Maven versions: not implemented yet; parsing reports `Unsupported`.
+
+use crate::{Scheme, VersionError};
+
+/// Placeholder type with no values: parse always fails until the scheme is implemented.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum MavenVersion {}
+
+impl MavenVersion {
+    pub(crate) fn parse(_input: &str) -> Result<Self, VersionError> {
+        Err(VersionError::Unsupported {
+            scheme: Scheme::Maven,
+        })
+    }
+}

@@ -1,0 +1,128 @@
+//! Every line of the shared version vectors (osv-scalibr's `semantic/testdata`, ordered by
+//! the native tools) must hold in both directions.
+
+use std::cmp::Ordering;
+use std::path::PathBuf;
+
+use garrison_version::{parse, Scheme};
+
+fn data_dir() -> PathBuf {
+    let base = match std::env::var_os("GARRISON_SHARED_DATA") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    };
+    let dir = base.join("version-vectors");
+    assert!(
+        dir.join("README.md").is_file(),
+        "version vectors missing at {} (clone the shared data beside the repo or set GARRISON_SHARED_DATA)",
+        dir.display()
+    );
+    dir
+}
+
+/// A vector line whose recorded answer this crate deliberately does not reproduce.
+struct Divergence {
+    line: &'static str,
+    reason: &'static str,
+}
+
+struct Outcome {
+    checked: usize,
+    failures: Vec<String>,
+}
+
+fn check_file(file: &str, scheme: Scheme, divergences: &[Divergence]) -> Outcome {
+    let path = data_dir().join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read version vectors {}: {e}", path.display()));
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    let mut used = vec![false; divergences.len()];
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty()
+            || line.starts_with("# ")
+            || line.starts_with("// ")
+            || line == "#"
+            || line == "//"
+        {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(
+            fields.len(),
+            3,
+            "{file}:{}: malformed vector line {line:?}",
+            n + 1
+        );
+        let (a, op, b) = (fields[0], fields[1], fields[2]);
+        let want = match op {
+            "<" => Ordering::Less,
+            "=" => Ordering::Equal,
+            ">" => Ordering::Greater,
+            _ => panic!("{file}:{}: unknown operator in {line:?}", n + 1),
+        };
+        checked += 1;
+        let got = match (parse(scheme, a), parse(scheme, b)) {
+            (Ok(va), Ok(vb)) => Ok((va.cmp(&vb), vb.cmp(&va))),
+            (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
+        };
+        let ok = matches!(got, Ok((fwd, back)) if fwd == want && back == want.reverse());
+        if let Some(k) = divergences.iter().position(|d| d.line == line) {
+            used[k] = true;
+            assert!(
+                !ok,
+                "{file}:{}: {line:?} is listed as a known divergence but now passes; remove it",
+                n + 1
+            );
+            continue;
+        }
+        if !ok {
+            failures.push(format!("{file}:{}: {line}  => got {got:?}", n + 1));
+        }
+    }
+    for (d, u) in divergences.iter().zip(used) {
+        assert!(
+            u,
+            "{file}: known divergence {:?} not found in the file",
+            d.line
+        );
+        eprintln!("{file}: known divergence {:?}: {}", d.line, d.reason);
+    }
+    eprintln!("{file}: {checked} vector lines checked in both directions, {} failing, {} known divergences", failures.len(), divergences.len());
+    Outcome { checked, failures }
+}
+
+fn run(files: &[(&str, Scheme, &[Divergence])]) {
+    let mut all = Vec::new();
+    for (file, scheme, div) in files {
+        let out = check_file(file, *scheme, div);
+        assert!(out.checked > 0, "{file}: no vector lines found");
+        all.extend(out.failures);
+    }
+    if !all.is_empty() {
+        let shown: Vec<&String> = all.iter().take(60).collect();
+        panic!(
+            "{} vector lines fail:\n{}",
+            all.len(),
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+#[test]
+fn debian_vectors() {
+    run(&[
+        ("debian-versions.txt", Scheme::Dpkg, &[]),
+        ("debian-versions-generated.txt", Scheme::Dpkg, &[]),
+    ]);
+}
+
+#[test]
+fn redhat_vectors() {
+    run(&[("redhat-versions.txt", Scheme::Rpm, &[])]);
+}
