@@ -62,7 +62,7 @@ pub(crate) fn import_zip(
         if !member.is_file() {
             continue;
         }
-        let name = member.name().to_string();
+        let name = member.name().map_err(|e| archive_err(format!("member {i}: {e}")))?.to_string();
         let Some(format) = Format::from_name(&name) else { continue };
         if member.size() > limits.max_member_bytes {
             return Err(archive_err(format!(
