@@ -126,3 +126,101 @@ fn debian_vectors() {
 fn redhat_vectors() {
     run(&[("redhat-versions.txt", Scheme::Rpm, &[])]);
 }
+
+#[test]
+fn alpine_vectors() {
+    run(&[
+        ("alpine-versions.txt", Scheme::Apk, APK_DIVERGENCES),
+        ("alpine-versions-generated.txt", Scheme::Apk, &[]),
+    ]);
+}
+
+/// Invalid apk versions on which apk-tools 2.x (what every Alpine 3.x release ships and what
+/// produced the generated Alpine vectors; implemented here) and apk-tools 3 disagree. The
+/// file records apk-tools 3's answer for these; we keep apk-tools 2.x's.
+const APK2: &str = "invalid apk version: apk-tools 2.x (implemented; Alpine 3.x) orders it the other way, the file records apk-tools 3's answer";
+const APK_DIVERGENCES: &[Divergence] = &[
+    Divergence { line: "1-r-0 < 1-r0", reason: APK2 },
+    Divergence { line: "1-r-1 < 1-r0", reason: APK2 },
+    Divergence { line: "0.r1 < 0r2", reason: APK2 },
+    Divergence { line: "0.8.21.r2 < 0.8.21r2", reason: APK2 },
+    Divergence { line: "1.2.0A < 1.2.0d", reason: APK2 },
+    Divergence { line: "1.2.0D < 1.2.0d", reason: APK2 },
+    Divergence { line: "1 > 1-ruff", reason: APK2 },
+    Divergence { line: "1-ruff2 = 1--ruff1", reason: "invalid apk version: apk-tools 2.x (implemented) says 1-ruff2 < 1--ruff1, the file records apk-tools 3's '=' (both invalid)" },
+];
+
+#[test]
+fn pypi_vectors() {
+    run(&[
+        ("pypi-versions.txt", Scheme::Pep440, &[]),
+        ("pypi-versions-generated.txt", Scheme::Pep440, &[]),
+    ]);
+}
+
+#[test]
+fn maven_vectors() {
+    run(&[
+        ("maven-versions.txt", Scheme::Maven, &[Divergence {
+            line: "1-1 = 1-ga-1",
+            reason: "Maven 4's answer (its ComparableVersion drops the null 'ga' list); Maven 3.8.2-3.8.6, which ordered the generated vectors and is implemented here, orders 1-ga-1 < 1-1",
+        }]),
+        ("maven-versions-generated.txt", Scheme::Maven, &[]),
+    ]);
+}
+
+/// semver-versions.txt holds npm/crates.io/Go/Hex cases. Under npm/crates.io rules every
+/// line holds (a `v` prefix is accepted as npm does, extra numeric components are build
+/// metadata as OSV expects). Under Go's rules every line holds except the one that is not
+/// a Go version at all.
+#[test]
+fn semver_vectors() {
+    run(&[
+        ("semver-versions.txt", Scheme::Semver, &[]),
+        (
+            "semver-versions.txt",
+            Scheme::Go,
+            &[Divergence {
+                line: "1.1.3.4.5 = 1.1.3.4.5",
+                reason: "not a Go module version (golang.org/x/mod/semver rejects four or more numbers); parse fails under Scheme::Go",
+            }],
+        ),
+    ]);
+}
+
+#[test]
+fn rubygems_vectors() {
+    run(&[
+        ("rubygems-versions.txt", Scheme::RubyGems, &[]),
+        ("rubygems-versions-generated.txt", Scheme::RubyGems, &[]),
+    ]);
+}
+
+#[test]
+fn packagist_vectors() {
+    run(&[
+        (
+            "packagist-versions.txt",
+            Scheme::Packagist,
+            PACKAGIST_DIVERGENCES,
+        ),
+        ("packagist-versions-generated.txt", Scheme::Packagist, &[]),
+    ]);
+}
+
+#[test]
+fn nuget_vectors() {
+    run(&[("nuget-versions.txt", Scheme::NuGet, &[])]);
+}
+
+const PHP_HASH: &str = "PHP's version_compare treats '#' as a separator, so '1.2.3.#' canonicalizes to '1.2.3.' whose empty last part sorts below both sides (PHP answers '<'); the file records osv-scalibr's reading of '#' as a number placeholder";
+const PACKAGIST_DIVERGENCES: &[Divergence] = &[
+    Divergence {
+        line: "1.2.3.# = 1.2.3",
+        reason: PHP_HASH,
+    },
+    Divergence {
+        line: "1.2.3.# = 1.2.3.1",
+        reason: PHP_HASH,
+    },
+];
