@@ -459,3 +459,73 @@ pub fn match_packages_with_warnings(
     }
     Ok((out, warnings))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::osv::StoredRange;
+
+    fn data(kind: RangeKind, events: &[(EventKind, &str)], versions: &[&str]) -> StoredAffected {
+        StoredAffected {
+            ranges: vec![StoredRange { kind, events: events.iter().map(|(k, v)| (k.clone(), v.to_string())).collect() }],
+            versions: versions.iter().map(|s| s.to_string()).collect(),
+            urgency: None,
+        }
+    }
+
+    fn eval(d: &StoredAffected, scheme: Scheme, v: &str) -> Option<Option<String>> {
+        let mut w = Vec::new();
+        evaluate(d, Some(scheme), v, &mut VersionCache::default(), &mut w)
+    }
+
+    use EventKind::*;
+
+    #[test]
+    fn osv_range_semantics() {
+        // Several intervals, listed out of order (as PyPA writes them).
+        let d = data(
+            RangeKind::Ecosystem,
+            &[(Introduced, "3.9.0"), (Fixed, "3.19.1"), (Introduced, "0"), (Fixed, "3.8.1"), (Introduced, "3.20.0"), (Fixed, "3.23.1")],
+            &[],
+        );
+        assert_eq!(eval(&d, Scheme::Pep440, "1.0"), Some(Some("3.8.1".into())));
+        assert_eq!(eval(&d, Scheme::Pep440, "3.8.1"), None);
+        assert_eq!(eval(&d, Scheme::Pep440, "3.9.0"), Some(Some("3.19.1".into())));
+        assert_eq!(eval(&d, Scheme::Pep440, "3.19.1"), None);
+        assert_eq!(eval(&d, Scheme::Pep440, "3.21"), Some(Some("3.23.1".into())));
+        assert_eq!(eval(&d, Scheme::Pep440, "4.0"), None);
+
+        // last_affected: inclusive, and no fix to report.
+        let d = data(RangeKind::Ecosystem, &[(Introduced, "1.0"), (LastAffected, "1.5")], &[]);
+        assert_eq!(eval(&d, Scheme::Pep440, "1.5"), Some(None));
+        assert_eq!(eval(&d, Scheme::Pep440, "1.5.1"), None);
+        assert_eq!(eval(&d, Scheme::Pep440, "0.9"), None);
+
+        // limit: versions at or above every limit are unaffected.
+        let d = data(RangeKind::Semver, &[(Introduced, "0"), (Limit, "2.0.0")], &[]);
+        assert_eq!(eval(&d, Scheme::Semver, "1.9.9"), Some(None));
+        assert_eq!(eval(&d, Scheme::Semver, "2.0.0"), None);
+
+        // SEMVER ranges take Go's `v` prefix off.
+        let d = data(RangeKind::Semver, &[(Introduced, "2.3.1"), (Fixed, "2.14.4")], &[]);
+        assert_eq!(eval(&d, Scheme::Go, "v2.14.3"), Some(Some("2.14.4".into())));
+        assert_eq!(eval(&d, Scheme::Go, "v2.14.4"), None);
+
+        // dpkg epochs and tildes.
+        let d = data(RangeKind::Ecosystem, &[(Introduced, "0"), (Fixed, "1:2.0-1~deb12u1")], &[]);
+        assert_eq!(eval(&d, Scheme::Dpkg, "2.0-1"), Some(Some("1:2.0-1~deb12u1".into())));
+        assert_eq!(eval(&d, Scheme::Dpkg, "1:2.0-1~deb12u1"), None);
+    }
+
+    #[test]
+    fn versions_list_and_unparseable_versions() {
+        let d = StoredAffected { ranges: vec![], versions: vec!["1.0".into(), "weird-1".into()], urgency: None };
+        assert_eq!(eval(&d, Scheme::Pep440, "weird-1"), Some(None));
+        assert_eq!(eval(&d, Scheme::Pep440, "1.1"), None);
+        // An unparseable installed version cannot be placed in a range: a warning, no match.
+        let d = data(RangeKind::Semver, &[(Introduced, "0"), (Fixed, "1.0.0")], &[]);
+        let mut w = Vec::new();
+        assert_eq!(evaluate(&d, Some(Scheme::Semver), "not a version", &mut VersionCache::default(), &mut w), None);
+        assert_eq!(w.len(), 1);
+    }
+}
