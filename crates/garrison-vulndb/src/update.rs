@@ -178,6 +178,7 @@ pub fn update_with(
     }
     builder.commit()?;
     result.rebuilt = true;
+    result.ecosystems.sort_by_key(|(e, _)| ecosystems.iter().position(|x| x == e));
     Ok(result)
 }
 
