@@ -356,7 +356,7 @@ fn licenses(declared: &[String]) -> Vec<LicenseChoice> {
 /// same purl, else `purl#location` (and a `#N` counter if even that repeats,
 /// e.g. one lockfile listing a package twice). Packages without a purl get
 /// `garrison:TYPE/NAME@VERSION` in its place.
-fn bom_refs(pkgs: &[Package]) -> Vec<String> {
+pub(crate) fn bom_refs(pkgs: &[Package]) -> Vec<String> {
     let base: Vec<String> = pkgs
         .iter()
         .map(|p| {

@@ -1,7 +1,8 @@
-//! Presenters: render Garrison's reports — inventories today, findings later — as terminal tables, stable JSON, CycloneDX and SPDX, without computing anything themselves.
+//! Presenters: render Garrison's reports — inventories and vulnerability scans — as terminal tables, stable JSON, CycloneDX, SPDX, SARIF, JUnit and HTML, without computing anything themselves.
 //!
-//! The report is data ([`garrison_model::Inventory`]); each presenter only
-//! chooses how to show it:
+//! The report is data ([`garrison_model::Inventory`] for `garrison sbom`,
+//! [`garrison_model::ScanReport`] for `garrison scan`); each presenter only
+//! chooses how to show it. Inventories ([`render_sbom`]):
 //!
 //! - [`SbomFormat::Table`]: a table for people at a terminal, then the warnings
 //!   and a summary line.
@@ -10,16 +11,26 @@
 //! - [`SbomFormat::CycloneDx`]: CycloneDX 1.6 JSON.
 //! - [`SbomFormat::SpdxJson`]: SPDX 2.3 JSON.
 //!
+//! Scan reports ([`render_scan`], one module each under `scan/`):
+//!
+//! - [`ScanFormat::Table`]: findings by risk, then warnings and a summary line.
+//! - [`ScanFormat::Json`]: the scan report as is, documented in `docs/json-output.md`.
+//! - [`ScanFormat::Sarif`]: SARIF 2.1.0 for GitHub code scanning.
+//! - [`ScanFormat::CycloneDx`]: CycloneDX 1.6 with a `vulnerabilities` section.
+//! - [`ScanFormat::Junit`]: JUnit XML for CI test reports.
+//! - [`ScanFormat::Html`]: one self-contained HTML page.
+//!
 //! Documents that carry a creation time and a unique identifier (CycloneDX and
 //! SPDX) take them from [`RenderOptions`] when set, so that output can be made
 //! reproducible; otherwise they use the current time and a fresh random UUID.
 
 mod cyclonedx;
 mod license;
+mod scan;
 mod spdx_json;
 mod table;
 
-use garrison_model::{Inventory, TargetKind};
+use garrison_model::{Inventory, ScanReport, TargetKind};
 use std::io::Write;
 use std::str::FromStr;
 use std::time::SystemTime;
@@ -76,6 +87,61 @@ impl FromStr for SbomFormat {
     }
 }
 
+/// The formats `garrison scan` can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanFormat {
+    Table,
+    Json,
+    Sarif,
+    CycloneDx,
+    Junit,
+    Html,
+}
+
+impl ScanFormat {
+    /// The name used on the command line (`--format NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ScanFormat::Table => "table",
+            ScanFormat::Json => "json",
+            ScanFormat::Sarif => "sarif",
+            ScanFormat::CycloneDx => "cyclonedx",
+            ScanFormat::Junit => "junit",
+            ScanFormat::Html => "html",
+        }
+    }
+
+    /// All formats, in the order `--help` lists them.
+    pub const ALL: [ScanFormat; 6] = [
+        ScanFormat::Table,
+        ScanFormat::Json,
+        ScanFormat::Sarif,
+        ScanFormat::CycloneDx,
+        ScanFormat::Junit,
+        ScanFormat::Html,
+    ];
+}
+
+impl std::fmt::Display for ScanFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ScanFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ScanFormat::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!(
+                    "unknown scan report format {s:?}: expected one of table, json, sarif, cyclonedx, junit, html"
+                )
+            })
+    }
+}
+
 /// Writing a report failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -102,14 +168,18 @@ impl ReportError {
 
     /// serde_json reports I/O failures and encoding failures through one type.
     fn json(format: SbomFormat, e: serde_json::Error) -> ReportError {
+        ReportError::json_named(format.name(), e)
+    }
+
+    fn json_named(format: &'static str, e: serde_json::Error) -> ReportError {
         if e.is_io() {
             ReportError::Write {
-                format: format.name(),
+                format,
                 source: e.into(),
             }
         } else {
             ReportError::Encode {
-                format: format.name(),
+                format,
                 reason: e.to_string(),
             }
         }
@@ -170,6 +240,53 @@ pub fn render_sbom(
         SbomFormat::SpdxJson => write_json(format, &spdx_json::build(inv, opts), out)?,
     }
     out.flush().map_err(|e| ReportError::write(format, e))
+}
+
+/// Renders the scan report `report` as `format` into `out`.
+///
+/// Suppressed findings (those with `suppressed` set) are shown as such: the
+/// table only counts them, SARIF marks them with a `suppressions` entry,
+/// CycloneDX with an `analysis`, JUnit as skipped test cases and HTML in a
+/// collapsed section; the JSON carries them as they are.
+pub fn render_scan(
+    report: &ScanReport,
+    format: ScanFormat,
+    opts: &RenderOptions,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    let name = format.name();
+    let io = |e| ReportError::Write {
+        format: name,
+        source: e,
+    };
+    match format {
+        ScanFormat::Table => out
+            .write_all(scan::table::render(report, opts).as_bytes())
+            .map_err(io)?,
+        ScanFormat::Json => write_json_named(name, report, out)?,
+        ScanFormat::Sarif => write_json_named(name, &scan::sarif::build(report), out)?,
+        ScanFormat::CycloneDx => {
+            write_json_named(name, &scan::cyclonedx::build(report, opts)?, out)?
+        }
+        ScanFormat::Junit => out
+            .write_all(scan::junit::render(report)?.as_bytes())
+            .map_err(io)?,
+        ScanFormat::Html => out
+            .write_all(scan::html::render(report, opts).as_bytes())
+            .map_err(io)?,
+    }
+    out.flush().map_err(io)
+}
+
+fn write_json_named<T: serde::Serialize>(
+    format: &'static str,
+    value: &T,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    serde_json::to_writer_pretty(&mut *out, value)
+        .map_err(|e| ReportError::json_named(format, e))?;
+    out.write_all(b"\n")
+        .map_err(|source| ReportError::Write { format, source })
 }
 
 fn write_json<T: serde::Serialize>(
@@ -245,6 +362,16 @@ mod tests {
             assert_eq!(f.name().parse::<SbomFormat>(), Ok(f));
         }
         assert!("xml".parse::<SbomFormat>().is_err());
+    }
+
+    #[test]
+    fn scan_format_names_round_trip() {
+        for f in ScanFormat::ALL {
+            assert_eq!(f.name().parse::<ScanFormat>(), Ok(f));
+            assert_eq!(f.to_string(), f.name());
+        }
+        assert_eq!(" SARIF ".parse::<ScanFormat>(), Ok(ScanFormat::Sarif));
+        assert!("spdx-json".parse::<ScanFormat>().is_err());
     }
 
     #[test]

@@ -292,7 +292,7 @@ fn summary(inv: &Inventory) -> String {
     s
 }
 
-fn duration(ms: u64) -> String {
+pub(crate) fn duration(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms} ms")
     } else {
@@ -300,7 +300,7 @@ fn duration(ms: u64) -> String {
     }
 }
 
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+pub(crate) fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 {
         one
     } else {
@@ -311,7 +311,7 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 /// Replaces line breaks and tabs with spaces and other control characters
 /// (escapes) with U+FFFD, so that a value read from an input cannot break the
 /// table, forge report lines, or send escape sequences to the terminal.
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             '\n' | '\r' | '\t' => ' ',
