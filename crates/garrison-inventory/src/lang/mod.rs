@@ -89,7 +89,45 @@ pub(crate) fn yaml(
     content: &[u8],
 ) -> Result<serde_yaml_ng::Value, ParseError> {
     let s = text(parser, file, content)?;
+    yaml_depth_guard(s).map_err(|e| ParseError::new(parser, file.path, e))?;
     serde_yaml_ng::from_str(s).map_err(|e| ParseError::new(parser, file.path, format!("invalid YAML: {e}")))
+}
+
+/// Deepest flow (`[`/`{`) nesting and widest indentation a YAML lockfile may
+/// have. libyaml's scanner does work proportional to the nesting depth for
+/// every token, so deeply nested input is refused before it is parsed; real
+/// lockfiles stay under ten levels.
+const YAML_MAX_FLOW_DEPTH: usize = 32;
+const YAML_MAX_INDENT: usize = 512;
+
+/// A cheap pre-scan for [`YAML_MAX_FLOW_DEPTH`] and [`YAML_MAX_INDENT`]. It
+/// counts brackets everywhere, quoted or not: telling quotes apart would need
+/// YAML's own rules, and a mistake there would let deep input through. Real
+/// lockfiles nest two or three deep and never hold 32 unclosed brackets in strings.
+fn yaml_depth_guard(s: &str) -> Result<(), String> {
+    for (n, line) in s.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if indent > YAML_MAX_INDENT {
+            return Err(format!(
+                "line {}: indented {indent} columns, over the {YAML_MAX_INDENT}-column limit",
+                n + 1
+            ));
+        }
+    }
+    let mut depth = 0usize;
+    for b in s.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > YAML_MAX_FLOW_DEPTH {
+                    return Err(format!("brackets nested over {YAML_MAX_FLOW_DEPTH} deep"));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn toml_table(
