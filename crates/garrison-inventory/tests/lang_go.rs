@@ -12,7 +12,11 @@ fn requires_with_replaces_applied() {
         .packages
         .iter()
         .map(|p| {
-            let d = if p.direct == Some(true) { "direct" } else { "indirect" };
+            let d = if p.direct == Some(true) {
+                "direct"
+            } else {
+                "indirect"
+            };
             format!("{} {} {d}", p.name, p.version)
         })
         .collect();
@@ -21,10 +25,24 @@ fn requires_with_replaces_applied() {
     assert_eq!(expected.len(), 7);
     assert_eq!(got, expected);
     // The main module is not a package; the module replaced by ../lib is skipped.
-    assert!(!p.packages.iter().any(|p| p.name.starts_with("example.com/")));
-    let fork = p.packages.iter().find(|p| p.name == "github.com/new/fork").unwrap();
+    assert!(!p
+        .packages
+        .iter()
+        .any(|p| p.name.starts_with("example.com/")));
+    let fork = p
+        .packages
+        .iter()
+        .find(|p| p.name == "github.com/new/fork")
+        .unwrap();
     assert_eq!(fork.properties["go.replaced"], "github.com/old/fork v1.2.0");
-    let text = p.packages.iter().find(|p| p.name == "golang.org/x/text").unwrap();
+    let text = p
+        .packages
+        .iter()
+        .find(|p| p.name == "golang.org/x/text")
+        .unwrap();
     assert_eq!(text.version, "v0.21.0");
-    assert_eq!(purl_for(text, None).unwrap(), "pkg:golang/golang.org/x/text@v0.21.0");
+    assert_eq!(
+        purl_for(text, None).unwrap(),
+        "pkg:golang/golang.org/x/text@v0.21.0"
+    );
 }

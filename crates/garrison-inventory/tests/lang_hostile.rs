@@ -14,7 +14,10 @@ const FIXTURES: [(&str, &str); 20] = [
     ("cargo/v4/Cargo.lock", "/p/Cargo.lock"),
     ("npm/v1/package-lock.json", "/p/package-lock.json"),
     ("npm/v3/package-lock.json", "/p/package-lock.json"),
-    ("npm/shrinkwrap/npm-shrinkwrap.json", "/p/npm-shrinkwrap.json"),
+    (
+        "npm/shrinkwrap/npm-shrinkwrap.json",
+        "/p/npm-shrinkwrap.json",
+    ),
     ("npm/yarn-v1/yarn.lock", "/p/yarn.lock"),
     ("npm/yarn-berry/yarn.lock", "/p/yarn.lock"),
     ("npm/pnpm-v5/pnpm-lock.yaml", "/p/pnpm-lock.yaml"),
@@ -23,8 +26,14 @@ const FIXTURES: [(&str, &str); 20] = [
     ("python/poetry/poetry.lock", "/p/poetry.lock"),
     ("python/uv/uv.lock", "/p/uv.lock"),
     ("python/pipfile/Pipfile.lock", "/p/Pipfile.lock"),
-    ("python/requirements/requirements.txt", "/p/requirements.txt"),
-    ("python/requirements/requirements-dev.txt", "/p/requirements-dev.txt"),
+    (
+        "python/requirements/requirements.txt",
+        "/p/requirements.txt",
+    ),
+    (
+        "python/requirements/requirements-dev.txt",
+        "/p/requirements-dev.txt",
+    ),
     ("go/go.mod", "/p/go.mod"),
     ("other/ruby/Gemfile.lock", "/p/Gemfile.lock"),
     ("other/php/composer.lock", "/p/composer.lock"),
@@ -71,13 +80,19 @@ fn binary_garbage_is_an_error_naming_the_file() {
                 .parse(&FileRef::new(target), garbage)
                 .expect_err(parser.name());
             let msg = err.to_string();
-            assert!(msg.starts_with(target) && msg.contains(parser.name()), "{msg}");
+            assert!(
+                msg.starts_with(target) && msg.contains(parser.name()),
+                "{msg}"
+            );
         }
     }
     // The python metadata parser reads non-UTF-8 leniently, but still refuses garbage.
     for target in ["/s/x-1.dist-info/METADATA", "/s/x.egg-info/PKG-INFO"] {
         for parser in matching(target) {
-            assert!(parser.parse(&FileRef::new(target), garbage).is_err(), "{target}");
+            assert!(
+                parser.parse(&FileRef::new(target), garbage).is_err(),
+                "{target}"
+            );
         }
     }
 }
@@ -87,7 +102,9 @@ fn oversized_input_is_refused() {
     let big = vec![b'#'; MAX_INPUT + 1];
     for (_, target) in FIXTURES {
         for parser in matching(target) {
-            let err = parser.parse(&FileRef::new(target), &big).expect_err(parser.name());
+            let err = parser
+                .parse(&FileRef::new(target), &big)
+                .expect_err(parser.name());
             assert!(err.to_string().contains("limit"), "{err}");
         }
     }
@@ -97,7 +114,11 @@ fn oversized_input_is_refused() {
 fn deep_nesting_is_an_error() {
     let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let deep_toml = format!("x = {}{}", "[".repeat(100_000), "]".repeat(100_000));
-    let deep_yaml = format!("lockfileVersion: '9.0'\npackages: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_yaml = format!(
+        "lockfileVersion: '9.0'\npackages: {}{}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
     for (target, doc) in [
         ("/p/package-lock.json", &deep_json),
         ("/p/composer.lock", &deep_json),
@@ -125,8 +146,14 @@ fn deep_yaml_block_nesting_is_refused_before_parsing() {
         doc.push_str("a:\n");
     }
     for target in ["/p/pnpm-lock.yaml", "/p/yarn.lock"] {
-        let doc = if target.ends_with("yarn.lock") { format!("__metadata:\n  version: 8\n{doc}") } else { doc.clone() };
-        let err = matching(target)[0].parse(&FileRef::new(target), doc.as_bytes()).unwrap_err();
+        let doc = if target.ends_with("yarn.lock") {
+            format!("__metadata:\n  version: 8\n{doc}")
+        } else {
+            doc.clone()
+        };
+        let err = matching(target)[0]
+            .parse(&FileRef::new(target), doc.as_bytes())
+            .unwrap_err();
         assert!(err.to_string().contains("column limit"), "{err}");
     }
 }
@@ -150,12 +177,20 @@ fn yaml_alias_bomb_is_an_error() {
 #[test]
 fn an_unparsable_lockfile_is_a_warning_and_the_scan_goes_on() {
     let mut cat = Catalog::new(parsers());
-    cat.add_file(&FileRef::new("/app/package-lock.json"), None, b"{\"packages\": ");
+    cat.add_file(
+        &FileRef::new("/app/package-lock.json"),
+        None,
+        b"{\"packages\": ",
+    );
     let good = std::fs::read(committed("cargo/v4/Cargo.lock")).unwrap();
     cat.add_file(&FileRef::new("/app/Cargo.lock"), None, &good);
     let inv = cat.finish(Target::new(TargetKind::Filesystem, "/app"));
     assert_eq!(inv.packages.len(), 4);
     assert_eq!(inv.warnings.len(), 1, "{:?}", inv.warnings);
     assert_eq!(inv.warnings[0].input, "/app/package-lock.json");
-    assert!(inv.warnings[0].message.contains("invalid JSON"), "{:?}", inv.warnings);
+    assert!(
+        inv.warnings[0].message.contains("invalid JSON"),
+        "{:?}",
+        inv.warnings
+    );
 }

@@ -31,7 +31,10 @@ fn gemfile_lock_specs() {
         .map(|p| p.name.as_str())
         .collect();
     assert_eq!(direct, ["rack", "nokogiri", "rake", "rspec"]);
-    assert!(p.packages.iter().all(|p| p.ecosystem == Ecosystem::RubyGems));
+    assert!(p
+        .packages
+        .iter()
+        .all(|p| p.ecosystem == Ecosystem::RubyGems));
     let nokogiri = p.packages.iter().find(|p| p.name == "nokogiri").unwrap();
     assert_eq!(purl_for(nokogiri, None).unwrap(), "pkg:gem/nokogiri@1.16.6");
 }
@@ -42,7 +45,15 @@ fn composer_lock_packages_and_dev() {
     let got: Vec<String> = p
         .packages
         .iter()
-        .map(|p| format!("{} {} {} {}", p.name, p.version, p.dev, p.licenses.join("|")))
+        .map(|p| {
+            format!(
+                "{} {} {} {}",
+                p.name,
+                p.version,
+                p.dev,
+                p.licenses.join("|")
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -53,7 +64,10 @@ fn composer_lock_packages_and_dev() {
             "phpunit/phpunit 10.5.24 true BSD-3-Clause"
         ]
     );
-    assert_eq!(purl_for(&p.packages[0], None).unwrap(), "pkg:composer/monolog/monolog@3.7.0");
+    assert_eq!(
+        purl_for(&p.packages[0], None).unwrap(),
+        "pkg:composer/monolog/monolog@3.7.0"
+    );
 }
 
 #[test]
@@ -74,5 +88,8 @@ fn nuget_lock_across_frameworks() {
         ]
     );
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
-    assert_eq!(purl_for(&p.packages[0], None).unwrap(), "pkg:nuget/Newtonsoft.Json@13.0.3");
+    assert_eq!(
+        purl_for(&p.packages[0], None).unwrap(),
+        "pkg:nuget/Newtonsoft.Json@13.0.3"
+    );
 }

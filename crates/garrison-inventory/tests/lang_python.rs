@@ -2,7 +2,9 @@
 //! (fixtures/lockfiles/python/make.sh).
 
 mod lang_support;
-use garrison_inventory::lang::python::{PipfileLock, PoetryLock, PythonMetadata, Requirements, UvLock};
+use garrison_inventory::lang::python::{
+    PipfileLock, PoetryLock, PythonMetadata, Requirements, UvLock,
+};
 use garrison_model::{purl_for, Ecosystem};
 use lang_support::*;
 
@@ -11,7 +13,10 @@ const SCRIPT: &str = "fixtures/lockfiles/python/make.sh";
 #[test]
 fn poetry_lock_matches_poetry_show() {
     let p = parse(&PoetryLock, "python/poetry/poetry.lock");
-    assert_eq!(name_versions(&p), expected_lines("python/poetry/expected.txt"));
+    assert_eq!(
+        name_versions(&p),
+        expected_lines("python/poetry/expected.txt")
+    );
     for pkg in &p.packages {
         assert_eq!(pkg.ecosystem, Ecosystem::PyPI);
         // iniconfig is only in the dev group.
@@ -25,7 +30,14 @@ fn uv_lock_matches_uv_export() {
     let mut got: Vec<String> = p
         .packages
         .iter()
-        .map(|p| format!("{} {} {}", p.name, p.version, if p.dev { "dev" } else { "prod" }))
+        .map(|p| {
+            format!(
+                "{} {} {}",
+                p.name,
+                p.version,
+                if p.dev { "dev" } else { "prod" }
+            )
+        })
         .collect();
     got.sort();
     assert_eq!(got, expected_lines("python/uv/expected.txt"));
@@ -58,14 +70,29 @@ fn hand_written_requirements_only_pinned_lines() {
     let p = parse(&Requirements, "python/requirements/requirements-dev.txt");
     assert_eq!(
         name_versions(&p),
-        ["Flask 3.0.3", "pytest 8.2.2", "typing_extensions 4.12.2", "zope.interface 6.4.post2"]
+        [
+            "Flask 3.0.3",
+            "pytest 8.2.2",
+            "typing_extensions 4.12.2",
+            "zope.interface 6.4.post2"
+        ]
     );
     let notes: Vec<&str> = p.warnings.iter().map(|w| w.message.as_str()).collect();
     assert_eq!(notes.len(), 2, "{notes:?}");
-    assert!(notes[0].contains("\"requirements.txt\", which is not followed"), "{notes:?}");
+    assert!(
+        notes[0].contains("\"requirements.txt\", which is not followed"),
+        "{notes:?}"
+    );
     assert!(notes[1].contains("\"constraints.txt\""), "{notes:?}");
-    let z = p.packages.iter().find(|p| p.name == "zope.interface").unwrap();
-    assert_eq!(purl_for(z, None).unwrap(), "pkg:pypi/zope-interface@6.4.post2");
+    let z = p
+        .packages
+        .iter()
+        .find(|p| p.name == "zope.interface")
+        .unwrap();
+    assert_eq!(
+        purl_for(z, None).unwrap(),
+        "pkg:pypi/zope-interface@6.4.post2"
+    );
 }
 
 #[test]
@@ -102,12 +129,22 @@ fn installed_dist_info_matches_pip_list() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| format!("{} {}", normalize(e["name"].as_str().unwrap()), e["version"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{} {}",
+                normalize(e["name"].as_str().unwrap()),
+                e["version"].as_str().unwrap()
+            )
+        })
         .collect();
     expected.sort();
     assert_eq!(expected.len(), 6);
     let p = parse_tree(&PythonMetadata, &site);
-    let mut got: Vec<String> = p.packages.iter().map(|p| format!("{} {}", normalize(&p.name), p.version)).collect();
+    let mut got: Vec<String> = p
+        .packages
+        .iter()
+        .map(|p| format!("{} {}", normalize(&p.name), p.version))
+        .collect();
     got.sort();
     assert_eq!(got, expected);
     let requests = p.packages.iter().find(|p| p.name == "requests").unwrap();
@@ -125,7 +162,10 @@ fn egg_info_from_setuptools() {
     let p = parse_tree(&PythonMetadata, dir.parent().unwrap());
     assert_eq!(p.packages.len(), 1);
     let pkg = &p.packages[0];
-    assert_eq!((pkg.name.as_str(), pkg.version.as_str()), ("demo-pkg", "1.4.2"));
+    assert_eq!(
+        (pkg.name.as_str(), pkg.version.as_str()),
+        ("demo-pkg", "1.4.2")
+    );
     assert_eq!(pkg.licenses, ["BSD-3-Clause"]);
     assert_eq!(pkg.location, "/demo_pkg.egg-info/PKG-INFO");
 }

@@ -80,7 +80,8 @@ pub(crate) fn json(
     content: &[u8],
 ) -> Result<serde_json::Value, ParseError> {
     let s = text(parser, file, content)?;
-    serde_json::from_str(s).map_err(|e| ParseError::new(parser, file.path, format!("invalid JSON: {e}")))
+    serde_json::from_str(s)
+        .map_err(|e| ParseError::new(parser, file.path, format!("invalid JSON: {e}")))
 }
 
 pub(crate) fn yaml(
@@ -90,7 +91,8 @@ pub(crate) fn yaml(
 ) -> Result<serde_yaml_ng::Value, ParseError> {
     let s = text(parser, file, content)?;
     yaml_depth_guard(s).map_err(|e| ParseError::new(parser, file.path, e))?;
-    serde_yaml_ng::from_str(s).map_err(|e| ParseError::new(parser, file.path, format!("invalid YAML: {e}")))
+    serde_yaml_ng::from_str(s)
+        .map_err(|e| ParseError::new(parser, file.path, format!("invalid YAML: {e}")))
 }
 
 /// Deepest flow (`[`/`{`) nesting and widest indentation a YAML lockfile may

@@ -1,0 +1,10 @@
+//! Fuzzes the `Cargo.lock` parser: any bytes must give packages or an error, never a panic.
+#![no_main]
+
+use garrison_inventory::{FileRef, Parser};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ =
+        garrison_inventory::lang::cargo::CargoLock.parse(&FileRef::new("/fuzz/Cargo.lock"), data);
+});
