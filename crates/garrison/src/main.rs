@@ -1,6 +1,41 @@
 //! The garrison command: parses the command line and wires the library crates together.
+//!
+//! Exit codes (see "Conventions" in the README): 0 = the run completed and
+//! nothing is over the gate; 1 = findings at or above the gate; 2 = bad usage;
+//! 3 = the run could not complete (unreadable input, missing database).
 
-fn main() {
-    eprintln!("garrison: the command line is being wired up");
-    std::process::exit(2);
+mod cli;
+mod progress;
+mod sbom;
+
+use clap::Parser as _;
+use std::process::ExitCode;
+
+/// The run could not complete.
+const EXIT_INCOMPLETE: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(&cli.global);
+    let result = match cli.command {
+        cli::Command::Sbom(args) => sbom::run(&cli.global, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("garrison: error: {err:#}");
+            ExitCode::from(EXIT_INCOMPLETE)
+        }
+    }
+}
+
+fn init_logging(global: &cli::Global) {
+    let default = if global.quiet { "error" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GARRISON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(global.log_level.as_deref().unwrap_or(default)));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 }

@@ -1,0 +1,180 @@
+//! The command line, as clap sees it. Its doc comments are the `--help` text.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  the run completed and nothing is over the gate
+  1  findings at or above the gate (--exit-code N changes 1 to N)
+  2  bad usage
+  3  the run could not complete (unreadable input, missing database)";
+
+/// Garrison protects workloads over their whole life: it inventories and scans
+/// images, hosts and projects, and watches them at runtime.
+#[derive(Debug, Parser)]
+#[command(name = "garrison", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// No progress indicator and no summary line on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Log filter for diagnostics on stderr (error, warn, info, debug, trace);
+    /// the GARRISON_LOG variable overrides it.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inventory the software in an image, a root filesystem, a project tree or
+    /// a running container (a software bill of materials).
+    #[command(after_help = EXIT_CODES)]
+    Sbom(SbomArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    #[command(subcommand)]
+    pub target: SbomTarget,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SbomTarget {
+    /// An image: a docker-archive or OCI archive (`./app.tar`), an OCI layout
+    /// directory (`oci:./layout[:tag]`) or a registry reference
+    /// (`registry.local:5000/app:1.2`, `host/repo@sha256:...`).
+    Image {
+        /// Archive path, `oci:DIR[:TAG]`, or registry reference.
+        image: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// A root filesystem: this host (`/`) or a mounted snapshot.
+    Rootfs {
+        path: PathBuf,
+        /// Do not descend into this directory (repeatable; a path inside the root).
+        #[arg(long = "skip-dir", value_name = "DIR")]
+        skip_dirs: Vec<String>,
+    },
+    /// A source tree with lockfiles and manifests.
+    Fs {
+        path: PathBuf,
+        /// Do not descend into this directory (repeatable; a path inside the tree).
+        #[arg(long = "skip-dir", value_name = "DIR")]
+        skip_dirs: Vec<String>,
+    },
+    /// A running container, by container ID (or unique prefix) or by PID,
+    /// read through /proc/PID/root.
+    Container {
+        /// Container ID, ID prefix, or PID.
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// Platform to pick from a multi-platform image: os/arch[/variant].
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Registry user name (or GARRISON_REGISTRY_USERNAME).
+    #[arg(long, env = "GARRISON_REGISTRY_USERNAME", value_name = "USER")]
+    pub username: Option<String>,
+    /// Registry password or token (or GARRISON_REGISTRY_PASSWORD).
+    #[arg(long, env = "GARRISON_REGISTRY_PASSWORD", value_name = "PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Speak plain HTTP to the registry (loopback registries fall back to it by themselves).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Trust this PEM CA certificate for the registry's TLS.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify the registry's TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormatArg {
+    /// A readable table (the default).
+    Table,
+    /// Garrison's stable JSON (docs/json-output.md).
+    Json,
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+    /// SPDX 2.3 JSON.
+    SpdxJson,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = SbomFormatArg::Table, global = true)]
+    pub format: SbomFormatArg,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE", global = true)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Stop reading a layer that decompresses to more than this many bytes
+    /// (decompression-bomb guard). Suffixes K, M, G allowed.
+    #[arg(long, value_name = "SIZE", default_value = "32G", value_parser = parse_size, global = true)]
+    pub max_layer_size: u64,
+    /// Skip (with a warning) files larger than this that a parser would read.
+    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size, global = true)]
+    pub max_file_size: u64,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("unknown size suffix in {s:?}: use K, M, G or T")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size: write a number with an optional K, M, G or T suffix"))?;
+    n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("10"), Ok(10));
+        assert!(parse_size("1Q").is_err());
+        assert!(parse_size("x").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
