@@ -100,7 +100,7 @@ impl Parser for CargoLock {
             }
             parsed.packages.push(p);
         }
-        Ok(parsed)
+        Ok(super::tidy(NAME, file, parsed))
     }
 }
 

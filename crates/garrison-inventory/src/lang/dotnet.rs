@@ -58,6 +58,6 @@ impl Parser for NugetLock {
             p.direct = Some(direct);
             parsed.packages.push(p);
         }
-        Ok(parsed)
+        Ok(super::tidy(NAME, file, parsed))
     }
 }

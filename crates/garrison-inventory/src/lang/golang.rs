@@ -206,7 +206,7 @@ impl Parser for GoMod {
             p.direct = Some(!req.indirect);
             parsed.packages.push(p);
         }
-        Ok(parsed)
+        Ok(super::tidy(NAME, file, parsed))
     }
 }
 

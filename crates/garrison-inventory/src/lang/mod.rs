@@ -18,8 +18,8 @@ pub mod python;
 pub mod ruby;
 pub mod yarn;
 
-use crate::{FileRef, ParseError, Parser};
-use garrison_model::{Ecosystem, Package};
+use crate::{FileRef, ParseError, Parsed, Parser};
+use garrison_model::{Ecosystem, Package, Warning};
 
 /// The largest lockfile or metadata file a language parser will read (64 MiB).
 pub const MAX_INPUT: usize = 64 << 20;
@@ -145,6 +145,22 @@ pub(crate) fn toml_table(
 /// A package with the fields every language parser sets.
 pub(crate) fn package(eco: Ecosystem, name: &str, version: &str, file: &FileRef<'_>) -> Package {
     Package::new(eco, name, version, file.path)
+}
+
+/// Drops packages with an empty name or version (a damaged entry), with a warning.
+pub(crate) fn tidy(parser: &'static str, file: &FileRef<'_>, mut parsed: Parsed) -> Parsed {
+    let before = parsed.packages.len();
+    parsed
+        .packages
+        .retain(|p| !p.name.trim().is_empty() && !p.version.trim().is_empty());
+    let dropped = before - parsed.packages.len();
+    if dropped > 0 {
+        parsed.warnings.push(Warning::new(
+            file.path,
+            format!("{parser}: {dropped} entries with an empty name or version; skipped"),
+        ));
+    }
+    parsed
 }
 
 /// Licenses as npm, Composer and others write them: a string, an object with a

@@ -35,10 +35,10 @@ impl Parser for PackageLock {
             return Err(ParseError::new(LOCK, file.path, "not a JSON object"));
         }
         if let Some(packages) = doc.get("packages").and_then(Value::as_object) {
-            return Ok(parse_packages(file, packages));
+            return Ok(super::tidy(LOCK, file, parse_packages(file, packages)));
         }
         if let Some(deps) = doc.get("dependencies").and_then(Value::as_object) {
-            return Ok(parse_v1(file, deps));
+            return Ok(super::tidy(LOCK, file, parse_v1(file, deps)));
         }
         if doc.get("lockfileVersion").is_some() {
             // A project without dependencies.

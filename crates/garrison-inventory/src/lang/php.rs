@@ -56,6 +56,6 @@ impl Parser for ComposerLock {
                 parsed.packages.push(p);
             }
         }
-        Ok(parsed)
+        Ok(super::tidy(NAME, file, parsed))
     }
 }

@@ -168,7 +168,7 @@ impl Parser for PoetryLock {
             };
             parsed.packages.push(p);
         }
-        Ok(parsed)
+        Ok(super::tidy(POETRY, file, parsed))
     }
 }
 
@@ -218,7 +218,7 @@ impl Parser for PipfileLock {
                 parsed.packages.push(p);
             }
         }
-        Ok(parsed)
+        Ok(super::tidy(PIPFILE, file, parsed))
     }
 }
 
@@ -324,7 +324,7 @@ impl Parser for UvLock {
             }
             parsed.packages.push(p);
         }
-        Ok(parsed)
+        Ok(super::tidy(UV, file, parsed))
     }
 }
 

@@ -35,9 +35,9 @@ impl Parser for YarnLock {
             .lines()
             .any(|l| l.starts_with("__metadata:") || l.starts_with("\"__metadata\":"));
         if berry {
-            parse_berry(file, content)
+            parse_berry(file, content).map(|p| super::tidy(NAME, file, p))
         } else {
-            parse_v1(file, s)
+            parse_v1(file, s).map(|p| super::tidy(NAME, file, p))
         }
     }
 }
