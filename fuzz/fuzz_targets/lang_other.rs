@@ -1,5 +1,6 @@
 //! Fuzzes the remaining language parsers: the first byte picks the file name,
-//! the rest is the content; any bytes must give packages or an error, never a panic.
+//! the rest is the content; any bytes must give packages (each with a name
+//! and a version) or an error, never a panic.
 #![no_main]
 
 use garrison_inventory::FileRef;
@@ -26,7 +27,11 @@ fuzz_target!(|data: &[u8]| {
     let file = FileRef::new(path);
     for parser in garrison_inventory::lang::parsers() {
         if parser.matches(&file) {
-            let _ = parser.parse(&file, content);
+            if let Ok(parsed) = parser.parse(&file, content) {
+                for p in &parsed.packages {
+                    assert!(!p.name.trim().is_empty() && !p.version.trim().is_empty());
+                }
+            }
         }
     }
 });
