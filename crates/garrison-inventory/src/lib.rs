@@ -11,8 +11,10 @@ pub mod catalog;
 pub mod java;
 pub mod lang;
 pub mod os;
+pub mod sbom;
 
 pub use catalog::Catalog;
+pub use sbom::{read_sbom, SbomError};
 
 use garrison_model::{Package, Warning};
 

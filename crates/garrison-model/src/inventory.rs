@@ -17,6 +17,8 @@ pub enum TargetKind {
     Filesystem,
     /// A running container, read through `/proc/PID/root`.
     Container,
+    /// A CycloneDX or SPDX document read as the inventory it states.
+    Sbom,
 }
 
 /// The thing that was inventoried, as the user named it and as it resolved.
@@ -122,7 +124,6 @@ pub struct Stats {
     pub duration_ms: u64,
 }
 
-
 impl Inventory {
     pub fn new(target: Target) -> Inventory {
         Inventory {
@@ -148,8 +149,13 @@ impl Inventory {
     /// Sorts packages into their canonical order.
     pub fn sort(&mut self) {
         self.packages.sort_by(|a, b| {
-            (a.ecosystem, &a.namespace, &a.name, &a.version, &a.location)
-                .cmp(&(b.ecosystem, &b.namespace, &b.name, &b.version, &b.location))
+            (a.ecosystem, &a.namespace, &a.name, &a.version, &a.location).cmp(&(
+                b.ecosystem,
+                &b.namespace,
+                &b.name,
+                &b.version,
+                &b.location,
+            ))
         });
     }
 }

@@ -111,9 +111,17 @@ mod tests {
 
     #[test]
     fn deb_purl_has_distro_and_upstream() {
-        let mut p = Package::new(Ecosystem::Deb, "libssl3", "3.0.11-1~deb12u2", "/var/lib/dpkg/status");
+        let mut p = Package::new(
+            Ecosystem::Deb,
+            "libssl3",
+            "3.0.11-1~deb12u2",
+            "/var/lib/dpkg/status",
+        );
         p.arch = Some("amd64".into());
-        p.source = Some(SourcePackage { name: "openssl".into(), version: None });
+        p.source = Some(SourcePackage {
+            name: "openssl".into(),
+            version: None,
+        });
         let purl = purl_for(&p, Some(&debian())).unwrap();
         assert_eq!(
             purl,
@@ -123,8 +131,17 @@ mod tests {
 
     #[test]
     fn rpm_epoch_is_a_qualifier() {
-        let p = Package::new(Ecosystem::Rpm, "openssl-libs", "1:3.0.7-27.el9", "/var/lib/rpm/rpmdb.sqlite");
-        let d = Distro { id: "almalinux".into(), version_id: Some("9.4".into()), ..Default::default() };
+        let p = Package::new(
+            Ecosystem::Rpm,
+            "openssl-libs",
+            "1:3.0.7-27.el9",
+            "/var/lib/rpm/rpmdb.sqlite",
+        );
+        let d = Distro {
+            id: "almalinux".into(),
+            version_id: Some("9.4".into()),
+            ..Default::default()
+        };
         assert_eq!(
             purl_for(&p, Some(&d)).unwrap(),
             "pkg:rpm/almalinux/openssl-libs@3.0.7-27.el9?distro=almalinux-9.4&epoch=1"
@@ -136,19 +153,32 @@ mod tests {
         let p = Package::new(Ecosystem::Npm, "@babel/core", "7.0.0", "/package-lock.json");
         assert_eq!(purl_for(&p, None).unwrap(), "pkg:npm/%40babel/core@7.0.0");
         let p = Package::new(Ecosystem::Go, "github.com/gorilla/mux", "v1.8.0", "/go.mod");
-        assert_eq!(purl_for(&p, None).unwrap(), "pkg:golang/github.com/gorilla/mux@v1.8.0");
+        assert_eq!(
+            purl_for(&p, None).unwrap(),
+            "pkg:golang/github.com/gorilla/mux@v1.8.0"
+        );
         let p = Package::new(Ecosystem::PyPI, "Django_Rest.framework", "3.0", "/r.txt");
-        assert_eq!(purl_for(&p, None).unwrap(), "pkg:pypi/django-rest-framework@3.0");
+        assert_eq!(
+            purl_for(&p, None).unwrap(),
+            "pkg:pypi/django-rest-framework@3.0"
+        );
         let mut p = Package::new(Ecosystem::Maven, "slf4j-api", "1.7.36", "/a.jar");
         p.namespace = Some("org.slf4j".into());
-        assert_eq!(purl_for(&p, None).unwrap(), "pkg:maven/org.slf4j/slf4j-api@1.7.36");
+        assert_eq!(
+            purl_for(&p, None).unwrap(),
+            "pkg:maven/org.slf4j/slf4j-api@1.7.36"
+        );
         assert_eq!(p.full_name(), "org.slf4j:slf4j-api");
     }
 
     #[test]
     fn osv_ecosystems() {
         assert_eq!(debian().osv_ecosystem().as_deref(), Some("Debian:12"));
-        let a = Distro { id: "alpine".into(), version_id: Some("3.19.1".into()), ..Default::default() };
+        let a = Distro {
+            id: "alpine".into(),
+            version_id: Some("3.19.1".into()),
+            ..Default::default()
+        };
         assert_eq!(a.osv_ecosystem().as_deref(), Some("Alpine:v3.19"));
     }
 }

@@ -77,6 +77,9 @@ mod tests {
         assert!(Severity::Critical > Severity::High);
         assert!(Severity::Unknown < Severity::Info);
         assert!("bogus".parse::<Severity>().is_err());
-        assert_eq!(Severity::from_falco_priority("Warning"), Some(Severity::Medium));
+        assert_eq!(
+            Severity::from_falco_priority("Warning"),
+            Some(Severity::Medium)
+        );
     }
 }

@@ -92,7 +92,12 @@ pub struct RegistryArgs {
     #[arg(long, env = "GARRISON_REGISTRY_USERNAME", value_name = "USER")]
     pub username: Option<String>,
     /// Registry password or token (or GARRISON_REGISTRY_PASSWORD).
-    #[arg(long, env = "GARRISON_REGISTRY_PASSWORD", value_name = "PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "GARRISON_REGISTRY_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
     pub password: Option<String>,
     /// Speak plain HTTP to the registry (loopback registries fall back to it by themselves).
     #[arg(long)]
@@ -101,7 +106,7 @@ pub struct RegistryArgs {
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
     /// Do not verify the registry's TLS certificate.
-    #[arg(long)]
+    #[arg(long, alias = "insecure-skip-verify")]
     pub insecure: bool,
 }
 
@@ -153,11 +158,11 @@ fn parse_size(s: &str) -> Result<u64, String> {
         }
         _ => (s, 1),
     };
-    let n: u64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size: write a number with an optional K, M, G or T suffix"))?;
-    n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
+    let n: u64 = num.trim().parse().map_err(|_| {
+        format!("{s:?} is not a size: write a number with an optional K, M, G or T suffix")
+    })?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))
 }
 
 #[cfg(test)]

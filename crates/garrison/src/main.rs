@@ -31,8 +31,9 @@ fn main() -> ExitCode {
 
 fn init_logging(global: &cli::Global) {
     let default = if global.quiet { "error" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GARRISON_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(global.log_level.as_deref().unwrap_or(default)));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GARRISON_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(global.log_level.as_deref().unwrap_or(default))
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

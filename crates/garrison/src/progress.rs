@@ -57,7 +57,10 @@ impl<'a, V: Visitor> Progress<'a, V> {
 
 impl<V: Visitor> Visitor for Progress<'_, V> {
     fn layer_start(&mut self, index: usize, layer: &LayerInfo) {
-        let short = layer.digest.strip_prefix("sha256:").unwrap_or(&layer.digest);
+        let short = layer
+            .digest
+            .strip_prefix("sha256:")
+            .unwrap_or(&layer.digest);
         self.layer = format!("layer {} {} — ", index + 1, &short[..short.len().min(12)]);
         self.tick();
         self.inner.layer_start(index, layer)

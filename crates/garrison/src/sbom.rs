@@ -30,13 +30,16 @@ pub fn run(global: &Global, args: SbomArgs) -> anyhow::Result<ExitCode> {
     let to_terminal = args.output.output.is_none() && std::io::stdout().is_terminal();
     let opts = RenderOptions {
         color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
-        width: None,
+        width: to_terminal.then(terminal_width).flatten(),
+        ..RenderOptions::default()
     };
     match &args.output.output {
         Some(path) => {
             let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
             let mut tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(std::path::Path::new(".")))
-                .with_context(|| format!("cannot create the output file next to {}", path.display()))?;
+                .with_context(|| {
+                    format!("cannot create the output file next to {}", path.display())
+                })?;
             render_sbom(&inv, format, &opts, tmp.as_file_mut())?;
             tmp.as_file_mut().flush()?;
             tmp.persist(path)
@@ -89,6 +92,13 @@ fn open(target: &SbomTarget) -> anyhow::Result<Box<dyn Source>> {
     })
 }
 
+/// The width of the terminal on standard output.
+fn terminal_width() -> Option<u16> {
+    console::Term::stdout()
+        .size_checked()
+        .map(|(_rows, cols)| cols)
+}
+
 fn looks_like_a_path(s: &str) -> bool {
     s.starts_with('.') || s.starts_with('/') || s.ends_with(".tar") || s.ends_with(".tar.gz")
 }
@@ -106,7 +116,11 @@ fn registry_options(r: &RegistryArgs) -> RegistryOptions {
 }
 
 /// Walks `source` with the catalog and returns the finished inventory.
-pub fn inventory(source: &mut dyn Source, limits: &Limits, quiet: bool) -> anyhow::Result<Inventory> {
+pub fn inventory(
+    source: &mut dyn Source,
+    limits: &Limits,
+    quiet: bool,
+) -> anyhow::Result<Inventory> {
     let target = source.target();
     let mut catalog = Catalog::default();
     let mut progress = Progress::new(&mut catalog, quiet, &target.name);
@@ -128,7 +142,11 @@ pub fn summary(inv: &Inventory) -> String {
     let mut s = format!(
         "garrison: {} packages{} in {:.2} s",
         inv.packages.len(),
-        if counts.is_empty() { String::new() } else { format!(" ({counts})") },
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({counts})")
+        },
         inv.stats.duration_ms as f64 / 1000.0
     );
     if !inv.warnings.is_empty() {
