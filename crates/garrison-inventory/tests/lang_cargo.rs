@@ -9,7 +9,11 @@ use lang_support::*;
 #[test]
 fn every_lockfile_version_lists_the_resolved_registry_crates() {
     let expected = expected_lines("cargo/expected.txt");
-    assert_eq!(expected.len(), 4, "the fixture workspace resolves four registry crates");
+    assert_eq!(
+        expected.len(),
+        4,
+        "the fixture workspace resolves four registry crates"
+    );
     for v in ["v1", "v2", "v3", "v4"] {
         let rel = format!("cargo/{v}/Cargo.lock");
         let parsed = parse(&CargoLock, &rel);
@@ -20,10 +24,19 @@ fn every_lockfile_version_lists_the_resolved_registry_crates() {
             assert_eq!(p.location, format!("/{rel}"));
             // app depends on itoa 1, memchr, ryu (dev); the member helper on itoa 0.4.
             assert_eq!(p.direct, Some(true), "{rel}: {}", p.name);
-            assert!(p.properties.is_empty(), "crates.io packages carry no source property");
+            assert!(
+                p.properties.is_empty(),
+                "crates.io packages carry no source property"
+            );
         }
         // The workspace's own crates (no `source`) are not packages.
-        assert!(!parsed.packages.iter().any(|p| p.name == "app" || p.name == "helper"), "{rel}");
+        assert!(
+            !parsed
+                .packages
+                .iter()
+                .any(|p| p.name == "app" || p.name == "helper"),
+            "{rel}"
+        );
     }
 }
 

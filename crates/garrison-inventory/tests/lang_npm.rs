@@ -13,7 +13,11 @@ const SCRIPT: &str = "fixtures/lockfiles/npm/make.sh";
 
 fn expected() -> Vec<String> {
     let e = expected_lines("npm/expected.txt");
-    assert_eq!(e.len(), 12, "npm ls lists twelve registry packages for the fixture project");
+    assert_eq!(
+        e.len(),
+        12,
+        "npm ls lists twelve registry packages for the fixture project"
+    );
     e
 }
 
@@ -22,7 +26,14 @@ fn with_dev(p: &Parsed) -> Vec<String> {
     let mut v: Vec<String> = p
         .packages
         .iter()
-        .map(|p| format!("{} {} {}", p.name, p.version, if p.dev { "dev" } else { "prod" }))
+        .map(|p| {
+            format!(
+                "{} {} {}",
+                p.name,
+                p.version,
+                if p.dev { "dev" } else { "prod" }
+            )
+        })
         .collect();
     v.sort();
     v
@@ -47,7 +58,10 @@ fn package_lock_every_version_and_shrinkwrap() {
         let p = parse(&PackageLock, rel);
         assert_eq!(with_dev(&p), expected, "{rel}");
         assert!(p.warnings.is_empty(), "{rel}: {:?}", p.warnings);
-        assert!(p.packages.iter().all(|p| p.ecosystem == Ecosystem::Npm && p.location == format!("/{rel}")));
+        assert!(p
+            .packages
+            .iter()
+            .all(|p| p.ecosystem == Ecosystem::Npm && p.location == format!("/{rel}")));
     }
 }
 
@@ -63,12 +77,19 @@ fn package_lock_v3_direct_flags_and_licenses() {
         ("scheduler", "0.23.2", false),
         ("@sindresorhus/is", "4.6.0", true),
     ] {
-        assert_eq!(find(&p, name, version).direct, Some(direct), "{name} {version}");
+        assert_eq!(
+            find(&p, name, version).direct,
+            Some(direct),
+            "{name} {version}"
+        );
     }
     assert_eq!(find(&p, "semver", "7.6.0").licenses, ["ISC"]);
     assert_eq!(find(&p, "debug", "2.6.9").licenses, ["MIT"]);
     let is = find(&p, "@sindresorhus/is", "4.6.0");
-    assert_eq!(purl_for(is, None).unwrap(), "pkg:npm/%40sindresorhus/is@4.6.0");
+    assert_eq!(
+        purl_for(is, None).unwrap(),
+        "pkg:npm/%40sindresorhus/is@4.6.0"
+    );
     // The `file:` package and its link are the project's own code.
     assert!(!p.packages.iter().any(|p| p.name == "local-lib"));
 }
@@ -86,7 +107,11 @@ fn yarn_v1_and_berry() {
 #[test]
 fn pnpm_lockfile_versions_5_6_9() {
     let expected = expected();
-    for rel in ["npm/pnpm-v5/pnpm-lock.yaml", "npm/pnpm-v6/pnpm-lock.yaml", "npm/pnpm-v9/pnpm-lock.yaml"] {
+    for rel in [
+        "npm/pnpm-v5/pnpm-lock.yaml",
+        "npm/pnpm-v6/pnpm-lock.yaml",
+        "npm/pnpm-v9/pnpm-lock.yaml",
+    ] {
         let p = parse(&PnpmLock, rel);
         assert_eq!(with_dev(&p), expected, "{rel}");
         assert!(p.warnings.is_empty(), "{rel}: {:?}", p.warnings);
@@ -105,9 +130,15 @@ fn installed_node_modules_match_npm_ls() {
     assert_eq!(name_versions(&p), fields(&expected(), 2));
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
     let nested = find(&p, "ms", "2.0.0");
-    assert_eq!(nested.location, "/node_modules/debug/node_modules/ms/package.json");
+    assert_eq!(
+        nested.location,
+        "/node_modules/debug/node_modules/ms/package.json"
+    );
     assert_eq!(nested.licenses, ["MIT"]);
     let scoped = find(&p, "@sindresorhus/is", "4.6.0");
-    assert_eq!(scoped.location, "/node_modules/@sindresorhus/is/package.json");
+    assert_eq!(
+        scoped.location,
+        "/node_modules/@sindresorhus/is/package.json"
+    );
     assert_eq!(find(&p, "semver", "7.6.0").licenses, ["ISC"]);
 }

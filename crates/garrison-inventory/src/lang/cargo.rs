@@ -30,7 +30,11 @@ impl Parser for CargoLock {
         let doc = toml_table(NAME, file, content)?;
         if let Some(v) = doc.get("version") {
             if !matches!(v.as_integer(), Some(1..=4)) {
-                return Err(ParseError::new(NAME, file.path, format!("unknown lockfile version {v}")));
+                return Err(ParseError::new(
+                    NAME,
+                    file.path,
+                    format!("unknown lockfile version {v}"),
+                ));
             }
         }
         let mut entries: Vec<&toml::Table> = Vec::new();
@@ -38,8 +42,16 @@ impl Parser for CargoLock {
             entries.push(root);
         }
         match doc.get("package") {
-            Some(toml::Value::Array(a)) => entries.extend(a.iter().filter_map(toml::Value::as_table)),
-            Some(_) => return Err(ParseError::new(NAME, file.path, "`package` is not an array of tables")),
+            Some(toml::Value::Array(a)) => {
+                entries.extend(a.iter().filter_map(toml::Value::as_table))
+            }
+            Some(_) => {
+                return Err(ParseError::new(
+                    NAME,
+                    file.path,
+                    "`package` is not an array of tables",
+                ))
+            }
             None if entries.is_empty() => {
                 return Err(ParseError::new(NAME, file.path, "no [[package]] entries"))
             }
@@ -72,7 +84,9 @@ impl Parser for CargoLock {
                 ));
                 continue;
             };
-            let Some(source) = tstr(e, "source") else { continue };
+            let Some(source) = tstr(e, "source") else {
+                continue;
+            };
             let mut p = package(Ecosystem::Cargo, name, version, file);
             if any_local {
                 p.direct = Some(
@@ -81,11 +95,12 @@ impl Parser for CargoLock {
                 );
             }
             if source != CRATES_IO {
-                p.properties.insert("cargo.source".into(), source.to_string());
+                p.properties
+                    .insert("cargo.source".into(), source.to_string());
             }
             parsed.packages.push(p);
         }
-        Ok(parsed)
+        Ok(super::tidy(NAME, file, parsed))
     }
 }
 
@@ -98,9 +113,18 @@ mod tests {
         let err = CargoLock
             .parse(&FileRef::new("/x/Cargo.lock"), b"[[package]\nname=")
             .unwrap_err();
-        assert!(err.to_string().starts_with("/x/Cargo.lock: cannot parse as cargo-lock"), "{err}");
-        let err = CargoLock.parse(&FileRef::new("/Cargo.lock"), b"version = 9\n").unwrap_err();
-        assert!(err.to_string().contains("unknown lockfile version 9"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("/x/Cargo.lock: cannot parse as cargo-lock"),
+            "{err}"
+        );
+        let err = CargoLock
+            .parse(&FileRef::new("/Cargo.lock"), b"version = 9\n")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown lockfile version 9"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -121,7 +145,10 @@ name = "bad"
         let p = CargoLock.parse(&FileRef::new("/Cargo.lock"), lock).unwrap();
         assert_eq!(p.packages.len(), 1);
         assert_eq!(p.packages[0].direct, Some(true));
-        assert_eq!(p.packages[0].properties["cargo.source"], "git+https://example.invalid/dep#abc");
+        assert_eq!(
+            p.packages[0].properties["cargo.source"],
+            "git+https://example.invalid/dep#abc"
+        );
         assert_eq!(p.warnings.len(), 1);
     }
 }

@@ -32,14 +32,19 @@ impl Parser for NugetLock {
         // (name, version) -> direct; names compared case-insensitively as NuGet does.
         let mut found: BTreeMap<(String, String), (String, bool)> = BTreeMap::new();
         for (fw, deps) in frameworks {
-            let Some(deps) = deps.as_object() else { continue };
+            let Some(deps) = deps.as_object() else {
+                continue;
+            };
             for (name, entry) in deps {
                 let kind = jstr(entry, "type").unwrap_or_default();
                 if kind.eq_ignore_ascii_case("Project") {
                     continue;
                 }
                 let Some(version) = jstr(entry, "resolved") else {
-                    parsed.warnings.push(Warning::new(file.path, format!("{NAME}: {fw}/{name} has no `resolved` version; skipped")));
+                    parsed.warnings.push(Warning::new(
+                        file.path,
+                        format!("{NAME}: {fw}/{name} has no `resolved` version; skipped"),
+                    ));
                     continue;
                 };
                 let key = (name.to_ascii_lowercase(), version.to_string());
@@ -53,6 +58,6 @@ impl Parser for NugetLock {
             p.direct = Some(direct);
             parsed.packages.push(p);
         }
-        Ok(parsed)
+        Ok(super::tidy(NAME, file, parsed))
     }
 }

@@ -101,7 +101,9 @@ impl Parser for GoMod {
 
     fn parse(&self, file: &FileRef<'_>, content: &[u8]) -> Result<Parsed, ParseError> {
         let s = text(NAME, file, content)?;
-        let err = |lineno: usize, msg: &str| ParseError::new(NAME, file.path, format!("line {lineno}: {msg}"));
+        let err = |lineno: usize, msg: &str| {
+            ParseError::new(NAME, file.path, format!("line {lineno}: {msg}"))
+        };
         let mut requires: Vec<Require> = Vec::new();
         let mut replaces: Vec<Replace> = Vec::new();
         let mut block: Option<String> = None;
@@ -125,16 +127,22 @@ impl Parser for GoMod {
                     }
                     verb = w.to_string();
                 }
-                (None, Some(_)) => return Err(err(lineno, "unexpected token at the start of a directive")),
+                (None, Some(_)) => {
+                    return Err(err(lineno, "unexpected token at the start of a directive"))
+                }
             }
-            let args: &[Tok] = if block.is_some() { &toks } else { toks.get(1..).unwrap_or_default() };
+            let args: &[Tok] = if block.is_some() {
+                &toks
+            } else {
+                toks.get(1..).unwrap_or_default()
+            };
             match verb.as_str() {
                 "require" => {
                     let [Tok::Word(path), Tok::Word(version)] = args else {
                         return Err(err(lineno, "a require needs a module path and a version"));
                     };
-                    let indirect = comment
-                        .is_some_and(|c| c.split(';').any(|part| part.trim() == "indirect"));
+                    let indirect =
+                        comment.is_some_and(|c| c.split(';').any(|part| part.trim() == "indirect"));
                     requires.push(Require {
                         path: path.to_string(),
                         version: version.to_string(),
@@ -150,7 +158,10 @@ impl Parser for GoMod {
                         Some(Tok::Word(w)) => Some(w.to_string()),
                         _ => None,
                     };
-                    let (left, right) = (args.get(..arrow).unwrap_or_default(), args.get(arrow + 1..).unwrap_or_default());
+                    let (left, right) = (
+                        args.get(..arrow).unwrap_or_default(),
+                        args.get(arrow + 1..).unwrap_or_default(),
+                    );
                     if left.is_empty() || left.len() > 2 || right.is_empty() || right.len() > 2 {
                         return Err(err(lineno, "a replace is `old [version] => new [version]`"));
                     }
@@ -184,8 +195,10 @@ impl Parser for GoMod {
                 Some((_, _, _, None)) => continue,
                 Some((_, _, new, Some(nv))) => {
                     let mut p = package(Ecosystem::Go, new, nv, file);
-                    p.properties
-                        .insert("go.replaced".into(), format!("{} {}", req.path, req.version));
+                    p.properties.insert(
+                        "go.replaced".into(),
+                        format!("{} {}", req.path, req.version),
+                    );
                     p
                 }
                 None => package(Ecosystem::Go, &req.path, &req.version, file),
@@ -193,7 +206,7 @@ impl Parser for GoMod {
             p.direct = Some(!req.indirect);
             parsed.packages.push(p);
         }
-        Ok(parsed)
+        Ok(super::tidy(NAME, file, parsed))
     }
 }
 
@@ -206,7 +219,13 @@ mod tests {
         let (t, c) = lex(r#"  "a b" `c` d=>e // x"#).unwrap();
         assert_eq!(
             t,
-            [Tok::Word("a b".into()), Tok::Word("c".into()), Tok::Word("d".into()), Tok::Arrow, Tok::Word("e".into())]
+            [
+                Tok::Word("a b".into()),
+                Tok::Word("c".into()),
+                Tok::Word("d".into()),
+                Tok::Arrow,
+                Tok::Word("e".into())
+            ]
         );
         assert_eq!(c, Some("x"));
         assert!(lex("\"open").is_err());
@@ -216,7 +235,10 @@ mod tests {
     fn errors_name_the_file_and_line() {
         let f = FileRef::new("/src/go.mod");
         let err = GoMod.parse(&f, b"module x\nrequire a\n").unwrap_err();
-        assert!(err.to_string().contains("/src/go.mod") && err.to_string().contains("line 2"), "{err}");
+        assert!(
+            err.to_string().contains("/src/go.mod") && err.to_string().contains("line 2"),
+            "{err}"
+        );
         assert!(GoMod.parse(&f, b"require (\n a v1.0.0\n").is_err());
     }
 }

@@ -18,8 +18,8 @@ pub mod python;
 pub mod ruby;
 pub mod yarn;
 
-use crate::{FileRef, ParseError, Parser};
-use garrison_model::{Ecosystem, Package};
+use crate::{FileRef, ParseError, Parsed, Parser};
+use garrison_model::{Ecosystem, Package, Warning};
 
 /// The largest lockfile or metadata file a language parser will read (64 MiB).
 pub const MAX_INPUT: usize = 64 << 20;
@@ -80,7 +80,8 @@ pub(crate) fn json(
     content: &[u8],
 ) -> Result<serde_json::Value, ParseError> {
     let s = text(parser, file, content)?;
-    serde_json::from_str(s).map_err(|e| ParseError::new(parser, file.path, format!("invalid JSON: {e}")))
+    serde_json::from_str(s)
+        .map_err(|e| ParseError::new(parser, file.path, format!("invalid JSON: {e}")))
 }
 
 pub(crate) fn yaml(
@@ -89,7 +90,46 @@ pub(crate) fn yaml(
     content: &[u8],
 ) -> Result<serde_yaml_ng::Value, ParseError> {
     let s = text(parser, file, content)?;
-    serde_yaml_ng::from_str(s).map_err(|e| ParseError::new(parser, file.path, format!("invalid YAML: {e}")))
+    yaml_depth_guard(s).map_err(|e| ParseError::new(parser, file.path, e))?;
+    serde_yaml_ng::from_str(s)
+        .map_err(|e| ParseError::new(parser, file.path, format!("invalid YAML: {e}")))
+}
+
+/// Deepest flow (`[`/`{`) nesting and widest indentation a YAML lockfile may
+/// have. libyaml's scanner does work proportional to the nesting depth for
+/// every token, so deeply nested input is refused before it is parsed; real
+/// lockfiles stay under ten levels.
+const YAML_MAX_FLOW_DEPTH: usize = 32;
+const YAML_MAX_INDENT: usize = 512;
+
+/// A cheap pre-scan for [`YAML_MAX_FLOW_DEPTH`] and [`YAML_MAX_INDENT`]. It
+/// counts brackets everywhere, quoted or not: telling quotes apart would need
+/// YAML's own rules, and a mistake there would let deep input through. Real
+/// lockfiles nest two or three deep and never hold 32 unclosed brackets in strings.
+fn yaml_depth_guard(s: &str) -> Result<(), String> {
+    for (n, line) in s.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if indent > YAML_MAX_INDENT {
+            return Err(format!(
+                "line {}: indented {indent} columns, over the {YAML_MAX_INDENT}-column limit",
+                n + 1
+            ));
+        }
+    }
+    let mut depth = 0usize;
+    for b in s.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > YAML_MAX_FLOW_DEPTH {
+                    return Err(format!("brackets nested over {YAML_MAX_FLOW_DEPTH} deep"));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn toml_table(
@@ -105,6 +145,22 @@ pub(crate) fn toml_table(
 /// A package with the fields every language parser sets.
 pub(crate) fn package(eco: Ecosystem, name: &str, version: &str, file: &FileRef<'_>) -> Package {
     Package::new(eco, name, version, file.path)
+}
+
+/// Drops packages with an empty name or version (a damaged entry), with a warning.
+pub(crate) fn tidy(parser: &'static str, file: &FileRef<'_>, mut parsed: Parsed) -> Parsed {
+    let before = parsed.packages.len();
+    parsed
+        .packages
+        .retain(|p| !p.name.trim().is_empty() && !p.version.trim().is_empty());
+    let dropped = before - parsed.packages.len();
+    if dropped > 0 {
+        parsed.warnings.push(Warning::new(
+            file.path,
+            format!("{parser}: {dropped} entries with an empty name or version; skipped"),
+        ));
+    }
+    parsed
 }
 
 /// Licenses as npm, Composer and others write them: a string, an object with a

@@ -35,16 +35,20 @@ impl Parser for PackageLock {
             return Err(ParseError::new(LOCK, file.path, "not a JSON object"));
         }
         if let Some(packages) = doc.get("packages").and_then(Value::as_object) {
-            return Ok(parse_packages(file, packages));
+            return Ok(super::tidy(LOCK, file, parse_packages(file, packages)));
         }
         if let Some(deps) = doc.get("dependencies").and_then(Value::as_object) {
-            return Ok(parse_v1(file, deps));
+            return Ok(super::tidy(LOCK, file, parse_v1(file, deps)));
         }
         if doc.get("lockfileVersion").is_some() {
             // A project without dependencies.
             return Ok(Parsed::default());
         }
-        Err(ParseError::new(LOCK, file.path, "neither `packages` nor `dependencies` nor `lockfileVersion`"))
+        Err(ParseError::new(
+            LOCK,
+            file.path,
+            "neither `packages` nor `dependencies` nor `lockfileVersion`",
+        ))
     }
 }
 
@@ -54,7 +58,12 @@ fn parse_packages(file: &FileRef<'_>, packages: &serde_json::Map<String, Value>)
     // The root project's declared dependencies: what sits directly in its node_modules.
     let mut declared: HashSet<&str> = HashSet::new();
     let root = packages.get("");
-    for kind in ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"] {
+    for kind in [
+        "dependencies",
+        "devDependencies",
+        "optionalDependencies",
+        "peerDependencies",
+    ] {
         if let Some(m) = root.and_then(|r| r.get(kind)).and_then(Value::as_object) {
             declared.extend(m.keys().map(String::as_str));
         }
@@ -62,14 +71,19 @@ fn parse_packages(file: &FileRef<'_>, packages: &serde_json::Map<String, Value>)
     for (key, entry) in packages {
         // "" is the project; keys without node_modules are workspace folders
         // or the targets of `file:` links: the project's own code.
-        let Some(idx) = key.rfind("node_modules/") else { continue };
+        let Some(idx) = key.rfind("node_modules/") else {
+            continue;
+        };
         if entry.get("link").and_then(Value::as_bool) == Some(true) {
             continue;
         }
         let dir_name = key.get(idx + "node_modules/".len()..).unwrap_or_default();
         let name = jstr(entry, "name").unwrap_or(dir_name);
         let Some(version) = jstr(entry, "version") else {
-            parsed.warnings.push(Warning::new(file.path, format!("{LOCK}: {key:?} has no version; skipped")));
+            parsed.warnings.push(Warning::new(
+                file.path,
+                format!("{LOCK}: {key:?} has no version; skipped"),
+            ));
             continue;
         };
         if name.is_empty() {
@@ -97,7 +111,10 @@ fn parse_v1(file: &FileRef<'_>, deps: &serde_json::Map<String, Value>) -> Parsed
                 stack.push(nested);
             }
             let Some(version) = jstr(entry, "version") else {
-                parsed.warnings.push(Warning::new(file.path, format!("{LOCK}: {key:?} has no version; skipped")));
+                parsed.warnings.push(Warning::new(
+                    file.path,
+                    format!("{LOCK}: {key:?} has no version; skipped"),
+                ));
                 continue;
             };
             // Local packages: `file:` and `link:` specs are the project's own code.
@@ -131,7 +148,9 @@ impl NodeModulesPackage {
         if parts.next() != Some("package.json") {
             return false;
         }
-        let (Some(dir), Some(parent)) = (parts.next(), parts.next()) else { return false };
+        let (Some(dir), Some(parent)) = (parts.next(), parts.next()) else {
+            return false;
+        };
         if dir.is_empty() || dir.starts_with('.') || dir.starts_with('@') {
             return false;
         }
@@ -157,10 +176,18 @@ impl Parser for NodeModulesPackage {
             return Err(ParseError::new(INSTALLED, file.path, "not a JSON object"));
         }
         let (Some(name), Some(version)) = (jstr(&doc, "name"), jstr(&doc, "version")) else {
-            return Err(ParseError::new(INSTALLED, file.path, "no `name` or `version`"));
+            return Err(ParseError::new(
+                INSTALLED,
+                file.path,
+                "no `name` or `version`",
+            ));
         };
         if name.is_empty() || version.is_empty() {
-            return Err(ParseError::new(INSTALLED, file.path, "empty `name` or `version`"));
+            return Err(ParseError::new(
+                INSTALLED,
+                file.path,
+                "empty `name` or `version`",
+            ));
         }
         let mut p: Package = package(Ecosystem::Npm, name, version, file);
         p.licenses = json_licenses(doc.get("license").or_else(|| doc.get("licenses")));
@@ -198,15 +225,26 @@ mod tests {
     fn manifest_license_shapes() {
         let f = FileRef::new("/n/node_modules/a/package.json");
         let p = NodeModulesPackage
-            .parse(&f, br#"{"name":"a","version":"1.0.0","licenses":[{"type":"MIT"},{"type":"GPL-2.0"}]}"#)
+            .parse(
+                &f,
+                br#"{"name":"a","version":"1.0.0","licenses":[{"type":"MIT"},{"type":"GPL-2.0"}]}"#,
+            )
             .unwrap();
         assert_eq!(p.packages[0].licenses, ["MIT", "GPL-2.0"]);
         let p = NodeModulesPackage
-            .parse(&f, br#"{"name":"a","version":"1.0.0","license":{"type":"ISC","url":"u"}}"#)
+            .parse(
+                &f,
+                br#"{"name":"a","version":"1.0.0","license":{"type":"ISC","url":"u"}}"#,
+            )
             .unwrap();
         assert_eq!(p.packages[0].licenses, ["ISC"]);
-        let err = NodeModulesPackage.parse(&f, br#"{"name":"a"}"#).unwrap_err();
-        assert!(err.to_string().contains("/n/node_modules/a/package.json"), "{err}");
+        let err = NodeModulesPackage
+            .parse(&f, br#"{"name":"a"}"#)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("/n/node_modules/a/package.json"),
+            "{err}"
+        );
         assert!(NodeModulesPackage.parse(&f, b"[1]").is_err());
     }
 
@@ -218,9 +256,20 @@ mod tests {
             "c":{"integrity":"x"},
             "d":{"version":"1.0.0","dev":true,"dependencies":{"e":{"version":"3.0.0","dev":true}}}}}"#;
         let p = PackageLock.parse(&f, lock).unwrap();
-        let mut got: Vec<_> = p.packages.iter().map(|p| (p.name.as_str(), p.version.as_str(), p.dev)).collect();
+        let mut got: Vec<_> = p
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.dev))
+            .collect();
         got.sort();
-        assert_eq!(got, [("d", "1.0.0", true), ("e", "3.0.0", true), ("real", "2.0.0", false)]);
+        assert_eq!(
+            got,
+            [
+                ("d", "1.0.0", true),
+                ("e", "3.0.0", true),
+                ("real", "2.0.0", false)
+            ]
+        );
         assert_eq!(p.warnings.len(), 1);
     }
 }

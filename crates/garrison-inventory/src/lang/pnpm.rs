@@ -40,7 +40,13 @@ impl Parser for PnpmLock {
             .split('.')
             .next()
             .and_then(|m| m.parse().ok())
-            .ok_or_else(|| ParseError::new(NAME, file.path, format!("unreadable lockfileVersion {lockfile_version:?}")))?;
+            .ok_or_else(|| {
+                ParseError::new(
+                    NAME,
+                    file.path,
+                    format!("unreadable lockfileVersion {lockfile_version:?}"),
+                )
+            })?;
         let slash_keys = major < 6;
 
         let importers: Vec<&Value> = match doc.get("importers").and_then(Value::as_mapping) {
@@ -50,7 +56,11 @@ impl Parser for PnpmLock {
         let mut direct: HashSet<(String, String)> = HashSet::new();
         let mut prod_roots = Vec::new();
         for imp in &importers {
-            for (kind, dev) in [("dependencies", false), ("optionalDependencies", false), ("devDependencies", true)] {
+            for (kind, dev) in [
+                ("dependencies", false),
+                ("optionalDependencies", false),
+                ("devDependencies", true),
+            ] {
                 for (name, ver) in dep_map(imp.get(kind)) {
                     let clean = strip_peers(&ver, slash_keys);
                     if clean.contains(':') {
@@ -70,14 +80,22 @@ impl Parser for PnpmLock {
 
         let mut parsed = Parsed::default();
         let empty = Mapping::new();
-        let packages = doc.get("packages").and_then(Value::as_mapping).unwrap_or(&empty);
+        let packages = doc
+            .get("packages")
+            .and_then(Value::as_mapping)
+            .unwrap_or(&empty);
         let mut seen = HashSet::new();
         for (key, entry) in packages {
             let Some(key) = key.as_str() else { continue };
             if key.starts_with("file:") || key.starts_with("link:") {
                 continue;
             }
-            if entry.get("resolution").and_then(|r| r.get("type")).and_then(Value::as_str) == Some("directory") {
+            if entry
+                .get("resolution")
+                .and_then(|r| r.get("type"))
+                .and_then(Value::as_str)
+                == Some("directory")
+            {
                 continue;
             }
             let named = (
@@ -89,7 +107,10 @@ impl Parser for PnpmLock {
                 _ => match parse_key(key, slash_keys) {
                     Some((n, v)) => (n.to_string(), v.to_string()),
                     None => {
-                        parsed.warnings.push(Warning::new(file.path, format!("{NAME}: cannot read package key {key:?}; skipped")));
+                        parsed.warnings.push(Warning::new(
+                            file.path,
+                            format!("{NAME}: cannot read package key {key:?}; skipped"),
+                        ));
                         continue;
                     }
                 },
@@ -116,7 +137,9 @@ impl Parser for PnpmLock {
 /// `name -> version` pairs of an importer's dependency map (5.x: plain
 /// strings; 6.x and 9.x: `{specifier, version}`).
 fn dep_map(v: Option<&Value>) -> Vec<(String, String)> {
-    let Some(m) = v.and_then(Value::as_mapping) else { return Vec::new() };
+    let Some(m) = v.and_then(Value::as_mapping) else {
+        return Vec::new();
+    };
     m.iter()
         .filter_map(|(k, v)| {
             let ver = match v {
@@ -159,12 +182,18 @@ fn reach(snaps: &Mapping, roots: Vec<String>) -> HashSet<String> {
         if !visited.insert(key.clone()) {
             continue;
         }
-        let Some(snap) = snaps.get(key.as_str()) else { continue };
+        let Some(snap) = snaps.get(key.as_str()) else {
+            continue;
+        };
         for kind in ["dependencies", "optionalDependencies"] {
             for (name, ver) in dep_map(snap.get(kind)) {
                 // An alias names the real package: `alias: real@1.0.0`.
                 let base = ver.split('(').next().unwrap_or(&ver);
-                let next = if split_name_at(base).is_some() { ver } else { format!("{name}@{ver}") };
+                let next = if split_name_at(base).is_some() {
+                    ver
+                } else {
+                    format!("{name}@{ver}")
+                };
                 if !visited.contains(&next) {
                     stack.push(next);
                 }
@@ -183,18 +212,28 @@ mod tests {
 
     #[test]
     fn keys_of_each_version() {
-        assert_eq!(parse_key("/@s/x/1.0.0_react@18.0.0", true), Some(("@s/x", "1.0.0")));
+        assert_eq!(
+            parse_key("/@s/x/1.0.0_react@18.0.0", true),
+            Some(("@s/x", "1.0.0"))
+        );
         assert_eq!(parse_key("/x/1.0.0", true), Some(("x", "1.0.0")));
-        assert_eq!(parse_key("/@s/x@1.0.0(react@18.0.0)", false), Some(("@s/x", "1.0.0")));
+        assert_eq!(
+            parse_key("/@s/x@1.0.0(react@18.0.0)", false),
+            Some(("@s/x", "1.0.0"))
+        );
         assert_eq!(parse_key("x@1.0.0", false), Some(("x", "1.0.0")));
         assert_eq!(parse_key("nothing", false), None);
     }
 
     #[test]
     fn not_a_lockfile() {
-        let err = PnpmLock.parse(&FileRef::new("/p/pnpm-lock.yaml"), b"- a\n- b\n").unwrap_err();
+        let err = PnpmLock
+            .parse(&FileRef::new("/p/pnpm-lock.yaml"), b"- a\n- b\n")
+            .unwrap_err();
         assert!(err.to_string().contains("/p/pnpm-lock.yaml"), "{err}");
-        let err = PnpmLock.parse(&FileRef::new("/p/pnpm-lock.yaml"), b"packages: {}\n").unwrap_err();
+        let err = PnpmLock
+            .parse(&FileRef::new("/p/pnpm-lock.yaml"), b"packages: {}\n")
+            .unwrap_err();
         assert!(err.to_string().contains("lockfileVersion"), "{err}");
     }
 }

@@ -80,14 +80,20 @@ fn requirement_line(file: &FileRef<'_>, parsed: &mut Parsed, line: &str, lineno:
         if matches!(flag, "-r" | "--requirement" | "-c" | "--constraint") {
             parsed.warnings.push(Warning::new(
                 file.path,
-                format!("{REQS}: line {lineno}: includes {:?}, which is not followed", arg.unwrap_or_default()),
+                format!(
+                    "{REQS}: line {lineno}: includes {:?}, which is not followed",
+                    arg.unwrap_or_default()
+                ),
             ));
         }
         return;
     }
     // Drop environment markers and per-requirement options (`--hash=...`).
     let req = line.split(';').next().unwrap_or_default();
-    let req: String = req.split_whitespace().take_while(|t| !t.starts_with('-')).collect();
+    let req: String = req
+        .split_whitespace()
+        .take_while(|t| !t.starts_with('-'))
+        .collect();
     let (name, version) = if let Some((n, v)) = req.split_once("===") {
         (n, v)
     } else if let Some((n, v)) = req.split_once("==") {
@@ -97,10 +103,15 @@ fn requirement_line(file: &FileRef<'_>, parsed: &mut Parsed, line: &str, lineno:
     };
     // Extras: `name[a,b]`.
     let name = name.split('[').next().unwrap_or(name);
-    let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let valid_name = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     let pinned = !version.is_empty() && !version.contains(['*', ',', '<', '>', '!', '=', '@', '/']);
     if valid_name && pinned {
-        parsed.packages.push(package(Ecosystem::PyPI, name, version, file));
+        parsed
+            .packages
+            .push(package(Ecosystem::PyPI, name, version, file));
     }
 }
 
@@ -125,16 +136,28 @@ impl Parser for PoetryLock {
         let mut parsed = Parsed::default();
         let entries = match doc.get("package") {
             Some(toml::Value::Array(a)) => a,
-            Some(_) => return Err(ParseError::new(POETRY, file.path, "`package` is not an array of tables")),
+            Some(_) => {
+                return Err(ParseError::new(
+                    POETRY,
+                    file.path,
+                    "`package` is not an array of tables",
+                ))
+            }
             None => return Ok(parsed),
         };
         for (i, e) in entries.iter().enumerate() {
             let Some(t) = e.as_table() else { continue };
             let (Some(name), Some(version)) = (tstr(t, "name"), tstr(t, "version")) else {
-                parsed.warnings.push(Warning::new(file.path, format!("{POETRY}: package entry {i} has no name or version; skipped")));
+                parsed.warnings.push(Warning::new(
+                    file.path,
+                    format!("{POETRY}: package entry {i} has no name or version; skipped"),
+                ));
                 continue;
             };
-            let source_type = t.get("source").and_then(toml::Value::as_table).and_then(|s| tstr(s, "type"));
+            let source_type = t
+                .get("source")
+                .and_then(toml::Value::as_table)
+                .and_then(|s| tstr(s, "type"));
             if matches!(source_type, Some("directory" | "file")) {
                 continue;
             }
@@ -145,7 +168,7 @@ impl Parser for PoetryLock {
             };
             parsed.packages.push(p);
         }
-        Ok(parsed)
+        Ok(super::tidy(POETRY, file, parsed))
     }
 }
 
@@ -166,15 +189,23 @@ impl Parser for PipfileLock {
     fn parse(&self, file: &FileRef<'_>, content: &[u8]) -> Result<Parsed, ParseError> {
         let doc = json(PIPFILE, file, content)?;
         if doc.get("default").is_none() && doc.get("develop").is_none() {
-            return Err(ParseError::new(PIPFILE, file.path, "neither `default` nor `develop` section"));
+            return Err(ParseError::new(
+                PIPFILE,
+                file.path,
+                "neither `default` nor `develop` section",
+            ));
         }
         let mut parsed = Parsed::default();
         let mut prod: HashSet<String> = HashSet::new();
         for (section, dev) in [("default", false), ("develop", true)] {
-            let Some(map) = doc.get(section).and_then(Value::as_object) else { continue };
+            let Some(map) = doc.get(section).and_then(Value::as_object) else {
+                continue;
+            };
             for (name, entry) in map {
                 // Git, path and editable entries have no `version`.
-                let Some(version) = entry.get("version").and_then(Value::as_str) else { continue };
+                let Some(version) = entry.get("version").and_then(Value::as_str) else {
+                    continue;
+                };
                 let version = version.trim_start_matches("===").trim_start_matches("==");
                 if dev && prod.contains(name) {
                     continue;
@@ -187,7 +218,7 @@ impl Parser for PipfileLock {
                 parsed.packages.push(p);
             }
         }
-        Ok(parsed)
+        Ok(super::tidy(PIPFILE, file, parsed))
     }
 }
 
@@ -211,19 +242,37 @@ impl Parser for UvLock {
         let doc = toml_table(UV, file, content)?;
         let entries: Vec<&toml::Table> = match doc.get("package") {
             Some(toml::Value::Array(a)) => a.iter().filter_map(toml::Value::as_table).collect(),
-            Some(_) => return Err(ParseError::new(UV, file.path, "`package` is not an array of tables")),
+            Some(_) => {
+                return Err(ParseError::new(
+                    UV,
+                    file.path,
+                    "`package` is not an array of tables",
+                ))
+            }
             None if doc.contains_key("version") => Vec::new(),
-            None => return Err(ParseError::new(UV, file.path, "no `version` and no [[package]] entries")),
+            None => {
+                return Err(ParseError::new(
+                    UV,
+                    file.path,
+                    "no `version` and no [[package]] entries",
+                ))
+            }
         };
         let is_local = |t: &toml::Table| {
             let src = t.get("source").and_then(toml::Value::as_table);
-            src.is_none_or(|s| ["virtual", "editable", "directory", "path"].iter().any(|k| s.contains_key(*k)))
+            src.is_none_or(|s| {
+                ["virtual", "editable", "directory", "path"]
+                    .iter()
+                    .any(|k| s.contains_key(*k))
+            })
         };
         // name -> dependency names, for the reachability walk.
         let mut graph: HashMap<&str, Vec<&str>> = HashMap::new();
         let (mut prod_roots, mut dev_roots) = (Vec::new(), Vec::new());
         for t in &entries {
-            let Some(name) = tstr(t, "name") else { continue };
+            let Some(name) = tstr(t, "name") else {
+                continue;
+            };
             let mut deps = names(t.get("dependencies"));
             let optional: Vec<&str> = t
                 .get("optional-dependencies")
@@ -258,7 +307,10 @@ impl Parser for UvLock {
         for (i, t) in entries.iter().enumerate() {
             let (Some(name), Some(version)) = (tstr(t, "name"), tstr(t, "version")) else {
                 if !is_local(t) {
-                    parsed.warnings.push(Warning::new(file.path, format!("{UV}: package entry {i} has no name or version; skipped")));
+                    parsed.warnings.push(Warning::new(
+                        file.path,
+                        format!("{UV}: package entry {i} has no name or version; skipped"),
+                    ));
                 }
                 continue;
             };
@@ -272,14 +324,18 @@ impl Parser for UvLock {
             }
             parsed.packages.push(p);
         }
-        Ok(parsed)
+        Ok(super::tidy(UV, file, parsed))
     }
 }
 
 /// The `name`s of a uv dependency list.
 fn names(v: Option<&toml::Value>) -> Vec<&str> {
     v.and_then(toml::Value::as_array)
-        .map(|a| a.iter().filter_map(|d| d.get("name").and_then(toml::Value::as_str)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d.get("name").and_then(toml::Value::as_str))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -296,7 +352,9 @@ impl Parser for PythonMetadata {
 
     fn matches(&self, file: &FileRef<'_>) -> bool {
         let mut parts = file.path.rsplit('/');
-        let (Some(name), Some(dir)) = (parts.next(), parts.next()) else { return false };
+        let (Some(name), Some(dir)) = (parts.next(), parts.next()) else {
+            return false;
+        };
         (name == "METADATA" && dir.ends_with(".dist-info"))
             || (name == "PKG-INFO" && dir.ends_with(".egg-info"))
             || (name.ends_with(".egg-info") && name.len() > ".egg-info".len())
@@ -318,16 +376,28 @@ impl Parser for PythonMetadata {
                 continue;
             }
             let Some((k, v)) = line.split_once(':') else {
-                return Err(ParseError::new(META, file.path, format!("not a metadata header line: {:?}", truncate(line))));
+                return Err(ParseError::new(
+                    META,
+                    file.path,
+                    format!("not a metadata header line: {:?}", truncate(line)),
+                ));
             };
             fields.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
         let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
         let (Some(name), Some(version)) = (get("name"), get("version")) else {
-            return Err(ParseError::new(META, file.path, "no `Name` or `Version` header"));
+            return Err(ParseError::new(
+                META,
+                file.path,
+                "no `Name` or `Version` header",
+            ));
         };
         if name.is_empty() || version.is_empty() {
-            return Err(ParseError::new(META, file.path, "empty `Name` or `Version`"));
+            return Err(ParseError::new(
+                META,
+                file.path,
+                "empty `Name` or `Version`",
+            ));
         }
         let mut p = package(Ecosystem::PyPI, name, version, file);
         if let Some(expr) = get("license-expression").filter(|v| !v.is_empty()) {
@@ -379,16 +449,28 @@ mod tests {
             .unwrap();
         assert_eq!(p.packages[0].licenses, ["MIT License"]);
         let err = PythonMetadata.parse(&f, b"Name: x\n").unwrap_err();
-        assert!(err.to_string().contains("/site/x-1.0.dist-info/METADATA"), "{err}");
+        assert!(
+            err.to_string().contains("/site/x-1.0.dist-info/METADATA"),
+            "{err}"
+        );
         assert!(PythonMetadata.parse(&f, b"\x00\xff garbage").is_err());
     }
 
     #[test]
     fn metadata_paths() {
-        for yes in ["/a/b.dist-info/METADATA", "/a/b.egg-info/PKG-INFO", "/usr/lib/python3/dist-packages/six-1.16.0.egg-info"] {
+        for yes in [
+            "/a/b.dist-info/METADATA",
+            "/a/b.egg-info/PKG-INFO",
+            "/usr/lib/python3/dist-packages/six-1.16.0.egg-info",
+        ] {
             assert!(PythonMetadata.matches(&FileRef::new(yes)), "{yes}");
         }
-        for no in ["/a/METADATA", "/a/b/PKG-INFO", "/a/.egg-info", "/a/b.dist-info/RECORD"] {
+        for no in [
+            "/a/METADATA",
+            "/a/b/PKG-INFO",
+            "/a/.egg-info",
+            "/a/b.dist-info/RECORD",
+        ] {
             assert!(!PythonMetadata.matches(&FileRef::new(no)), "{no}");
         }
     }
@@ -399,7 +481,11 @@ mod tests {
         let p = PipfileLock
             .parse(&f, br#"{"default":{"a":{"version":"==1.0"},"g":{"git":"x"}},"develop":{"a":{"version":"==1.0"},"b":{"version":"==2.0"}}}"#)
             .unwrap();
-        let got: Vec<_> = p.packages.iter().map(|p| (p.name.as_str(), p.version.as_str(), p.dev)).collect();
+        let got: Vec<_> = p
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.dev))
+            .collect();
         assert_eq!(got, [("a", "1.0", false), ("b", "2.0", true)]);
         assert!(PipfileLock.parse(&f, b"{}").is_err());
     }

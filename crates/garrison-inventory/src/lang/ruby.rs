@@ -61,7 +61,11 @@ impl Parser for GemfileLock {
             }
         }
         if sections == 0 {
-            return Err(ParseError::new(NAME, file.path, "no sections (GEM, DEPENDENCIES, ...)"));
+            return Err(ParseError::new(
+                NAME,
+                file.path,
+                "no sections (GEM, DEPENDENCIES, ...)",
+            ));
         }
         let mut parsed = Parsed::default();
         let mut seen = HashSet::new();
@@ -69,7 +73,10 @@ impl Parser for GemfileLock {
             // Platform-specific gems: `1.16.5-x86_64-linux`.
             let version = version.split('-').next().unwrap_or(version);
             if name.is_empty() || version.is_empty() {
-                parsed.warnings.push(Warning::new(file.path, format!("{NAME}: line {lineno}: a spec without a version; skipped")));
+                parsed.warnings.push(Warning::new(
+                    file.path,
+                    format!("{NAME}: line {lineno}: a spec without a version; skipped"),
+                ));
                 continue;
             }
             if !seen.insert((name, version)) {

@@ -31,11 +31,13 @@ impl Parser for YarnLock {
 
     fn parse(&self, file: &FileRef<'_>, content: &[u8]) -> Result<Parsed, ParseError> {
         let s = text(NAME, file, content)?;
-        let berry = s.lines().any(|l| l.starts_with("__metadata:") || l.starts_with("\"__metadata\":"));
+        let berry = s
+            .lines()
+            .any(|l| l.starts_with("__metadata:") || l.starts_with("\"__metadata\":"));
         if berry {
-            parse_berry(file, content)
+            parse_berry(file, content).map(|p| super::tidy(NAME, file, p))
         } else {
-            parse_v1(file, s)
+            parse_v1(file, s).map(|p| super::tidy(NAME, file, p))
         }
     }
 }
@@ -46,7 +48,9 @@ fn is_local(range: &str) -> bool {
 
 fn unquote(s: &str) -> &str {
     let s = s.trim();
-    s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s)
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
 }
 
 /// yarn 1: blocks of `spec[, spec...]:` followed by indented `key value` lines.
@@ -58,7 +62,10 @@ fn parse_v1(file: &FileRef<'_>, s: &str) -> Result<Parsed, ParseError> {
     let mut blocks = 0usize;
     let mut finish = |parsed: &mut Parsed, spec: &str, line: usize, version: Option<&str>| {
         let Some((name, range)) = split_name_at(spec) else {
-            parsed.warnings.push(Warning::new(file.path, format!("{NAME}: line {line}: cannot read {spec:?}; skipped")));
+            parsed.warnings.push(Warning::new(
+                file.path,
+                format!("{NAME}: line {line}: cannot read {spec:?}; skipped"),
+            ));
             return;
         };
         if is_local(range) {
@@ -70,11 +77,16 @@ fn parse_v1(file: &FileRef<'_>, s: &str) -> Result<Parsed, ParseError> {
             None => name,
         };
         let Some(version) = version else {
-            parsed.warnings.push(Warning::new(file.path, format!("{NAME}: line {line}: {spec:?} has no version; skipped")));
+            parsed.warnings.push(Warning::new(
+                file.path,
+                format!("{NAME}: line {line}: {spec:?} has no version; skipped"),
+            ));
             return;
         };
         if seen.insert((name.to_string(), version.to_string())) {
-            parsed.packages.push(package(Ecosystem::Npm, name, version, file));
+            parsed
+                .packages
+                .push(package(Ecosystem::Npm, name, version, file));
         }
     };
     let mut version: Option<&str> = None;
@@ -88,7 +100,11 @@ fn parse_v1(file: &FileRef<'_>, s: &str) -> Result<Parsed, ParseError> {
                 finish(&mut parsed, spec, at, version.take());
             }
             let Some(head) = line.trim_end().strip_suffix(':') else {
-                return Err(ParseError::new(NAME, file.path, format!("line {lineno}: expected `spec:`, found {line:?}")));
+                return Err(ParseError::new(
+                    NAME,
+                    file.path,
+                    format!("line {lineno}: expected `spec:`, found {line:?}"),
+                ));
             };
             let first = head.split(", ").next().map(unquote).unwrap_or_default();
             block = Some((first, lineno));
@@ -104,7 +120,11 @@ fn parse_v1(file: &FileRef<'_>, s: &str) -> Result<Parsed, ParseError> {
         finish(&mut parsed, spec, at, version.take());
     }
     if blocks == 0 && !s.contains("yarn lockfile v1") {
-        return Err(ParseError::new(NAME, file.path, "no package entries and no `yarn lockfile v1` header"));
+        return Err(ParseError::new(
+            NAME,
+            file.path,
+            "no package entries and no `yarn lockfile v1` header",
+        ));
     }
     Ok(parsed)
 }
@@ -124,7 +144,10 @@ fn parse_berry(file: &FileRef<'_>, content: &[u8]) -> Result<Parsed, ParseError>
         }
         let resolution = entry.get("resolution").and_then(Value::as_str);
         let Some((name, reference)) = resolution.and_then(split_name_at) else {
-            parsed.warnings.push(Warning::new(file.path, format!("{NAME}: {key:?} has no readable `resolution`; skipped")));
+            parsed.warnings.push(Warning::new(
+                file.path,
+                format!("{NAME}: {key:?} has no readable `resolution`; skipped"),
+            ));
             continue;
         };
         let Some(npm_version) = reference.strip_prefix("npm:") else {
@@ -137,7 +160,9 @@ fn parse_berry(file: &FileRef<'_>, content: &[u8]) -> Result<Parsed, ParseError>
             _ => npm_version.to_string(),
         };
         if seen.insert((name.to_string(), version.clone())) {
-            parsed.packages.push(package(Ecosystem::Npm, name, &version, file));
+            parsed
+                .packages
+                .push(package(Ecosystem::Npm, name, &version, file));
         }
     }
     Ok(parsed)
@@ -151,14 +176,23 @@ mod tests {
     fn v1_aliases_and_unquoted_versions() {
         let lock = b"# yarn lockfile v1\n\nfoo@npm:bar@^1, foo@npm:bar@1.2:\n  version 1.2.0\n\n\"@s/x@^2\":\n  version \"2.0.1\"\n  dependencies:\n    y \"1\"\n";
         let p = YarnLock.parse(&FileRef::new("/yarn.lock"), lock).unwrap();
-        let got: Vec<_> = p.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
+        let got: Vec<_> = p
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
         assert_eq!(got, [("bar", "1.2.0"), ("@s/x", "2.0.1")]);
     }
 
     #[test]
     fn v1_garbage_is_an_error() {
-        let err = YarnLock.parse(&FileRef::new("/a/yarn.lock"), b"hello world\n").unwrap_err();
-        assert!(err.to_string().contains("/a/yarn.lock") && err.to_string().contains("line 1"), "{err}");
+        let err = YarnLock
+            .parse(&FileRef::new("/a/yarn.lock"), b"hello world\n")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("/a/yarn.lock") && err.to_string().contains("line 1"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -177,7 +211,10 @@ mod tests {
 "#;
         let p = YarnLock.parse(&FileRef::new("/yarn.lock"), lock).unwrap();
         assert_eq!(p.packages.len(), 1);
-        assert_eq!((p.packages[0].name.as_str(), p.packages[0].version.as_str()), ("resolve", "1.22.8"));
+        assert_eq!(
+            (p.packages[0].name.as_str(), p.packages[0].version.as_str()),
+            ("resolve", "1.22.8")
+        );
     }
 
     #[test]
@@ -188,7 +225,13 @@ mod tests {
             doc.push_str(&format!("{c}: &{c} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
             prev = c;
         }
-        let err = YarnLock.parse(&FileRef::new("/bomb/yarn.lock"), doc.as_bytes()).unwrap_err();
-        assert!(err.to_string().contains("/bomb/yarn.lock") && err.to_string().contains("repetition limit"), "{err}");
+        let err = YarnLock
+            .parse(&FileRef::new("/bomb/yarn.lock"), doc.as_bytes())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("/bomb/yarn.lock")
+                && err.to_string().contains("repetition limit"),
+            "{err}"
+        );
     }
 }

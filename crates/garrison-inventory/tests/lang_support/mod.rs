@@ -37,7 +37,11 @@ pub fn parse(parser: &dyn Parser, rel: &str) -> Parsed {
     let content = std::fs::read(&path).unwrap();
     let target_path = format!("/{rel}");
     let file = FileRef::new(&target_path);
-    assert!(parser.matches(&file), "{} does not match {target_path}", parser.name());
+    assert!(
+        parser.matches(&file),
+        "{} does not match {target_path}",
+        parser.name()
+    );
     parser
         .parse(&file, &content)
         .unwrap_or_else(|e| panic!("{e}"))
@@ -57,7 +61,11 @@ pub fn name_versions(p: &Parsed) -> Vec<String> {
 /// Lines of a committed expectation file.
 pub fn expected_lines(rel: &str) -> Vec<String> {
     let s = std::fs::read_to_string(committed(rel)).unwrap();
-    let v: Vec<String> = s.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
+    let v: Vec<String> = s
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
     assert!(!v.is_empty(), "{rel} is empty");
     v
 }
@@ -103,7 +111,9 @@ pub fn parse_tree(parser: &dyn Parser, dir: &Path) -> Parsed {
             continue;
         }
         let content = std::fs::read(&real).unwrap();
-        let p = parser.parse(&file, &content).unwrap_or_else(|e| panic!("{e}"));
+        let p = parser
+            .parse(&file, &content)
+            .unwrap_or_else(|e| panic!("{e}"));
         all.packages.extend(p.packages);
         all.warnings.extend(p.warnings);
     }

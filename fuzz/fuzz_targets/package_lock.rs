@@ -1,0 +1,15 @@
+//! Fuzzes the `package-lock.json` parser: any bytes must give packages (each with a name
+//! and a version) or an error, never a panic.
+#![no_main]
+
+use garrison_inventory::lang::npm::PackageLock;
+use garrison_inventory::{FileRef, Parser};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(parsed) = PackageLock.parse(&FileRef::new("/fuzz/package-lock.json"), data) {
+        for p in &parsed.packages {
+            assert!(!p.name.trim().is_empty() && !p.version.trim().is_empty());
+        }
+    }
+});
