@@ -93,10 +93,12 @@ impl Catalog {
                                 .iter()
                                 .map(|p| (p.name.clone(), p.version.clone()))
                                 .collect();
-                            self.os_history
-                                .entry(file.path.to_string())
-                                .or_default()
-                                .push((l, set));
+                            let h = self.os_history.entry(file.path.to_string()).or_default();
+                            // `want` marked the old copy gone in this layer; this copy replaces the mark.
+                            if h.last().is_some_and(|(pl, _)| *pl == l) {
+                                h.pop();
+                            }
+                            h.push((l, set));
                         }
                     }
                     results.push(FileResult {

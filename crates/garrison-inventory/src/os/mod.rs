@@ -1,10 +1,84 @@
+//! OS package databases (dpkg, apk, rpm) and the `os-release` file that names the distro.
+//!
+//! Every parser here has [`ParserClass::OsDatabase`](crate::ParserClass::OsDatabase):
+//! the catalog attributes each package to the first layer whose copy of the
+//! database lists it at the same version.
+
+mod apk;
+mod dpkg;
+mod release;
+pub mod rpm;
+
+pub use apk::ApkInstalled;
+pub use dpkg::DpkgStatus;
+pub use release::parse_os_release;
+pub use rpm::{RpmBdb, RpmNdb, RpmSqlite};
+
 use crate::Parser;
+use garrison_model::Warning;
 
 pub fn parsers() -> Vec<Box<dyn Parser>> {
-    Vec::new()
+    vec![
+        Box::new(DpkgStatus),
+        Box::new(ApkInstalled),
+        Box::new(RpmSqlite),
+        Box::new(RpmBdb),
+        Box::new(RpmNdb),
+    ]
 }
 
-/// The distro described by an `os-release` file's content.
-pub fn parse_os_release(_content: &[u8]) -> Option<garrison_model::Distro> {
-    None
+/// Most warnings one database file may add; a corrupt file must not flood the report.
+const MAX_WARNINGS_PER_FILE: usize = 50;
+
+/// Collects per-record warnings for one file, capped at [`MAX_WARNINGS_PER_FILE`].
+#[derive(Debug)]
+pub(crate) struct Warnings<'a> {
+    path: &'a str,
+    list: Vec<Warning>,
+    dropped: usize,
+}
+
+impl<'a> Warnings<'a> {
+    pub(crate) fn new(path: &'a str) -> Warnings<'a> {
+        Warnings {
+            path,
+            list: Vec::new(),
+            dropped: 0,
+        }
+    }
+
+    pub(crate) fn push(&mut self, message: impl Into<String>) {
+        if self.list.len() < MAX_WARNINGS_PER_FILE {
+            self.list.push(Warning::new(self.path, message));
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Vec<Warning> {
+        if self.dropped > 0 {
+            self.list.push(Warning::new(
+                self.path,
+                format!("{} more problems in this file not shown", self.dropped),
+            ));
+        }
+        self.list
+    }
+}
+
+/// The text of a field value: UTF-8 where it is, lossy where it is not,
+/// surrounding whitespace removed.
+pub(crate) fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(trim(bytes)).into_owned()
+}
+
+/// `bytes` without leading and trailing ASCII whitespace (including `\r`).
+pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
+    bytes.trim_ascii()
+}
+
+/// Splits `content` into lines on `\n`, without the line ends (a trailing `\r` stays;
+/// callers trim). Allocation-free.
+pub(crate) fn lines(content: &[u8]) -> impl Iterator<Item = &[u8]> {
+    content.split(|&b| b == b'\n')
 }
