@@ -287,7 +287,7 @@ fn truncated_layers_fail_naming_image_and_layer() {
 fn corrupt_blob_is_a_digest_mismatch() {
     let dir = tempfile::tempdir().unwrap();
     let layer = layer_tar(&[T::File("etc/f", b"original")]);
-    let digests = write_layout(dir.path(), &[layer.clone()], "t", &[]);
+    let digests = write_layout(dir.path(), &[layer], "t", &[]);
     // Change the content (same length, tar still valid) behind the digest.
     let blob = dir.path().join("blobs/sha256").join(&digests[0][7..]);
     let mut bytes = std::fs::read(&blob).unwrap();
@@ -460,4 +460,89 @@ fn invalid_digests_in_a_manifest_are_rejected() {
         msg.contains(&spec) && msg.contains("not a sha256 digest"),
         "{msg}"
     );
+}
+
+/// Entries with a GNU long name, a long hard link, a pax header overriding
+/// the next entry's size, and a plain entry; no end-of-archive blocks.
+fn tricky_entries() -> (Vec<u8>, String, String) {
+    let long = format!("usr/{}/file", "d".repeat(150));
+    let link = format!("usr/{}/link", "l".repeat(120));
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(4);
+    h.set_mode(0o644);
+    b.append_data(&mut h, &long, &b"long"[..]).unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Link);
+    h.set_size(0);
+    b.append_link(&mut h, &link, &long).unwrap();
+    // A pax header that overrides the next entry's size.
+    b.append_pax_extensions([("size", &b"3"[..]), ("path", b"etc/pax-named")])
+        .unwrap();
+    // Its header says 0 bytes; the 3 bytes of data follow as the pax size says.
+    let mut h = tar::Header::new_ustar();
+    h.set_path("etc/ustar-name").unwrap();
+    h.set_size(0);
+    h.set_mode(0o600);
+    h.set_cksum();
+    b.get_mut().extend_from_slice(h.as_bytes());
+    b.get_mut().extend_from_slice(b"pax");
+    b.get_mut().extend(std::iter::repeat_n(0u8, 509));
+    let mut h = tar::Header::new_gnu();
+    h.set_size(5);
+    b.append_data(&mut h, "after", &b"after"[..]).unwrap();
+    (b.get_ref().clone(), long, link)
+}
+
+#[test]
+fn long_names_and_pax_headers_are_read() {
+    let (mut layer, long, link) = tricky_entries();
+    layer.extend(std::iter::repeat_n(0u8, 1024));
+    let (rec, result) = walk_mem("long-names", vec![gzip(&layer)], &Limits::default());
+    result.unwrap();
+    let files = rec.files();
+    assert_eq!(files[&format!("/{long}")], b"long");
+    assert_eq!(files["/etc/pax-named"], b"pax");
+    assert_eq!(files["/after"], b"after");
+    assert!(rec
+        .events
+        .contains(&Event::Hardlink(format!("/{link}"), format!("/{long}"))));
+    assert!(rec.warnings.is_empty(), "{:?}", rec.warnings);
+}
+
+#[test]
+fn oversized_tar_metadata_is_refused_before_it_is_buffered() {
+    // A GNU long name (and a pax header) claiming 4 MiB: the tar crate would
+    // read it whole into memory, so the walker refuses it.
+    // The third case comes after entries whose sizes the walker must follow
+    // exactly (pax size override, long names) to find the hostile header.
+    for (name, kind, after_tricky) in [
+        ("longname-bomb", tar::EntryType::GNULongName, false),
+        ("pax-bomb", tar::EntryType::XHeader, false),
+        ("late-longname-bomb", tar::EntryType::GNULongName, true),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(4 << 20);
+        h.set_cksum();
+        let mut layer = if after_tricky {
+            tricky_entries().0
+        } else {
+            Vec::new()
+        };
+        layer.extend_from_slice(h.as_bytes());
+        layer.extend(std::iter::repeat_n(b'a', 4 << 20));
+        layer.extend(layer_tar(&[T::File("x", b"x")]));
+        let blob = gzip(&layer);
+        let digest = sha256(&blob);
+        let (rec, result) = walk_mem(name, vec![blob], &Limits::default());
+        let err = result.expect_err(name);
+        let msg = err.to_string();
+        assert!(msg.contains(name) && msg.contains(&digest), "{msg}");
+        assert!(
+            msg.contains("larger than the 1048576 bytes allowed"),
+            "{msg}"
+        );
+        assert_eq!(rec.files().len(), if after_tricky { 3 } else { 0 });
+    }
 }

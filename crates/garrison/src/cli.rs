@@ -101,7 +101,7 @@ pub struct RegistryArgs {
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
     /// Do not verify the registry's TLS certificate.
-    #[arg(long)]
+    #[arg(long, alias = "insecure-skip-verify")]
     pub insecure: bool,
 }
 

@@ -30,7 +30,8 @@ pub fn run(global: &Global, args: SbomArgs) -> anyhow::Result<ExitCode> {
     let to_terminal = args.output.output.is_none() && std::io::stdout().is_terminal();
     let opts = RenderOptions {
         color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
-        width: None,
+        width: to_terminal.then(terminal_width).flatten(),
+        ..RenderOptions::default()
     };
     match &args.output.output {
         Some(path) => {
@@ -87,6 +88,11 @@ fn open(target: &SbomTarget) -> anyhow::Result<Box<dyn Source>> {
         )?),
         SbomTarget::Container { id } => Box::new(Container::open(id)?),
     })
+}
+
+/// The width of the terminal on standard output.
+fn terminal_width() -> Option<u16> {
+    console::Term::stdout().size_checked().map(|(_rows, cols)| cols)
 }
 
 fn looks_like_a_path(s: &str) -> bool {

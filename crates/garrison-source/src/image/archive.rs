@@ -280,12 +280,15 @@ impl ArchiveImage {
     }
 }
 
+/// Layers, and where each one's stored bytes are in the archive.
+type LayersAndLocations = (Vec<LayerInfo>, Vec<(u64, u64)>);
+
 /// Reads a docker-archive's `manifest.json` and the first image's config.
 fn open_docker(
     index: &ArchiveIndex,
     target: &mut Target,
     platform: Option<&PlatformSpec>,
-) -> Result<(Vec<LayerInfo>, Vec<(u64, u64)>), SourceError> {
+) -> Result<LayersAndLocations, SourceError> {
     let input = index.input.as_str();
     let invalid = |reason: String| SourceError::InvalidImage {
         input: input.to_string(),
@@ -343,14 +346,12 @@ fn open_docker(
         let mut magic = [0u8; 4];
         let n = read_prefix(&mut index.open_at(offset, size)?, &mut magic)
             .map_err(|e| SourceError::io("read", &index.path, e))?;
-        let compressed = magic.get(..n).is_some_and(|m| {
-            m.starts_with(&[0x1f, 0x8b]) || m.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
-        });
         let media_type = match magic.get(..n) {
-            Some(m) if m.starts_with(&[0x1f, 0x8b]) => MEDIA_DOCKER_LAYER_GZIP,
-            Some(m) if m.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) => MEDIA_OCI_LAYER_ZSTD,
+            Some([0x1f, 0x8b, ..]) => MEDIA_DOCKER_LAYER_GZIP,
+            Some([0x28, 0xb5, 0x2f, 0xfd, ..]) => MEDIA_OCI_LAYER_ZSTD,
             _ => MEDIA_DOCKER_LAYER,
         };
+        let compressed = media_type != MEDIA_DOCKER_LAYER;
         // The stored digest: named by the path (Docker 25+ `blobs/sha256/...`),
         // else the diff_id for an uncompressed layer (the stored bytes are the
         // tar), else computed by reading the stored bytes once.

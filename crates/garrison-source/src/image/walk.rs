@@ -131,7 +131,9 @@ impl<R: Read> Read for Hashing<R> {
 /// The stored bytes: the magic-number prefix read for detection, then the rest.
 type Stored<'p, R> = BufReader<io::Chain<&'p [u8], Hashing<R>>>;
 
-/// A layer's decompressed tar stream.
+/// A layer's decompressed tar stream. One lives per layer, so the size
+/// difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Decompressed<'p, R: Read> {
     Plain(Stored<'p, R>),
     Gzip(flate2::bufread::MultiGzDecoder<Stored<'p, R>>),
@@ -197,6 +199,201 @@ impl<R: Read> Read for Capped<'_, R> {
         }
         self.left -= n as u64;
         self.total += n as u64;
+        Ok(n)
+    }
+}
+
+/// Largest tar metadata entry (GNU long name or link, pax extended header)
+/// accepted. The `tar` crate reads these whole into memory, so without this
+/// cap a few KiB of gzip could make it allocate gigabytes.
+const MAX_TAR_METADATA: u64 = 1 << 20;
+
+/// Where [`TarGuard`] is in the tar stream.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum GuardState {
+    /// Collecting a 512-byte header block.
+    Header,
+    /// Collecting a GNU sparse extension block.
+    SparseExt,
+    /// Passing over `skip` bytes of entry data.
+    Skip,
+    /// Collecting the body of a pax extended header (bounded).
+    PaxBody,
+    /// After the end-of-archive block (or a header the `tar` crate will
+    /// reject): nothing more to check.
+    Done,
+}
+
+/// Follows the tar structure as the bytes pass to the `tar` crate, mirroring
+/// how it sizes entries (pax `size` overrides, GNU sparse extension blocks),
+/// and fails the stream before a metadata entry larger than
+/// [`MAX_TAR_METADATA`] can be read into memory.
+struct TarGuard<R> {
+    inner: R,
+    state: GuardState,
+    block: [u8; 512],
+    fill: usize,
+    skip: u64,
+    /// Data bytes after the pax body (padding to the block).
+    pax_pad: u64,
+    pax_left: u64,
+    pax_body: Vec<u8>,
+    /// The `size` of a pax header waiting for its entry.
+    pending_pax_size: Option<u64>,
+}
+
+impl<R> TarGuard<R> {
+    fn new(inner: R) -> Self {
+        TarGuard {
+            inner,
+            state: GuardState::Header,
+            block: [0; 512],
+            fill: 0,
+            skip: 0,
+            pax_pad: 0,
+            pax_left: 0,
+            pax_body: Vec::new(),
+            pending_pax_size: None,
+        }
+    }
+
+    fn observe(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            match self.state {
+                GuardState::Done => return Ok(()),
+                GuardState::Skip => {
+                    let k = data
+                        .len()
+                        .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
+                    data = data.get(k..).unwrap_or_default();
+                    self.skip -= k as u64;
+                    if self.skip == 0 {
+                        self.state = GuardState::Header;
+                    }
+                }
+                GuardState::PaxBody => {
+                    let k = data
+                        .len()
+                        .min(usize::try_from(self.pax_left).unwrap_or(usize::MAX));
+                    self.pax_body
+                        .extend_from_slice(data.get(..k).unwrap_or_default());
+                    data = data.get(k..).unwrap_or_default();
+                    self.pax_left -= k as u64;
+                    if self.pax_left == 0 {
+                        self.pending_pax_size = pax_size(&self.pax_body);
+                        self.pax_body.clear();
+                        self.skip_then_header(self.pax_pad);
+                    }
+                }
+                GuardState::Header | GuardState::SparseExt => {
+                    let k = data.len().min(512 - self.fill);
+                    if let (Some(dst), Some(src)) =
+                        (self.block.get_mut(self.fill..self.fill + k), data.get(..k))
+                    {
+                        dst.copy_from_slice(src);
+                    }
+                    data = data.get(k..).unwrap_or_default();
+                    self.fill += k;
+                    if self.fill == 512 {
+                        self.fill = 0;
+                        if self.state == GuardState::Header {
+                            self.on_header()?;
+                        } else if self.block.get(504) != Some(&1) {
+                            self.skip_then_header(self.skip);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn skip_then_header(&mut self, n: u64) {
+        self.skip = n;
+        self.state = if n == 0 {
+            GuardState::Header
+        } else {
+            GuardState::Skip
+        };
+    }
+
+    fn on_header(&mut self) -> io::Result<()> {
+        if self.block.iter().all(|b| *b == 0) {
+            self.state = GuardState::Done;
+            return Ok(());
+        }
+        let header = tar::Header::from_byte_slice(&self.block);
+        let Ok(header_size) = header.entry_size() else {
+            self.state = GuardState::Done;
+            return Ok(());
+        };
+        let t = header.entry_type();
+        let recognized = header.as_gnu().is_some() || header.as_ustar().is_some();
+        let metadata = t.is_gnu_longname() || t.is_gnu_longlink() || t.is_pax_local_extensions();
+        let padded = |n: u64| n.checked_add(511).map(|n| n & !511);
+        if recognized && metadata {
+            if header_size > MAX_TAR_METADATA {
+                let what = if t.is_pax_local_extensions() {
+                    "pax extended header"
+                } else {
+                    "GNU long name"
+                };
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "a {what} entry of {header_size} bytes is larger than the {MAX_TAR_METADATA} bytes allowed; refusing it as hostile"
+                    ),
+                ));
+            }
+            let Some(total) = padded(header_size) else {
+                self.state = GuardState::Done;
+                return Ok(());
+            };
+            if t.is_pax_local_extensions() && header_size > 0 {
+                self.pax_left = header_size;
+                self.pax_pad = total - header_size;
+                self.state = GuardState::PaxBody;
+            } else {
+                self.skip_then_header(total);
+            }
+            return Ok(());
+        }
+        let extension_type = metadata || t.is_pax_global_extensions();
+        let pax = self.pending_pax_size.take();
+        let size = if extension_type {
+            header_size
+        } else {
+            pax.unwrap_or(header_size)
+        };
+        let Some(total) = padded(size) else {
+            self.state = GuardState::Done;
+            return Ok(());
+        };
+        self.skip = total;
+        if t.is_gnu_sparse() && header.as_gnu().is_some_and(|g| g.is_extended()) {
+            self.state = GuardState::SparseExt;
+        } else {
+            self.skip_then_header(total);
+        }
+        Ok(())
+    }
+}
+
+/// The `size` record of a pax extended header, read as the `tar` crate reads it.
+fn pax_size(body: &[u8]) -> Option<u64> {
+    for ext in tar::PaxExtensions::new(body) {
+        let ext = ext.ok()?;
+        if ext.key() == Ok("size") {
+            return ext.value().ok()?.parse().ok();
+        }
+    }
+    None
+}
+
+impl<R: Read> Read for TarGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.observe(buf.get(..n).unwrap_or_default())?;
         Ok(n)
     }
 }
@@ -303,12 +500,12 @@ impl LayerWalk<'_> {
             tripped: &tripped,
             total: 0,
         };
-        let mut archive = tar::Archive::new(capped);
+        let mut archive = tar::Archive::new(TarGuard::new(capped));
         self.entries(&mut archive, visitor, &tripped, compression)?;
 
         // Read what follows the tar's end marker so that the decompressor
         // checks its trailer and the whole blob is hashed.
-        let mut capped = archive.into_inner();
+        let mut capped = archive.into_inner().inner;
         if let Err(e) = io::copy(&mut capped, &mut io::sink()) {
             if tripped.get() {
                 return Err(self.bomb());
@@ -381,6 +578,16 @@ impl LayerWalk<'_> {
         entry: &mut tar::Entry<'_, R>,
         visitor: &mut dyn Visitor,
     ) -> Option<String> {
+        if matches!(
+            entry.header().entry_type(),
+            tar::EntryType::XGlobalHeader
+                | tar::EntryType::XHeader
+                | tar::EntryType::GNULongName
+                | tar::EntryType::GNULongLink
+        ) {
+            // Metadata in a header the tar crate did not recognize as such.
+            return None;
+        }
         let climbed = normalize_into(&entry.path_bytes(), &mut self.path);
         if climbed {
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();

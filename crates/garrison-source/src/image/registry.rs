@@ -1,1 +1,0 @@
-//! Pulling images from registries that speak the OCI distribution API (v2).
