@@ -30,5 +30,5 @@ pub enum GateError {
 
 /// Today's date in the local time zone, for expiry checks.
 pub fn today() -> jiff::civil::Date {
-    jiff::Zoned::now().date()
+    jiff::ZonedDateTime::now().date()
 }

@@ -84,7 +84,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
             }
         }
         for e in garrison_risk::apply_severity(&mut f.vulnerability, &ratings) {
-            warnings.push(Warning::new(f.vulnerability.id.clone(), e.to_string()));
+            warnings.push(Warning::new(f.vulnerability.id.clone(), e.error.to_string()));
         }
         findings.push(f);
     }
