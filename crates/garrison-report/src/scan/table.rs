@@ -354,7 +354,13 @@ mod tests {
 
     #[test]
     fn widths_shrink_location_first_and_never_severity() {
-        let cols = [Col::Severity, Col::Risk, Col::Id, Col::Package, Col::Location];
+        let cols = [
+            Col::Severity,
+            Col::Risk,
+            Col::Id,
+            Col::Package,
+            Col::Location,
+        ];
         assert_eq!(fit_widths(&cols, &[8, 4, 26, 8, 20], 120), None);
         let w = fit_widths(&cols, &[8, 4, 26, 8, 40], 82).unwrap_or_default();
         assert_eq!(w, [10, 6, 28, 10, 22], "only LOCATION gave way");
