@@ -169,7 +169,9 @@ pub(crate) fn render(report: &ScanReport, opts: &RenderOptions) -> String {
         for (s, n) in &counts {
             if *n > 0 {
                 // Percent with one decimal, computed in integers.
-                let per_mille = n * 1000 / total;
+                let Some(per_mille) = n.saturating_mul(1000).checked_div(total) else {
+                    continue;
+                };
                 let _ = write!(
                     h,
                     "<span class=\"{}\" style=\"width:{}.{}%;background:var(--c)\" title=\"{} {n}\"></span>",
