@@ -584,3 +584,134 @@ fn cyclonedx_for_no_findings_has_an_empty_vulnerabilities_section() {
     assert_eq!(doc["vulnerabilities"], serde_json::json!([]));
     assert_eq!(doc["components"], serde_json::json!([]));
 }
+
+// ---------------------------------------------------------------- real advisories
+
+fn shared_data() -> PathBuf {
+    match std::env::var_os("GARRISON_SHARED_DATA") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    }
+}
+
+/// Every RustSec advisory in the shared OSV data, as a finding against the
+/// first version each names: real summaries, Markdown details, references
+/// and CVSS vectors through every structured format.
+fn real_rustsec_report() -> garrison_model::ScanReport {
+    use garrison_model::{
+        AffectedPackage, Ecosystem, Finding, FixState, Risk, Score, Vulnerability,
+    };
+    let dir = shared_data().join("osv/crates.io");
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}): the shared data must be beside the workspace \
+             (or set GARRISON_SHARED_DATA)",
+            dir.display()
+        )
+    });
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    let mut report = empty();
+    report.target.name = "./real-project".into();
+    let s = |v: &Value| v.as_str().map(String::from);
+    for path in paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+    {
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let rec: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+        let affected = &rec["affected"][0];
+        let events = arr(&affected["ranges"][0]["events"]);
+        let introduced = events
+            .iter()
+            .find_map(|e| s(&e["introduced"]))
+            .unwrap_or_else(|| "0.0.0-0".into());
+        let fixed: Vec<String> = events.iter().filter_map(|e| s(&e["fixed"])).collect();
+        let name = s(&affected["package"]["name"]).unwrap_or_default();
+        let vulnerability = Vulnerability {
+            id: s(&rec["id"]).unwrap_or_default(),
+            aliases: arr(&rec["aliases"]).iter().filter_map(s).collect(),
+            summary: s(&rec["summary"]),
+            details: s(&rec["details"]),
+            severity: Severity::Unknown,
+            severity_source: None,
+            scores: arr(&rec["severity"])
+                .iter()
+                .map(|x| Score {
+                    kind: s(&x["type"]).unwrap_or_default(),
+                    vector: s(&x["score"]).unwrap_or_default(),
+                    base_score: None,
+                })
+                .collect(),
+            published: s(&rec["published"]),
+            modified: s(&rec["modified"]),
+            references: arr(&rec["references"])
+                .iter()
+                .filter_map(|r| s(&r["url"]))
+                .collect(),
+        };
+        report.findings.push(Finding {
+            vulnerability,
+            package: AffectedPackage {
+                purl: format!("pkg:cargo/{name}@{introduced}"),
+                name,
+                version: introduced,
+                ecosystem: Ecosystem::Cargo,
+                location: "/Cargo.lock".into(),
+                layer: None,
+                source_name: None,
+            },
+            fix: if fixed.is_empty() {
+                FixState::NotFixed
+            } else {
+                FixState::Fixed { versions: fixed }
+            },
+            distro_urgency: None,
+            risk: Risk::default(),
+            suppressed: None,
+        });
+    }
+    assert!(
+        report.findings.len() > 1000,
+        "expected the shared RustSec data (over 1000 advisories) in {}, found {}",
+        dir.display(),
+        report.findings.len()
+    );
+    report.packages_scanned = report.findings.len();
+    report
+}
+
+#[test]
+fn real_advisories_validate_in_sarif_and_cyclonedx() {
+    let r = real_rustsec_report();
+    let sarif = render_json(&r, ScanFormat::Sarif, &fixed_opts());
+    assert_valid(
+        &sarif_validator(),
+        &sarif,
+        "SARIF for every RustSec advisory",
+    );
+    assert_sarif_uris(&sarif, "SARIF for every RustSec advisory");
+    assert_eq!(arr(&sarif["runs"][0]["results"]).len(), r.findings.len());
+    let cdx = render_json(&r, ScanFormat::CycloneDx, &fixed_opts());
+    assert_valid(
+        &cyclonedx_validator(),
+        &cdx,
+        "CycloneDX for every RustSec advisory",
+    );
+    assert_eq!(arr(&cdx["vulnerabilities"]).len(), r.findings.len());
+    // JUnit parses back with one test case per finding; HTML stays script-free.
+    let xml = scan_common::render(&r, ScanFormat::Junit, &fixed_opts());
+    let doc = roxmltree::Document::parse(&xml)
+        .unwrap_or_else(|e| panic!("JUnit for every RustSec advisory is not XML: {e}"));
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .count(),
+        r.findings.len()
+    );
+    let html = scan_common::render(&r, ScanFormat::Html, &fixed_opts());
+    assert!(!html.contains("<script") && !html.contains("src="));
+    assert_eq!(html.matches("<tr>").count(), r.findings.len() + 1);
+}
