@@ -194,7 +194,9 @@ pub struct RenderOptions {
     /// Terminal width for tables, when known. Long values are truncated to fit;
     /// `None` leaves the table as wide as its content.
     pub width: Option<u16>,
-    /// Creation time written into CycloneDX and SPDX documents; `None` means now.
+    /// Creation time written into CycloneDX and SPDX documents, and the
+    /// report's "now" from which scan tables and HTML pages compute the
+    /// advisory database's age; `None` means now.
     pub created: Option<SystemTime>,
     /// Sixteen bytes from which the document's UUID (version 4) is built: the
     /// CycloneDX `serialNumber` and the SPDX `documentNamespace`. `None` means

@@ -59,7 +59,9 @@ table { border-collapse: collapse; width:100%; background:#fff; border:1px solid
 th, td { text-align:left; vertical-align:top; padding:6px 8px; border-bottom:1px solid #d8dee4; }
 th { background:#f0f3f6; position: sticky; top: 0; font-size: 12px; text-transform: uppercase; letter-spacing: .03em; color:#57606a; }
 td.num { text-align:right; font-variant-numeric: tabular-nums; }
-.mono, td.pkg .ver, td.loc { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; word-break: break-all; }
+.mono, td.pkg .ver, td.loc { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
+td.loc, .refs, .warnings .mono { word-break: break-all; }
+td.pkg .ver, td.fix .mono { overflow-wrap: break-word; word-break: normal; }
 .id { font-weight:600; white-space: nowrap; }
 .aliases { color:#57606a; font-size:12px; }
 .summary { margin-top:2px; }
@@ -167,7 +169,9 @@ pub(crate) fn render(report: &ScanReport, opts: &RenderOptions) -> String {
         for (s, n) in &counts {
             if *n > 0 {
                 // Percent with one decimal, computed in integers.
-                let per_mille = n * 1000 / total;
+                let Some(per_mille) = n.saturating_mul(1000).checked_div(total) else {
+                    continue;
+                };
                 let _ = write!(
                     h,
                     "<span class=\"{}\" style=\"width:{}.{}%;background:var(--c)\" title=\"{} {n}\"></span>",
@@ -306,7 +310,7 @@ fn row(h: &mut String, n: usize, f: &Finding, suppressed: bool) {
     };
     let _ = write!(
         h,
-        "<td><span class=\"{fixclass} mono\">{}</span>",
+        "<td class=\"fix\"><span class=\"{fixclass} mono\">{}</span>",
         esc(&fix)
     );
     if let Some(u) = &f.distro_urgency {

@@ -322,11 +322,12 @@ pub(crate) fn is_clean_uri(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b))
 }
 
-/// Escapes Markdown's inline punctuation in a plain value.
+/// Escapes the Markdown punctuation that could start emphasis, code, links,
+/// HTML or a table cell break in a plain value (on one line).
 fn md_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in one_line(s).chars() {
-        if "\\`*_{}[]()<>#+-.!|~".contains(c) {
+        if "\\`*_{}[]<>#|~".contains(c) {
             out.push('\\');
         }
         out.push(c);

@@ -11,6 +11,7 @@ use comfy_table::{
 use garrison_model::{Finding, ScanReport, Severity};
 use std::fmt::Write as _;
 use std::time::SystemTime;
+use unicode_width::UnicodeWidthStr;
 
 const ANSI_BOLD: &str = "\x1b[1m";
 const ANSI_YELLOW: &str = "\x1b[33m";
@@ -131,11 +132,65 @@ impl Col {
         }
     }
 
-    /// Columns that keep their full width when the terminal is narrow: what a
-    /// finding is and how bad it is are never cut.
-    fn keeps_width(self) -> bool {
-        matches!(self, Col::Severity | Col::Risk)
+    /// The steps in which columns give up room on a narrow terminal, each
+    /// down to a floor: the location first (to 20 columns), then the others
+    /// to half their content, the ID last; then all to their titles. The
+    /// severity and the risk score never shrink.
+    const SHRINK_STEPS: [(Col, Floor); 11] = [
+        (Col::Location, Floor::Columns(20)),
+        (Col::Urgency, Floor::Title),
+        (Col::Installed, Floor::Half),
+        (Col::Package, Floor::Half),
+        (Col::Fixed, Floor::Half),
+        (Col::Id, Floor::Half),
+        (Col::Location, Floor::Title),
+        (Col::Installed, Floor::Title),
+        (Col::Package, Floor::Title),
+        (Col::Fixed, Floor::Title),
+        (Col::Id, Floor::Title),
+    ];
+}
+
+#[derive(Clone, Copy)]
+enum Floor {
+    Columns(usize),
+    Half,
+    Title,
+}
+
+/// Column widths (content plus two spaces of padding) that fit `width`, or
+/// `None` when the content fits as it is. Columns shrink by
+/// [`Col::SHRINK_STEPS`]; never below their title, so on a terminal too
+/// narrow even for those the table stays wider rather than mangle titles.
+fn fit_widths(cols: &[Col], content: &[usize], width: usize) -> Option<Vec<usize>> {
+    let budget = width.saturating_sub(cols.len() + 1);
+    let mut alloc: Vec<usize> = content.iter().map(|w| w + 2).collect();
+    let mut total: usize = alloc.iter().sum();
+    if total <= budget {
+        return None;
     }
+    for (c, floor) in Col::SHRINK_STEPS {
+        let Some(i) = cols.iter().position(|x| *x == c) else {
+            continue;
+        };
+        let (Some(a), Some(w)) = (alloc.get_mut(i), content.get(i)) else {
+            continue;
+        };
+        let title = c.title().len() + 2;
+        let floor = match floor {
+            Floor::Columns(n) => n + 2,
+            Floor::Half => w / 2 + 2,
+            Floor::Title => title,
+        }
+        .max(title);
+        let give = a.saturating_sub(floor).min(total.saturating_sub(budget));
+        *a -= give;
+        total -= give;
+        if total <= budget {
+            break;
+        }
+    }
+    Some(alloc)
 }
 
 pub(crate) fn severity_color(s: Severity) -> Color {
@@ -223,18 +278,28 @@ fn findings_table(findings: &[&Finding], opts: &RenderOptions) -> Table {
         }));
     }
 
-    match opts.width {
-        Some(width) => {
+    let widths = opts.width.and_then(|width| {
+        let content: Vec<usize> = cols
+            .iter()
+            .map(|c| {
+                findings
+                    .iter()
+                    .map(|f| cell_text(*c, f).width())
+                    .chain([c.title().len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        fit_widths(&cols, &content, usize::from(width)).map(|w| (width, w))
+    });
+    match widths {
+        Some((width, widths)) => {
             table.set_content_arrangement(ContentArrangement::Dynamic);
             table.set_width(width);
-            for (i, c) in cols.iter().enumerate() {
+            for (i, w) in widths.into_iter().enumerate() {
                 if let Some(column) = table.column_mut(i) {
-                    let floor = u16::try_from(c.title().len() + 2).unwrap_or(u16::MAX);
-                    if c.keeps_width() {
-                        column.set_constraint(ColumnConstraint::ContentWidth);
-                    } else {
-                        column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(floor)));
-                    }
+                    let w = u16::try_from(w).unwrap_or(u16::MAX);
+                    column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(w)));
                 }
             }
         }
@@ -281,4 +346,29 @@ fn summary(report: &ScanReport, now: SystemTime) -> String {
     let _ = write!(s, "; {w} {}", plural(w, "warning", "warnings"));
     let _ = write!(s, "; {}", duration(report.duration_ms));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_shrink_location_first_and_never_severity() {
+        let cols = [
+            Col::Severity,
+            Col::Risk,
+            Col::Id,
+            Col::Package,
+            Col::Location,
+        ];
+        assert_eq!(fit_widths(&cols, &[8, 4, 26, 8, 20], 120), None);
+        let w = fit_widths(&cols, &[8, 4, 26, 8, 40], 82).unwrap_or_default();
+        assert_eq!(w, [10, 6, 28, 10, 22], "only LOCATION gave way");
+        // Then the others to half their content, the ID last, then the location.
+        let w = fit_widths(&cols, &[8, 4, 26, 8, 40], 60).unwrap_or_default();
+        assert_eq!(w, [10, 6, 15, 9, 14]);
+        // Too narrow even for the titles: titles are kept.
+        let w = fit_widths(&cols, &[8, 4, 26, 8, 40], 10).unwrap_or_default();
+        assert_eq!(w, [10, 6, 15, 9, 10]);
+    }
 }
