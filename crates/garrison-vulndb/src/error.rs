@@ -9,7 +9,11 @@ pub enum DbError {
     #[error("the advisory database {path} is corrupt or truncated ({detail}): run `garrison db update` or `garrison db import` to rebuild it")]
     Corrupt { path: PathBuf, detail: String },
     #[error("the advisory database {path} has schema version {found}, newer than this garrison supports ({supported}): upgrade garrison or rebuild the database with `garrison db update`")]
-    NewerSchema { path: PathBuf, found: u32, supported: u32 },
+    NewerSchema {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     #[error("another update is running (pid {pid}), holding {path}")]
     Busy { path: PathBuf, pid: String },
     #[error("{op} {path}: {source}")]
@@ -29,7 +33,11 @@ pub enum DbError {
     #[error("reading archive {path}: {detail}")]
     Archive { path: PathBuf, detail: String },
     #[error("reading {what} {path}: {detail}")]
-    BadInput { what: &'static str, path: PathBuf, detail: String },
+    BadInput {
+        what: &'static str,
+        path: PathBuf,
+        detail: String,
+    },
     #[error("downloading {url}: {detail}")]
     Download { url: String, detail: String },
     #[error("{url}: no advisory in the download parsed ({skipped} records skipped); keeping the current database")]
@@ -37,13 +45,19 @@ pub enum DbError {
 }
 
 impl DbError {
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> DbError {
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> DbError {
         let path = path.into();
         move |source| DbError::Io { op, path, source }
     }
 
     /// Maps an SQLite error: corruption becomes [`DbError::Corrupt`].
-    pub(crate) fn sql(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(rusqlite::Error) -> DbError {
+    pub(crate) fn sql(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(rusqlite::Error) -> DbError {
         let path = path.into();
         move |source| {
             if let rusqlite::Error::SqliteFailure(e, _) = &source {
@@ -51,7 +65,10 @@ impl DbError {
                     e.code,
                     rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
                 ) {
-                    return DbError::Corrupt { path, detail: source.to_string() };
+                    return DbError::Corrupt {
+                        path,
+                        detail: source.to_string(),
+                    };
                 }
             }
             DbError::Sql { op, path, source }

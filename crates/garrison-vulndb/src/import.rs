@@ -19,7 +19,11 @@ pub struct ZipLimits {
 
 impl Default for ZipLimits {
     fn default() -> Self {
-        ZipLimits { max_entries: 2_000_000, max_member_bytes: 32 << 20, max_total_bytes: 16 << 30 }
+        ZipLimits {
+            max_entries: 2_000_000,
+            max_member_bytes: 32 << 20,
+            max_total_bytes: 16 << 30,
+        }
     }
 }
 
@@ -49,21 +53,36 @@ pub(crate) fn import_zip(
     limits: ZipLimits,
 ) -> Result<ImportSummary, DbError> {
     let file = File::open(path).map_err(DbError::io("opening", path))?;
-    let archive_err = |detail: String| DbError::Archive { path: path.to_path_buf(), detail };
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| archive_err(e.to_string()))?;
+    let archive_err = |detail: String| DbError::Archive {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|e| archive_err(e.to_string()))?;
     if zip.len() > limits.max_entries {
-        return Err(archive_err(format!("{} members, more than the limit {}", zip.len(), limits.max_entries)));
+        return Err(archive_err(format!(
+            "{} members, more than the limit {}",
+            zip.len(),
+            limits.max_entries
+        )));
     }
     let mut summary = ImportSummary::default();
     let mut total = 0u64;
     let mut buf = Vec::new();
     for i in 0..zip.len() {
-        let mut member = zip.by_index(i).map_err(|e| archive_err(format!("member {i}: {e}")))?;
+        let mut member = zip
+            .by_index(i)
+            .map_err(|e| archive_err(format!("member {i}: {e}")))?;
         if !member.is_file() {
             continue;
         }
-        let name = member.name().map_err(|e| archive_err(format!("member {i}: {e}")))?.to_string();
-        let Some(format) = Format::from_name(&name) else { continue };
+        let name = member
+            .name()
+            .map_err(|e| archive_err(format!("member {i}: {e}")))?
+            .to_string();
+        let Some(format) = Format::from_name(&name) else {
+            continue;
+        };
         if member.size() > limits.max_member_bytes {
             return Err(archive_err(format!(
                 "member {name} expands to {} bytes, more than the limit {}",
@@ -77,11 +96,17 @@ pub(crate) fn import_zip(
             .read_to_end(&mut buf)
             .map_err(|e| archive_err(format!("member {name}: {e}")))?;
         if buf.len() as u64 > limits.max_member_bytes {
-            return Err(archive_err(format!("member {name} expands past the limit {}", limits.max_member_bytes)));
+            return Err(archive_err(format!(
+                "member {name} expands past the limit {}",
+                limits.max_member_bytes
+            )));
         }
         total += buf.len() as u64;
         if total > limits.max_total_bytes {
-            return Err(archive_err(format!("expands past the limit of {} bytes", limits.max_total_bytes)));
+            return Err(archive_err(format!(
+                "expands past the limit of {} bytes",
+                limits.max_total_bytes
+            )));
         }
         let label = format!("{}!{name}", path.display());
         parse_into(builder, &buf, format, &label, source, &mut summary)?;
@@ -96,7 +121,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DbError> {
         .map_err(DbError::io("listing", dir))?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
-        let ft = e.file_type().map_err(DbError::io("reading the type of", e.path()))?;
+        let ft = e
+            .file_type()
+            .map_err(DbError::io("reading the type of", e.path()))?;
         let p = e.path();
         if ft.is_dir() {
             walk(&p, out)?;
@@ -114,14 +141,24 @@ fn import_tree(builder: &Builder, dir: &Path, source: &str) -> Result<ImportSumm
     for f in files {
         let bytes = std::fs::read(&f).map_err(DbError::io("reading", &f))?;
         let format = Format::from_name(&f.to_string_lossy()).unwrap_or(Format::Json);
-        parse_into(builder, &bytes, format, &f.display().to_string(), source, &mut summary)?;
+        parse_into(
+            builder,
+            &bytes,
+            format,
+            &f.display().to_string(),
+            source,
+            &mut summary,
+        )?;
     }
     Ok(summary)
 }
 
 fn is_zip(path: &Path) -> bool {
     let mut magic = [0u8; 4];
-    File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"PK\x03\x04"
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == b"PK\x03\x04"
 }
 
 /// Imports OSV records from an `all.zip` (records at the zip root, as osv.dev
@@ -134,7 +171,11 @@ pub fn import(dir: &Path, input: &Path) -> Result<ImportSummary, DbError> {
 }
 
 /// [`import`] of several inputs into one new database, with explicit archive limits.
-pub fn import_with(dir: &Path, inputs: &[&Path], limits: ZipLimits) -> Result<ImportSummary, DbError> {
+pub fn import_with(
+    dir: &Path,
+    inputs: &[&Path],
+    limits: ZipLimits,
+) -> Result<ImportSummary, DbError> {
     let _lock = UpdateLock::acquire(dir)?;
     let builder = Builder::begin(dir)?;
     let mut summary = ImportSummary::default();
@@ -146,14 +187,22 @@ pub fn import_with(dir: &Path, inputs: &[&Path], limits: ZipLimits) -> Result<Im
         } else if is_zip(input) {
             import_zip(&builder, input, &source, limits)?
         } else {
-            let format = Format::from_name(&input.to_string_lossy()).ok_or_else(|| DbError::BadInput {
-                what: "advisory input",
-                path: input.to_path_buf(),
-                detail: "not a zip archive, a directory, or a .json/.yaml/.yml record".into(),
-            })?;
+            let format =
+                Format::from_name(&input.to_string_lossy()).ok_or_else(|| DbError::BadInput {
+                    what: "advisory input",
+                    path: input.to_path_buf(),
+                    detail: "not a zip archive, a directory, or a .json/.yaml/.yml record".into(),
+                })?;
             let bytes = std::fs::read(input).map_err(DbError::io("reading", *input))?;
             let mut s = ImportSummary::default();
-            parse_into(&builder, &bytes, format, &input.display().to_string(), &source, &mut s)?;
+            parse_into(
+                &builder,
+                &bytes,
+                format,
+                &input.display().to_string(),
+                &source,
+                &mut s,
+            )?;
             s
         };
         summary.merge(part);
@@ -193,7 +242,10 @@ pub fn import_kev(dir: &Path, path: &Path) -> Result<u64, DbError> {
     let _lock = UpdateLock::acquire(dir)?;
     let builder = Builder::begin(dir)?;
     let p = builder.path();
-    builder.conn.execute("DELETE FROM kev", []).map_err(DbError::sql("clearing KEV in", &p))?;
+    builder
+        .conn
+        .execute("DELETE FROM kev", [])
+        .map_err(DbError::sql("clearing KEV in", &p))?;
     let mut n = 0u64;
     {
         let mut stmt = builder
@@ -211,7 +263,10 @@ pub fn import_kev(dir: &Path, path: &Path) -> Result<u64, DbError> {
             n += 1;
         }
     }
-    let date = catalog.date_released.or(catalog.catalog_version).unwrap_or_default();
+    let date = catalog
+        .date_released
+        .or(catalog.catalog_version)
+        .unwrap_or_default();
     builder.set_meta("kev_date", &date)?;
     builder.commit()?;
     Ok(n)
@@ -221,7 +276,11 @@ pub fn import_kev(dir: &Path, path: &Path) -> Result<u64, DbError> {
 /// gzip): an optional `#model_version:...,score_date:...` line, then
 /// `cve,epss,percentile`. Returns the row count.
 pub fn import_epss(dir: &Path, path: &Path) -> Result<u64, DbError> {
-    let bad = |detail: String| DbError::BadInput { what: "EPSS CSV", path: path.to_path_buf(), detail };
+    let bad = |detail: String| DbError::BadInput {
+        what: "EPSS CSV",
+        path: path.to_path_buf(),
+        detail,
+    };
     let mut file = File::open(path).map_err(DbError::io("opening", path))?;
     let mut magic = [0u8; 2];
     let gz = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
@@ -247,16 +306,26 @@ pub fn import_epss(dir: &Path, path: &Path) -> Result<u64, DbError> {
         let cols: Vec<&str> = line.split(',').map(str::trim).collect();
         if !header_seen {
             if cols.len() < 3 || cols[..3] != ["cve", "epss", "percentile"] {
-                return Err(bad(format!("line {}: expected the header `cve,epss,percentile`, found {line:?}", i + 1)));
+                return Err(bad(format!(
+                    "line {}: expected the header `cve,epss,percentile`, found {line:?}",
+                    i + 1
+                )));
             }
             header_seen = true;
             continue;
         }
         let (Some(cve), Some(e), Some(p)) = (cols.first(), cols.get(1), cols.get(2)) else {
-            return Err(bad(format!("line {}: expected 3 columns, found {line:?}", i + 1)));
+            return Err(bad(format!(
+                "line {}: expected 3 columns, found {line:?}",
+                i + 1
+            )));
         };
-        let e: f64 = e.parse().map_err(|_| bad(format!("line {}: bad epss {e:?}", i + 1)))?;
-        let p: f64 = p.parse().map_err(|_| bad(format!("line {}: bad percentile {p:?}", i + 1)))?;
+        let e: f64 = e
+            .parse()
+            .map_err(|_| bad(format!("line {}: bad epss {e:?}", i + 1)))?;
+        let p: f64 = p
+            .parse()
+            .map_err(|_| bad(format!("line {}: bad percentile {p:?}", i + 1)))?;
         if !(0.0..=1.0).contains(&e) || !(0.0..=1.0).contains(&p) {
             return Err(bad(format!("line {}: scores must be within 0..1", i + 1)));
         }
@@ -268,14 +337,18 @@ pub fn import_epss(dir: &Path, path: &Path) -> Result<u64, DbError> {
     let _lock = UpdateLock::acquire(dir)?;
     let builder = Builder::begin(dir)?;
     let p = builder.path();
-    builder.conn.execute("DELETE FROM epss", []).map_err(DbError::sql("clearing EPSS in", &p))?;
+    builder
+        .conn
+        .execute("DELETE FROM epss", [])
+        .map_err(DbError::sql("clearing EPSS in", &p))?;
     {
         let mut stmt = builder
             .conn
             .prepare("INSERT OR REPLACE INTO epss(cve, epss, percentile) VALUES (?1, ?2, ?3)")
             .map_err(DbError::sql("writing EPSS", &p))?;
         for (cve, e, pct) in &rows {
-            stmt.execute(rusqlite::params![cve, e, pct]).map_err(DbError::sql("writing EPSS", &p))?;
+            stmt.execute(rusqlite::params![cve, e, pct])
+                .map_err(DbError::sql("writing EPSS", &p))?;
         }
     }
     builder.set_meta("epss_model", model.as_deref().unwrap_or(""))?;

@@ -14,9 +14,14 @@ mod update;
 
 pub use error::DbError;
 pub use import::{import, import_epss, import_kev, import_with, ZipLimits};
-pub use matching::{match_packages, match_packages_with_warnings, purl_distro, vulnerability_of, Match, MatchWarning};
-pub use store::{
-    default_db_dir, Db, DbStatus, EcosystemStatus, EpssScore, ImportSummary, KevEntry, SourceStatus, UpdateLock,
-    DB_FILE, LOCK_FILE, SCHEMA_VERSION,
+pub use matching::{
+    match_packages, match_packages_with_warnings, purl_distro, vulnerability_of, Match,
+    MatchWarning,
 };
-pub use update::{update, update_with, EcosystemUpdate, UpdateOptions, UpdateSummary, DEFAULT_BASE_URL};
+pub use store::{
+    default_db_dir, Db, DbStatus, EcosystemStatus, EpssScore, ImportSummary, KevEntry,
+    SourceStatus, UpdateLock, DB_FILE, LOCK_FILE, SCHEMA_VERSION,
+};
+pub use update::{
+    update, update_with, EcosystemUpdate, UpdateOptions, UpdateSummary, DEFAULT_BASE_URL,
+};

@@ -4,7 +4,8 @@ use crate::error::DbError;
 use crate::osv::{self, EventKind, RangeKind, Record, StoredAffected};
 use crate::store::Db;
 use garrison_model::{
-    AffectedPackage, Distro, Ecosystem, Finding, FixState, Package, Risk, Score, Severity, Vulnerability,
+    AffectedPackage, Distro, Ecosystem, Finding, FixState, Package, Risk, Score, Severity,
+    Vulnerability,
 };
 use garrison_version::{parse, Scheme, Version};
 use std::cmp::Ordering;
@@ -46,7 +47,10 @@ impl Match {
             },
             fix: self.fix.clone(),
             distro_urgency: self.distro_urgency.clone(),
-            risk: Risk { fix_available: matches!(self.fix, FixState::Fixed { .. }), ..Risk::default() },
+            risk: Risk {
+                fix_available: matches!(self.fix, FixState::Fixed { .. }),
+                ..Risk::default()
+            },
             suppressed: None,
         }
     }
@@ -61,7 +65,11 @@ pub struct MatchWarning {
 }
 
 /// Matches packages against the database. See [`match_packages_with_warnings`].
-pub fn match_packages(db: &Db, packages: &[Package], distro: Option<&Distro>) -> Result<Vec<Match>, DbError> {
+pub fn match_packages(
+    db: &Db,
+    packages: &[Package],
+    distro: Option<&Distro>,
+) -> Result<Vec<Match>, DbError> {
     Ok(match_packages_with_warnings(db, packages, distro)?.0)
 }
 
@@ -73,7 +81,11 @@ fn keys_of(pkg: &Package, distro: Option<&Distro>) -> Option<(String, Vec<String
             None => purl_distro(pkg)?.osv_ecosystem()?,
         };
         let eco = osv::ecosystem_key(&eco);
-        let source = pkg.source.as_ref().map(|s| s.name.as_str()).filter(|s| !s.is_empty());
+        let source = pkg
+            .source
+            .as_ref()
+            .map(|s| s.name.as_str())
+            .filter(|s| !s.is_empty());
         let mut names = Vec::new();
         match pkg.ecosystem {
             // AlmaLinux, Rocky and Red Hat name binary packages; others may name the source rpm.
@@ -116,13 +128,19 @@ pub fn purl_distro(pkg: &Package) -> Option<Distro> {
     let q = purl.qualifiers().get("distro")?.to_string();
     let namespace = purl.namespace().map(str::to_ascii_lowercase);
     let (id, version) = match q.rsplit_once('-') {
-        Some((id, v)) if v.starts_with(|c: char| c.is_ascii_digit()) => (id.to_string(), v.to_string()),
+        Some((id, v)) if v.starts_with(|c: char| c.is_ascii_digit()) => {
+            (id.to_string(), v.to_string())
+        }
         _ => {
             let v = DEBIAN_CODENAMES.iter().find(|(c, _)| *c == q.as_str())?.1;
             (namespace.unwrap_or_else(|| "debian".into()), v.to_string())
         }
     };
-    Some(Distro { id, version_id: Some(version), ..Distro::default() })
+    Some(Distro {
+        id,
+        version_id: Some(version),
+        ..Distro::default()
+    })
 }
 
 #[derive(Clone)]
@@ -169,7 +187,11 @@ struct VersionCache {
 
 impl VersionCache {
     fn get(&mut self, scheme: Scheme, s: &str) -> Option<Version> {
-        let text = if scheme == Scheme::Semver { strip_v(s) } else { s };
+        let text = if scheme == Scheme::Semver {
+            strip_v(s)
+        } else {
+            s
+        };
         self.parsed
             .entry((scheme, text.to_string()))
             .or_insert_with(|| parse(scheme, text).ok())
@@ -196,11 +218,16 @@ fn evaluate_range(
         RangeKind::Semver => Scheme::Semver,
         RangeKind::Ecosystem => match eco_scheme {
             Some(s) => s,
-            None => return RangeOutcome::Unevaluable("no version ordering for this ecosystem".into()),
+            None => {
+                return RangeOutcome::Unevaluable("no version ordering for this ecosystem".into())
+            }
         },
     };
     let Some(pv) = cache.get(scheme, version) else {
-        return RangeOutcome::Unevaluable(format!("{version:?} is not a valid {} version", scheme.name()));
+        return RangeOutcome::Unevaluable(format!(
+            "{version:?} is not a valid {} version",
+            scheme.name()
+        ));
     };
     let mut sorted: Vec<(Bound, &EventKind, &str)> = Vec::with_capacity(events.len());
     for (k, v) in events {
@@ -234,7 +261,11 @@ fn evaluate_range(
             pos = i + 1;
         }
     }
-    let limits: Vec<&Bound> = sorted.iter().filter(|e| *e.1 == EventKind::Limit).map(|e| &e.0).collect();
+    let limits: Vec<&Bound> = sorted
+        .iter()
+        .filter(|e| *e.1 == EventKind::Limit)
+        .map(|e| &e.0)
+        .collect();
     if affected && !limits.is_empty() && !limits.iter().any(|l| l.cmp_v(&pv) == Ordering::Greater) {
         affected = false;
     }
@@ -278,7 +309,10 @@ fn evaluate(
     if hit.is_some() {
         return hit;
     }
-    let listed = data.versions.iter().any(|v| v == version || strip_v(v) == strip_v(version));
+    let listed = data
+        .versions
+        .iter()
+        .any(|v| v == version || strip_v(v) == strip_v(version));
     if !listed {
         return None;
     }
@@ -292,7 +326,9 @@ fn evaluate(
                 None => continue,
             },
         };
-        let Some(pv) = cache.get(scheme, version) else { continue };
+        let Some(pv) = cache.get(scheme, version) else {
+            continue;
+        };
         for (k, raw) in &r.events {
             if *k != EventKind::Fixed {
                 continue;
@@ -320,7 +356,11 @@ fn severity_word(word: &str) -> Option<Severity> {
 /// Builds the report's view of an advisory.
 pub fn vulnerability_of(record: &Record, urgency: Option<&str>) -> Vulnerability {
     let mut aliases: Vec<String> = Vec::new();
-    let extra = record.upstream.iter().chain(&record.related).filter(|a| a.starts_with("CVE-"));
+    let extra = record
+        .upstream
+        .iter()
+        .chain(&record.related)
+        .filter(|a| a.starts_with("CVE-"));
     for a in record.aliases.iter().chain(extra) {
         if a != &record.id && !aliases.contains(a) {
             aliases.push(a.clone());
@@ -330,8 +370,15 @@ pub fn vulnerability_of(record: &Record, urgency: Option<&str>) -> Vulnerability
     let mut scores: Vec<Score> = Vec::new();
     let affected_sev = record.affected.iter().flat_map(|a| &a.severity);
     for s in record.severity.iter().chain(affected_sev) {
-        if !scores.iter().any(|x| x.kind == s.kind && x.vector == s.score) {
-            scores.push(Score { kind: s.kind.clone(), vector: s.score.clone(), base_score: None });
+        if !scores
+            .iter()
+            .any(|x| x.kind == s.kind && x.vector == s.score)
+        {
+            scores.push(Score {
+                kind: s.kind.clone(),
+                vector: s.score.clone(),
+                base_score: None,
+            });
         }
     }
     let ghsa = record
@@ -342,15 +389,34 @@ pub fn vulnerability_of(record: &Record, urgency: Option<&str>) -> Vulnerability
     let summary_word = record
         .summary
         .as_deref()
-        .filter(|_| record.id.starts_with("ALSA-") || record.id.starts_with("ALBA-") || record.id.starts_with("RLSA-"))
+        .filter(|_| {
+            record.id.starts_with("ALSA-")
+                || record.id.starts_with("ALBA-")
+                || record.id.starts_with("RLSA-")
+        })
         .and_then(|s| s.split_once(':'))
         .map(|(w, _)| w);
     let (severity, severity_source) = if let Some(s) = urgency.and_then(severity_word) {
-        (s, Some(format!("distro urgency {}", urgency.unwrap_or_default())))
+        (
+            s,
+            Some(format!("distro urgency {}", urgency.unwrap_or_default())),
+        )
     } else if let Some(s) = ghsa.and_then(severity_word) {
-        (s, Some(format!("database_specific.severity {}", ghsa.unwrap_or_default())))
+        (
+            s,
+            Some(format!(
+                "database_specific.severity {}",
+                ghsa.unwrap_or_default()
+            )),
+        )
     } else if let Some(s) = summary_word.and_then(severity_word) {
-        (s, Some(format!("advisory rating {}", summary_word.unwrap_or_default())))
+        (
+            s,
+            Some(format!(
+                "advisory rating {}",
+                summary_word.unwrap_or_default()
+            )),
+        )
     } else {
         (Severity::Unknown, None)
     };
@@ -384,11 +450,15 @@ pub fn match_packages_with_warnings(
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     let mut cache = VersionCache::default();
-    let mut rows: HashMap<(String, String), std::rc::Rc<Vec<(i64, StoredAffected)>>> = HashMap::new();
+    let mut rows: HashMap<(String, String), std::rc::Rc<Vec<(i64, StoredAffected)>>> =
+        HashMap::new();
     let mut records: HashMap<i64, std::rc::Rc<Record>> = HashMap::new();
-    let mut names: HashMap<String, std::sync::Arc<std::collections::HashSet<String>>> = HashMap::new();
+    let mut names: HashMap<String, std::sync::Arc<std::collections::HashSet<String>>> =
+        HashMap::new();
     for (index, pkg) in packages.iter().enumerate() {
-        let Some((eco, lookup_names, version)) = keys_of(pkg, distro) else { continue };
+        let Some((eco, lookup_names, version)) = keys_of(pkg, distro) else {
+            continue;
+        };
         if !names.contains_key(&eco) {
             names.insert(eco.clone(), db.names_in(&eco)?);
         }
@@ -414,8 +484,14 @@ pub fn match_packages_with_warnings(
                 let res = evaluate(data, eco_scheme, &version, &mut cache, &mut w);
                 for message in w {
                     let message = format!("{eco}/{name} {version}: {message}");
-                    if !warnings.iter().any(|x: &MatchWarning| x.package == index && x.message == message) {
-                        warnings.push(MatchWarning { package: index, message });
+                    if !warnings
+                        .iter()
+                        .any(|x: &MatchWarning| x.package == index && x.message == message)
+                    {
+                        warnings.push(MatchWarning {
+                            package: index,
+                            message,
+                        });
                     }
                 }
                 let Some(fix) = res else { continue };
@@ -426,7 +502,9 @@ pub fn match_packages_with_warnings(
                         hits.len() - 1
                     }
                 };
-                let Some(hit) = hits.get_mut(pos) else { continue };
+                let Some(hit) = hits.get_mut(pos) else {
+                    continue;
+                };
                 match fix {
                     Some(f) if !hit.1.contains(&f) => hit.1.push(f),
                     Some(_) => {}
@@ -446,7 +524,11 @@ pub fn match_packages_with_warnings(
                     r
                 }
             };
-            let fix = if fixes.is_empty() { FixState::NotFixed } else { FixState::Fixed { versions: fixes } };
+            let fix = if fixes.is_empty() {
+                FixState::NotFixed
+            } else {
+                FixState::Fixed { versions: fixes }
+            };
             out.push(Match {
                 package: index,
                 vulnerability: vulnerability_of(&record, urgency.as_deref()),
@@ -467,7 +549,13 @@ mod tests {
 
     fn data(kind: RangeKind, events: &[(EventKind, &str)], versions: &[&str]) -> StoredAffected {
         StoredAffected {
-            ranges: vec![StoredRange { kind, events: events.iter().map(|(k, v)| (k.clone(), v.to_string())).collect() }],
+            ranges: vec![StoredRange {
+                kind,
+                events: events
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_string()))
+                    .collect(),
+            }],
             versions: versions.iter().map(|s| s.to_string()).collect(),
             urgency: None,
         }
@@ -485,47 +573,96 @@ mod tests {
         // Several intervals, listed out of order (as PyPA writes them).
         let d = data(
             RangeKind::Ecosystem,
-            &[(Introduced, "3.9.0"), (Fixed, "3.19.1"), (Introduced, "0"), (Fixed, "3.8.1"), (Introduced, "3.20.0"), (Fixed, "3.23.1")],
+            &[
+                (Introduced, "3.9.0"),
+                (Fixed, "3.19.1"),
+                (Introduced, "0"),
+                (Fixed, "3.8.1"),
+                (Introduced, "3.20.0"),
+                (Fixed, "3.23.1"),
+            ],
             &[],
         );
         assert_eq!(eval(&d, Scheme::Pep440, "1.0"), Some(Some("3.8.1".into())));
         assert_eq!(eval(&d, Scheme::Pep440, "3.8.1"), None);
-        assert_eq!(eval(&d, Scheme::Pep440, "3.9.0"), Some(Some("3.19.1".into())));
+        assert_eq!(
+            eval(&d, Scheme::Pep440, "3.9.0"),
+            Some(Some("3.19.1".into()))
+        );
         assert_eq!(eval(&d, Scheme::Pep440, "3.19.1"), None);
-        assert_eq!(eval(&d, Scheme::Pep440, "3.21"), Some(Some("3.23.1".into())));
+        assert_eq!(
+            eval(&d, Scheme::Pep440, "3.21"),
+            Some(Some("3.23.1".into()))
+        );
         assert_eq!(eval(&d, Scheme::Pep440, "4.0"), None);
 
         // last_affected: inclusive, and no fix to report.
-        let d = data(RangeKind::Ecosystem, &[(Introduced, "1.0"), (LastAffected, "1.5")], &[]);
+        let d = data(
+            RangeKind::Ecosystem,
+            &[(Introduced, "1.0"), (LastAffected, "1.5")],
+            &[],
+        );
         assert_eq!(eval(&d, Scheme::Pep440, "1.5"), Some(None));
         assert_eq!(eval(&d, Scheme::Pep440, "1.5.1"), None);
         assert_eq!(eval(&d, Scheme::Pep440, "0.9"), None);
 
         // limit: versions at or above every limit are unaffected.
-        let d = data(RangeKind::Semver, &[(Introduced, "0"), (Limit, "2.0.0")], &[]);
+        let d = data(
+            RangeKind::Semver,
+            &[(Introduced, "0"), (Limit, "2.0.0")],
+            &[],
+        );
         assert_eq!(eval(&d, Scheme::Semver, "1.9.9"), Some(None));
         assert_eq!(eval(&d, Scheme::Semver, "2.0.0"), None);
 
         // SEMVER ranges take Go's `v` prefix off.
-        let d = data(RangeKind::Semver, &[(Introduced, "2.3.1"), (Fixed, "2.14.4")], &[]);
+        let d = data(
+            RangeKind::Semver,
+            &[(Introduced, "2.3.1"), (Fixed, "2.14.4")],
+            &[],
+        );
         assert_eq!(eval(&d, Scheme::Go, "v2.14.3"), Some(Some("2.14.4".into())));
         assert_eq!(eval(&d, Scheme::Go, "v2.14.4"), None);
 
         // dpkg epochs and tildes.
-        let d = data(RangeKind::Ecosystem, &[(Introduced, "0"), (Fixed, "1:2.0-1~deb12u1")], &[]);
-        assert_eq!(eval(&d, Scheme::Dpkg, "2.0-1"), Some(Some("1:2.0-1~deb12u1".into())));
+        let d = data(
+            RangeKind::Ecosystem,
+            &[(Introduced, "0"), (Fixed, "1:2.0-1~deb12u1")],
+            &[],
+        );
+        assert_eq!(
+            eval(&d, Scheme::Dpkg, "2.0-1"),
+            Some(Some("1:2.0-1~deb12u1".into()))
+        );
         assert_eq!(eval(&d, Scheme::Dpkg, "1:2.0-1~deb12u1"), None);
     }
 
     #[test]
     fn versions_list_and_unparseable_versions() {
-        let d = StoredAffected { ranges: vec![], versions: vec!["1.0".into(), "weird-1".into()], urgency: None };
+        let d = StoredAffected {
+            ranges: vec![],
+            versions: vec!["1.0".into(), "weird-1".into()],
+            urgency: None,
+        };
         assert_eq!(eval(&d, Scheme::Pep440, "weird-1"), Some(None));
         assert_eq!(eval(&d, Scheme::Pep440, "1.1"), None);
         // An unparseable installed version cannot be placed in a range: a warning, no match.
-        let d = data(RangeKind::Semver, &[(Introduced, "0"), (Fixed, "1.0.0")], &[]);
+        let d = data(
+            RangeKind::Semver,
+            &[(Introduced, "0"), (Fixed, "1.0.0")],
+            &[],
+        );
         let mut w = Vec::new();
-        assert_eq!(evaluate(&d, Some(Scheme::Semver), "not a version", &mut VersionCache::default(), &mut w), None);
+        assert_eq!(
+            evaluate(
+                &d,
+                Some(Scheme::Semver),
+                "not a version",
+                &mut VersionCache::default(),
+                &mut w
+            ),
+            None
+        );
         assert_eq!(w.len(), 1);
     }
 }

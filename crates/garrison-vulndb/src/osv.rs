@@ -23,21 +23,45 @@ pub struct Record {
     pub published: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawn: Option<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub aliases: Vec<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub upstream: Vec<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub related: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub severity: Vec<SeverityEntry>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub affected: Vec<Affected>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub references: Vec<Reference>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_specific: Option<serde_json::Value>,
@@ -72,11 +96,23 @@ pub struct PackageRef {
 pub struct Affected {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<PackageRef>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub severity: Vec<SeverityEntry>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ranges: Vec<Range>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub versions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ecosystem_specific: Option<serde_json::Value>,
@@ -126,7 +162,9 @@ impl Event {
             (EventKind::LastAffected, &self.last_affected),
             (EventKind::Limit, &self.limit),
         ];
-        let mut set = all.into_iter().filter_map(|(k, v)| v.as_deref().map(|v| (k, v)));
+        let mut set = all
+            .into_iter()
+            .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)));
         let first = set.next()?;
         match set.next() {
             Some(_) => None,
@@ -167,7 +205,9 @@ pub fn parse_record(bytes: &[u8], format: Format) -> Result<Record, String> {
     }
     if let Some(v) = &record.schema_version {
         if !v.starts_with("1.") && v != "1" {
-            return Err(format!("unsupported schema_version {v:?} (Garrison reads OSV 1.x)"));
+            return Err(format!(
+                "unsupported schema_version {v:?} (Garrison reads OSV 1.x)"
+            ));
         }
     }
     Ok(record)
@@ -290,7 +330,9 @@ pub fn index_entries(record: &Record, stats: &mut NormalizeStats) -> Vec<IndexEn
         return out;
     }
     for affected in &record.affected {
-        let Some(pkg) = &affected.package else { continue };
+        let Some(pkg) = &affected.package else {
+            continue;
+        };
         if pkg.ecosystem.trim().is_empty() || pkg.name.trim().is_empty() {
             continue;
         }
@@ -351,7 +393,11 @@ mod tests {
 
     #[test]
     fn event_with_two_keys_is_rejected() {
-        let e = Event { introduced: Some("1".into()), fixed: Some("2".into()), ..Event::default() };
+        let e = Event {
+            introduced: Some("1".into()),
+            fixed: Some("2".into()),
+            ..Event::default()
+        };
         assert_eq!(e.kind(), None);
     }
 

@@ -45,7 +45,9 @@ pub fn default_db_dir(data_dir: Option<&Path>) -> Option<PathBuf> {
     if let Some(d) = data_dir {
         return Some(d.join("db"));
     }
-    let is_root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+    let is_root = std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false);
     if is_root {
         return Some(PathBuf::from("/var/lib/garrison/db"));
     }
@@ -107,9 +109,15 @@ pub struct Db {
 /// before SQLite reads a missing page.
 fn check_header(path: &Path) -> Result<(), DbError> {
     let mut f = File::open(path).map_err(DbError::io("opening", path))?;
-    let len = f.metadata().map_err(DbError::io("reading metadata of", path))?.len();
+    let len = f
+        .metadata()
+        .map_err(DbError::io("reading metadata of", path))?
+        .len();
     let mut header = [0u8; 100];
-    let corrupt = |detail: String| DbError::Corrupt { path: path.to_path_buf(), detail };
+    let corrupt = |detail: String| DbError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
     f.read_exact(&mut header)
         .map_err(|_| corrupt(format!("{len} bytes, shorter than an SQLite header")))?;
     if &header[..16] != b"SQLite format 3\0" {
@@ -117,7 +125,9 @@ fn check_header(path: &Path) -> Result<(), DbError> {
     }
     let page = u16::from_be_bytes([header[16], header[17]]);
     let page = if page == 1 { 65536u64 } else { u64::from(page) };
-    let pages = u64::from(u32::from_be_bytes([header[28], header[29], header[30], header[31]]));
+    let pages = u64::from(u32::from_be_bytes([
+        header[28], header[29], header[30], header[31],
+    ]));
     if page < 512 || !page.is_power_of_two() {
         return Err(corrupt(format!("bad page size {page}")));
     }
@@ -134,7 +144,10 @@ fn read_meta(conn: &Connection, path: &Path) -> Result<BTreeMap<String, String>,
         .prepare("SELECT key, value FROM meta")
         .map_err(|e| match e {
             rusqlite::Error::SqliteFailure(_, Some(ref m)) if m.contains("no such table") => {
-                DbError::Corrupt { path: path.to_path_buf(), detail: "no meta table".into() }
+                DbError::Corrupt {
+                    path: path.to_path_buf(),
+                    detail: "no meta table".into(),
+                }
             }
             e => DbError::sql("reading meta", path)(e),
         })?;
@@ -153,9 +166,16 @@ fn check_schema(meta: &BTreeMap<String, String>, path: &Path) -> Result<u32, DbE
     let found: u32 = meta
         .get("schema_version")
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| DbError::Corrupt { path: path.to_path_buf(), detail: "meta has no schema_version".into() })?;
+        .ok_or_else(|| DbError::Corrupt {
+            path: path.to_path_buf(),
+            detail: "meta has no schema_version".into(),
+        })?;
     if found > SCHEMA_VERSION {
-        return Err(DbError::NewerSchema { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
+        return Err(DbError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
     }
     Ok(found)
 }
@@ -180,7 +200,12 @@ impl Db {
         .map_err(DbError::sql("opening", path))?;
         let meta = read_meta(&conn, path)?;
         check_schema(&meta, path)?;
-        Ok(Db { path: path.to_path_buf(), conn, meta, names: Mutex::new(HashMap::new()) })
+        Ok(Db {
+            path: path.to_path_buf(),
+            conn,
+            meta,
+            names: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -205,12 +230,17 @@ impl Db {
         let mut sources: BTreeMap<String, SourceStatus> = BTreeMap::new();
         for (k, v) in &self.meta {
             if let Some(e) = k.strip_prefix("count:") {
-                ecosystems.push(EcosystemStatus { name: e.to_string(), advisories: v.parse().unwrap_or(0) });
-            } else if let Some((field, name)) = k.split_once(':') {
-                let s = sources.entry(name.to_string()).or_insert_with(|| SourceStatus {
-                    name: name.to_string(),
-                    ..SourceStatus::default()
+                ecosystems.push(EcosystemStatus {
+                    name: e.to_string(),
+                    advisories: v.parse().unwrap_or(0),
                 });
+            } else if let Some((field, name)) = k.split_once(':') {
+                let s = sources
+                    .entry(name.to_string())
+                    .or_insert_with(|| SourceStatus {
+                        name: name.to_string(),
+                        ..SourceStatus::default()
+                    });
                 match field {
                     "etag" => s.etag = Some(v.clone()),
                     "last_modified" => s.last_modified = Some(v.clone()),
@@ -219,10 +249,14 @@ impl Db {
                 }
             }
         }
-        sources.retain(|_, s| s.etag.is_some() || s.last_modified.is_some() || s.fetched_at.is_some());
+        sources
+            .retain(|_, s| s.etag.is_some() || s.last_modified.is_some() || s.fetched_at.is_some());
         Ok(DbStatus {
             path: self.path.clone(),
-            schema_version: self.meta("schema_version").and_then(|v| v.parse().ok()).unwrap_or(0),
+            schema_version: self
+                .meta("schema_version")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
             built_at: self.meta("built_at").map(str::to_string),
             advisories: self.count("SELECT count(*) FROM advisories")?,
             withdrawn: self.count("SELECT count(*) FROM advisories WHERE withdrawn IS NOT NULL")?,
@@ -261,7 +295,11 @@ impl Db {
             .prepare_cached("SELECT date_added, ransomware FROM kev WHERE cve = ?1")
             .and_then(|mut s| {
                 s.query_row([cve], |r| {
-                    Ok(KevEntry { cve: cve.to_string(), date_added: r.get(0)?, ransomware: r.get(1)? })
+                    Ok(KevEntry {
+                        cve: cve.to_string(),
+                        date_added: r.get(0)?,
+                        ransomware: r.get(1)?,
+                    })
                 })
                 .optional()
             })
@@ -273,14 +311,22 @@ impl Db {
         self.conn
             .prepare_cached("SELECT epss, percentile FROM epss WHERE cve = ?1")
             .and_then(|mut s| {
-                s.query_row([cve], |r| Ok(EpssScore { epss: r.get(0)?, percentile: r.get(1)? }))
-                    .optional()
+                s.query_row([cve], |r| {
+                    Ok(EpssScore {
+                        epss: r.get(0)?,
+                        percentile: r.get(1)?,
+                    })
+                })
+                .optional()
             })
             .map_err(DbError::sql("reading EPSS", &self.path))
     }
 
     /// Names present in an ecosystem (cached per `Db`).
-    pub(crate) fn names_in(&self, ecosystem: &str) -> Result<std::sync::Arc<HashSet<String>>, DbError> {
+    pub(crate) fn names_in(
+        &self,
+        ecosystem: &str,
+    ) -> Result<std::sync::Arc<HashSet<String>>, DbError> {
         if let Ok(map) = self.names.lock() {
             if let Some(s) = map.get(ecosystem) {
                 return Ok(s.clone());
@@ -315,15 +361,18 @@ impl Db {
             .prepare_cached("SELECT adv, data FROM affected WHERE ecosystem = ?1 AND name = ?2")
             .map_err(DbError::sql("reading the index", &self.path))?;
         let rows = stmt
-            .query_map([ecosystem, name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .query_map([ecosystem, name], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
             .map_err(DbError::sql("reading the index", &self.path))?;
         let mut out = Vec::new();
         for r in rows {
             let (adv, data) = r.map_err(DbError::sql("reading the index", &self.path))?;
-            let parsed: osv::StoredAffected = serde_json::from_slice(&data).map_err(|e| DbError::Corrupt {
-                path: self.path.clone(),
-                detail: format!("affected entry of {ecosystem}/{name}: {e}"),
-            })?;
+            let parsed: osv::StoredAffected =
+                serde_json::from_slice(&data).map_err(|e| DbError::Corrupt {
+                    path: self.path.clone(),
+                    detail: format!("affected entry of {ecosystem}/{name}: {e}"),
+                })?;
             out.push((adv, parsed));
         }
         Ok(out)
@@ -384,7 +433,11 @@ impl UpdateLock {
                 let pid = pid.trim();
                 return Err(DbError::Busy {
                     path,
-                    pid: if pid.is_empty() { "unknown".into() } else { pid.to_string() },
+                    pid: if pid.is_empty() {
+                        "unknown".into()
+                    } else {
+                        pid.to_string()
+                    },
                 });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(DbError::io("locking", &path)(e)),
@@ -456,7 +509,8 @@ impl Builder {
             match Db::open_file(&live) {
                 Ok(db) => {
                     drop(db);
-                    std::fs::copy(&live, &tmp_path).map_err(DbError::io("copying the database to", &tmp_path))?;
+                    std::fs::copy(&live, &tmp_path)
+                        .map_err(DbError::io("copying the database to", &tmp_path))?;
                 }
                 Err(e @ DbError::NewerSchema { .. }) => return Err(e),
                 Err(e) => tracing::warn!("not reusing the current database: {e}"),
@@ -467,7 +521,11 @@ impl Builder {
             .and_then(|_| conn.execute_batch(SCHEMA))
             .and_then(|_| conn.execute_batch("BEGIN"))
             .map_err(DbError::sql("creating the schema in", &tmp_path))?;
-        Ok(Builder { tmp, conn, dir: dir.to_path_buf() })
+        Ok(Builder {
+            tmp,
+            conn,
+            dir: dir.to_path_buf(),
+        })
     }
 
     pub(crate) fn path(&self) -> PathBuf {
@@ -476,7 +534,10 @@ impl Builder {
 
     pub(crate) fn set_meta(&self, key: &str, value: &str) -> Result<(), DbError> {
         self.conn
-            .execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", [key, value])
+            .execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+                [key, value],
+            )
             .map(|_| ())
             .map_err(DbError::sql("writing meta", self.path()))
     }
@@ -494,7 +555,12 @@ impl Builder {
     }
 
     /// Stores one record (replacing one with the same ID).
-    pub(crate) fn insert(&self, record: &Record, source: &str, summary: &mut ImportSummary) -> Result<(), DbError> {
+    pub(crate) fn insert(
+        &self,
+        record: &Record,
+        source: &str,
+        summary: &mut ImportSummary,
+    ) -> Result<(), DbError> {
         let p = self.path();
         let sql = DbError::sql("writing an advisory", &p);
         let old: Option<i64> = self
@@ -506,7 +572,10 @@ impl Builder {
             self.conn
                 .prepare_cached("DELETE FROM affected WHERE adv = ?1")
                 .and_then(|mut s| s.execute([old]))
-                .and_then(|_| self.conn.prepare_cached("DELETE FROM advisories WHERE rowid = ?1"))
+                .and_then(|_| {
+                    self.conn
+                        .prepare_cached("DELETE FROM advisories WHERE rowid = ?1")
+                })
                 .and_then(|mut s| s.execute([old]))
                 .map_err(DbError::sql("writing an advisory", &p))?;
             summary.replaced += 1;
@@ -516,7 +585,8 @@ impl Builder {
             path: PathBuf::from(&record.id),
             detail: e.to_string(),
         })?;
-        let blob = zstd::bulk::compress(&json, 3).map_err(DbError::io("compressing an advisory for", &p))?;
+        let blob = zstd::bulk::compress(&json, 3)
+            .map_err(DbError::io("compressing an advisory for", &p))?;
         self.conn
             .prepare_cached(
                 "INSERT INTO advisories(id, source, modified, withdrawn, record) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -533,7 +603,9 @@ impl Builder {
         {
             let mut stmt = self
                 .conn
-                .prepare_cached("INSERT INTO affected(adv, ecosystem, name, data) VALUES (?1, ?2, ?3, ?4)")
+                .prepare_cached(
+                    "INSERT INTO affected(adv, ecosystem, name, data) VALUES (?1, ?2, ?3, ?4)",
+                )
                 .map_err(DbError::sql("writing an advisory", &p))?;
             for e in entries {
                 let data = serde_json::to_vec(&e.data).map_err(|err| DbError::BadInput {
@@ -583,8 +655,11 @@ impl Builder {
             .execute_batch("COMMIT; PRAGMA optimize;")
             .map_err(DbError::sql("committing", &p))?;
         let Builder { tmp, conn, dir } = self;
-        conn.close().map_err(|(_, e)| DbError::sql("closing", &p)(e))?;
-        tmp.as_file().sync_all().map_err(DbError::io("syncing", &p))?;
+        conn.close()
+            .map_err(|(_, e)| DbError::sql("closing", &p)(e))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(DbError::io("syncing", &p))?;
         let live = dir.join(DB_FILE);
         tmp.persist(&live)
             .map_err(|e| DbError::io("renaming the new database to", &live)(e.error))?;

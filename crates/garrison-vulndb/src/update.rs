@@ -38,7 +38,11 @@ pub struct UpdateOptions {
 
 impl Default for UpdateOptions {
     fn default() -> Self {
-        UpdateOptions { timeout: Duration::from_secs(600), max_download_bytes: 4 << 30, zip_limits: ZipLimits::default() }
+        UpdateOptions {
+            timeout: Duration::from_secs(600),
+            max_download_bytes: 4 << 30,
+            zip_limits: ZipLimits::default(),
+        }
     }
 }
 
@@ -95,7 +99,10 @@ pub fn update_with(
     let mut result = UpdateSummary::default();
     for eco in ecosystems {
         let url = url_for(base_url, eco);
-        let derr = |detail: String| DbError::Download { url: url.clone(), detail };
+        let derr = |detail: String| DbError::Download {
+            url: url.clone(),
+            detail,
+        };
         let mut req = agent.get(&url);
         if let Some(db) = &previous {
             if let Some(etag) = db.meta(&format!("etag:{eco}")) {
@@ -109,13 +116,20 @@ pub fn update_with(
         let status = resp.status().as_u16();
         if status == 304 {
             tracing::info!("{eco}: not modified");
-            result.ecosystems.push((eco.clone(), EcosystemUpdate::Unchanged));
+            result
+                .ecosystems
+                .push((eco.clone(), EcosystemUpdate::Unchanged));
             continue;
         }
         if status != 200 {
             return Err(derr(format!("HTTP status {status}")));
         }
-        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let etag = header("etag");
         let last_modified = header("last-modified");
         let announced: Option<u64> = header("content-length").and_then(|v| v.parse().ok());
@@ -132,20 +146,27 @@ pub fn update_with(
         let mut buf = vec![0u8; 1 << 16];
         let mut got = 0u64;
         loop {
-            let n = body.read(&mut buf).map_err(|e| derr(format!("after {got} bytes: {e}")))?;
+            let n = body
+                .read(&mut buf)
+                .map_err(|e| derr(format!("after {got} bytes: {e}")))?;
             if n == 0 {
                 break;
             }
             let chunk = buf.get(..n).unwrap_or_default();
-            tmp.write_all(chunk).map_err(DbError::io("writing the download to", tmp.path()))?;
+            tmp.write_all(chunk)
+                .map_err(DbError::io("writing the download to", tmp.path()))?;
             got += n as u64;
         }
         if let Some(len) = announced {
             if len != got {
-                return Err(derr(format!("truncated: Content-Length is {len} but {got} bytes arrived")));
+                return Err(derr(format!(
+                    "truncated: Content-Length is {len} but {got} bytes arrived"
+                )));
             }
         }
-        tmp.as_file().sync_all().map_err(DbError::io("syncing", tmp.path()))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(DbError::io("syncing", tmp.path()))?;
         downloads.push((eco.clone(), url, tmp, got, etag, last_modified));
     }
     drop(previous);
@@ -159,7 +180,10 @@ pub fn update_with(
         builder.clear_source(&source)?;
         let summary = import_zip(&builder, tmp.path(), &source, opts.zip_limits)?;
         if summary.records == 0 {
-            return Err(DbError::EmptyDownload { url, skipped: summary.skipped.len() as u64 });
+            return Err(DbError::EmptyDownload {
+                url,
+                skipped: summary.skipped.len() as u64,
+            });
         }
         for (key, value) in [("etag", etag), ("last_modified", last_modified)] {
             let k = format!("{key}:{eco}");
@@ -174,11 +198,15 @@ pub fn update_with(
             }
         }
         builder.set_meta(&format!("fetched_at:{eco}"), &now_rfc3339())?;
-        result.ecosystems.push((eco, EcosystemUpdate::Updated { bytes, summary }));
+        result
+            .ecosystems
+            .push((eco, EcosystemUpdate::Updated { bytes, summary }));
     }
     builder.commit()?;
     result.rebuilt = true;
-    result.ecosystems.sort_by_key(|(e, _)| ecosystems.iter().position(|x| x == e));
+    result
+        .ecosystems
+        .sort_by_key(|(e, _)| ecosystems.iter().position(|x| x == e));
     Ok(result)
 }
 
@@ -186,6 +214,9 @@ pub fn update_with(
 mod tests {
     #[test]
     fn urls() {
-        assert_eq!(super::url_for("http://h/x/", "Rocky Linux:9"), "http://h/x/Rocky%20Linux:9/all.zip");
+        assert_eq!(
+            super::url_for("http://h/x/", "Rocky Linux:9"),
+            "http://h/x/Rocky%20Linux:9/all.zip"
+        );
     }
 }

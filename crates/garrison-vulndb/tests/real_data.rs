@@ -20,11 +20,17 @@ fn imported() -> &'static Imported {
         let data = common::osv_data();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
-        let inputs: Vec<PathBuf> =
-            ["AlmaLinux", "Go", "PyPI-yaml", "crates.io"].iter().map(|e| data.join(e)).collect();
+        let inputs: Vec<PathBuf> = ["AlmaLinux", "Go", "PyPI-yaml", "crates.io"]
+            .iter()
+            .map(|e| data.join(e))
+            .collect();
         let refs: Vec<&std::path::Path> = inputs.iter().map(PathBuf::as_path).collect();
         let summary = import_with(&path, &refs, ZipLimits::default()).unwrap();
-        Imported { _dir: dir, path, summary }
+        Imported {
+            _dir: dir,
+            path,
+            summary,
+        }
     })
 }
 
@@ -82,16 +88,27 @@ fn imports_every_record_with_counts() {
     assert_eq!(s.per_ecosystem.get("crates.io"), Some(&1206));
     assert_eq!(s.per_ecosystem.get("Go"), Some(&4291));
     assert_eq!(s.git_ranges, git);
-    assert!(s.git_ranges > 1000, "PyPA data carries GIT ranges: {}", s.git_ranges);
+    assert!(
+        s.git_ranges > 1000,
+        "PyPA data carries GIT ranges: {}",
+        s.git_ranges
+    );
     assert_eq!(s.withdrawn, withdrawn);
-    assert!(s.withdrawn >= 17 + 13, "Go and crates.io alone carry 30 withdrawn records");
+    assert!(
+        s.withdrawn >= 17 + 13,
+        "Go and crates.io alone carry 30 withdrawn records"
+    );
 
     let st = db().status().unwrap();
     assert_eq!(st.schema_version, garrison_vulndb::SCHEMA_VERSION);
     assert_eq!(st.advisories, files);
     assert_eq!(st.withdrawn, withdrawn);
     assert!(st.built_at.is_some());
-    let crates = st.ecosystems.iter().find(|e| e.name == "crates.io").unwrap();
+    let crates = st
+        .ecosystems
+        .iter()
+        .find(|e| e.name == "crates.io")
+        .unwrap();
     // Withdrawn records are not indexed, so the index counts fewer.
     assert_eq!(crates.advisories, 1206 - 13);
     let rec = db().record("PYSEC-2018-104").unwrap().unwrap();
@@ -99,11 +116,15 @@ fn imports_every_record_with_counts() {
 }
 
 fn find<'a>(matches: &'a [Match], pkg: usize, id: &str) -> Option<&'a Match> {
-    matches.iter().find(|m| m.package == pkg && m.vulnerability.id == id)
+    matches
+        .iter()
+        .find(|m| m.package == pkg && m.vulnerability.id == id)
 }
 
 fn fixed(v: &[&str]) -> FixState {
-    FixState::Fixed { versions: v.iter().map(|s| s.to_string()).collect() }
+    FixState::Fixed {
+        versions: v.iter().map(|s| s.to_string()).collect(),
+    }
 }
 
 #[test]
@@ -112,26 +133,58 @@ fn language_packages_match_real_advisories() {
     let pkgs = vec![
         Package::new(Ecosystem::Cargo, "wasmtime", "5.0.0", "/app/Cargo.lock"),
         Package::new(Ecosystem::Cargo, "wasmtime", "5.0.1", "/app/Cargo.lock"),
-        Package::new(Ecosystem::Go, "github.com/coder/coder/v2", "v2.14.0", "/app/go.mod"),
-        Package::new(Ecosystem::Go, "github.com/coder/coder", "v0.9.0", "/app/go.mod"),
-        Package::new(Ecosystem::PyPI, "Oslo_Middleware", "3.19.0", "/app/requirements.txt"),
-        Package::new(Ecosystem::PyPI, "py", "1.11.0", "/venv/py.dist-info/METADATA"),
-        Package::new(Ecosystem::Go, "github.com/gravitational/teleport", "v1.0.0", "/app/go.mod"),
+        Package::new(
+            Ecosystem::Go,
+            "github.com/coder/coder/v2",
+            "v2.14.0",
+            "/app/go.mod",
+        ),
+        Package::new(
+            Ecosystem::Go,
+            "github.com/coder/coder",
+            "v0.9.0",
+            "/app/go.mod",
+        ),
+        Package::new(
+            Ecosystem::PyPI,
+            "Oslo_Middleware",
+            "3.19.0",
+            "/app/requirements.txt",
+        ),
+        Package::new(
+            Ecosystem::PyPI,
+            "py",
+            "1.11.0",
+            "/venv/py.dist-info/METADATA",
+        ),
+        Package::new(
+            Ecosystem::Go,
+            "github.com/gravitational/teleport",
+            "v1.0.0",
+            "/app/go.mod",
+        ),
     ];
     let m = match_packages(&db, &pkgs, None).unwrap();
 
     let w = find(&m, 0, "RUSTSEC-2023-0090").expect("wasmtime 5.0.0 is affected");
     assert_eq!(w.fix, fixed(&["5.0.1"]));
-    assert_eq!(w.vulnerability.aliases.first().map(String::as_str), Some("CVE-2023-26489"));
+    assert_eq!(
+        w.vulnerability.aliases.first().map(String::as_str),
+        Some("CVE-2023-26489")
+    );
     assert_eq!(w.vulnerability.scores[0].kind, "CVSS_V3");
-    assert!(find(&m, 1, "RUSTSEC-2023-0090").is_none(), "5.0.1 is the fix");
+    assert!(
+        find(&m, 1, "RUSTSEC-2023-0090").is_none(),
+        "5.0.1 is the fix"
+    );
 
     let c = find(&m, 2, "GO-2024-3228").expect("coder v2.14.0 is affected");
     assert_eq!(c.fix, fixed(&["2.14.4"]));
     let c0 = find(&m, 3, "GO-2024-3228").expect("coder v1 module: introduced 0, no fix");
     assert_eq!(c0.fix, FixState::NotFixed);
 
-    let o = find(&m, 4, "PYSEC-2018-104").expect("oslo.middleware 3.19.0 (PEP 503 name) is affected");
+    let o =
+        find(&m, 4, "PYSEC-2018-104").expect("oslo.middleware 3.19.0 (PEP 503 name) is affected");
     assert_eq!(o.fix, fixed(&["3.19.1"]));
     let f = o.to_finding(&pkgs[4]);
     assert_eq!(f.vulnerability.cve(), Some("CVE-2017-2592"));
@@ -140,27 +193,64 @@ fn language_packages_match_real_advisories() {
     let p = find(&m, 5, "PYSEC-2022-42969").expect("py 1.11.0 is last_affected");
     assert_eq!(p.fix, FixState::NotFixed);
 
-    assert!(find(&m, 6, "GO-2024-2442").is_none(), "withdrawn advisories never match");
+    assert!(
+        find(&m, 6, "GO-2024-2442").is_none(),
+        "withdrawn advisories never match"
+    );
 }
 
 #[test]
 fn almalinux_rpm_matches_by_name_and_source() {
     let db = db();
-    let alma = Distro { id: "almalinux".into(), version_id: Some("9.0".into()), ..Distro::default() };
-    let mut libs = Package::new(Ecosystem::Rpm, "openssl-libs", "1:3.0.1-40.el9_0", "/var/lib/rpm/rpm.sqlite");
-    libs.source = Some(SourcePackage { name: "openssl".into(), version: None });
-    let openssl = Package::new(Ecosystem::Rpm, "openssl", "1:3.0.1-40.el9_0", "/var/lib/rpm/rpm.sqlite");
-    let newer = Package::new(Ecosystem::Rpm, "openssl", "1:3.0.1-41.el9_0", "/var/lib/rpm/rpm.sqlite");
+    let alma = Distro {
+        id: "almalinux".into(),
+        version_id: Some("9.0".into()),
+        ..Distro::default()
+    };
+    let mut libs = Package::new(
+        Ecosystem::Rpm,
+        "openssl-libs",
+        "1:3.0.1-40.el9_0",
+        "/var/lib/rpm/rpm.sqlite",
+    );
+    libs.source = Some(SourcePackage {
+        name: "openssl".into(),
+        version: None,
+    });
+    let openssl = Package::new(
+        Ecosystem::Rpm,
+        "openssl",
+        "1:3.0.1-40.el9_0",
+        "/var/lib/rpm/rpm.sqlite",
+    );
+    let newer = Package::new(
+        Ecosystem::Rpm,
+        "openssl",
+        "1:3.0.1-41.el9_0",
+        "/var/lib/rpm/rpm.sqlite",
+    );
     let pkgs = vec![libs, openssl, newer];
     let m = match_packages(&db, &pkgs, Some(&alma)).unwrap();
     for i in [0, 1] {
-        let a = find(&m, i, "ALSA-2022:6224").unwrap_or_else(|| panic!("package {i} matches ALSA-2022:6224"));
+        let a = find(&m, i, "ALSA-2022:6224")
+            .unwrap_or_else(|| panic!("package {i} matches ALSA-2022:6224"));
         assert_eq!(a.fix, fixed(&["1:3.0.1-41.el9_0"]));
         assert_eq!(a.ecosystem, "AlmaLinux:9");
-        assert_eq!(a.vulnerability.severity_source.as_deref().map(|s| s.starts_with("advisory rating")), Some(true));
+        assert_eq!(
+            a.vulnerability
+                .severity_source
+                .as_deref()
+                .map(|s| s.starts_with("advisory rating")),
+            Some(true)
+        );
     }
     assert!(find(&m, 2, "ALSA-2022:6224").is_none());
-    assert_eq!(m.iter().filter(|x| x.package == 1 && x.vulnerability.id == "ALSA-2022:6224").count(), 1);
+    assert_eq!(
+        m.iter()
+            .filter(|x| x.package == 1 && x.vulnerability.id == "ALSA-2022:6224")
+            .count(),
+        1
+    );
 
     // The same package known only by its purl (from an SBOM): the distro qualifier decides.
     let mut by_purl = Package::new(Ecosystem::Rpm, "openssl", "1:3.0.1-40.el9_0", "sbom.json");

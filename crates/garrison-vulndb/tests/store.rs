@@ -5,17 +5,30 @@ mod common;
 
 use garrison_model::{Distro, Ecosystem, Package, SourcePackage};
 use garrison_vulndb::{
-    import, import_epss, import_kev, import_with, match_packages, Db, DbError, UpdateLock, ZipLimits, DB_FILE,
+    import, import_epss, import_kev, import_with, match_packages, Db, DbError, UpdateLock,
+    ZipLimits, DB_FILE,
 };
 use std::path::Path;
 
 fn debian12() -> Distro {
-    Distro { id: "debian".into(), version_id: Some("12".into()), ..Distro::default() }
+    Distro {
+        id: "debian".into(),
+        version_id: Some("12".into()),
+        ..Distro::default()
+    }
 }
 
 fn libssl() -> Package {
-    let mut p = Package::new(Ecosystem::Deb, "libssl3", "3.0.11-1~deb12u1", "/var/lib/dpkg/status");
-    p.source = Some(SourcePackage { name: "openssl".into(), version: None });
+    let mut p = Package::new(
+        Ecosystem::Deb,
+        "libssl3",
+        "3.0.11-1~deb12u1",
+        "/var/lib/dpkg/status",
+    );
+    p.source = Some(SourcePackage {
+        name: "openssl".into(),
+        version: None,
+    });
     p
 }
 
@@ -46,12 +59,32 @@ fn no_temp_files(dir: &Path) {
 #[test]
 fn malformed_records_are_skipped_counted_and_named() {
     let src = tempfile::tempdir().unwrap();
-    std::fs::copy(common::distro_fixtures().join("DSA-5532-1.json"), src.path().join("good.json")).unwrap();
-    std::fs::write(src.path().join("broken.json"), b"{\"id\": \"X-1\", \"affected\": [").unwrap();
+    std::fs::copy(
+        common::distro_fixtures().join("DSA-5532-1.json"),
+        src.path().join("good.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        src.path().join("broken.json"),
+        b"{\"id\": \"X-1\", \"affected\": [",
+    )
+    .unwrap();
     std::fs::create_dir(src.path().join("sub")).unwrap();
-    std::fs::write(src.path().join("sub/noid.yaml"), b"id: ''\nsummary: no id\n").unwrap();
-    std::fs::write(src.path().join("sub/v2.json"), b"{\"schema_version\": \"2.0.0\", \"id\": \"X-2\"}").unwrap();
-    std::fs::write(src.path().join("sub/wrongtype.yml"), b"id: X-3\naffected: 7\n").unwrap();
+    std::fs::write(
+        src.path().join("sub/noid.yaml"),
+        b"id: ''\nsummary: no id\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.path().join("sub/v2.json"),
+        b"{\"schema_version\": \"2.0.0\", \"id\": \"X-2\"}",
+    )
+    .unwrap();
+    std::fs::write(
+        src.path().join("sub/wrongtype.yml"),
+        b"id: X-3\naffected: 7\n",
+    )
+    .unwrap();
     std::fs::write(src.path().join("notes.txt"), b"not an advisory").unwrap();
     let db = tempfile::tempdir().unwrap();
     let s = import(db.path(), src.path()).unwrap();
@@ -59,10 +92,19 @@ fn malformed_records_are_skipped_counted_and_named() {
     let mut names: Vec<String> = s
         .skipped
         .iter()
-        .map(|(n, _)| Path::new(n).file_name().unwrap().to_string_lossy().to_string())
+        .map(|(n, _)| {
+            Path::new(n)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string()
+        })
         .collect();
     names.sort();
-    assert_eq!(names, ["broken.json", "noid.yaml", "v2.json", "wrongtype.yml"]);
+    assert_eq!(
+        names,
+        ["broken.json", "noid.yaml", "v2.json", "wrongtype.yml"]
+    );
     assert!(s.skipped.iter().any(|(_, e)| e.contains("schema_version")));
     assert_answers(db.path());
 }
@@ -73,10 +115,14 @@ fn corrupt_zip_member_leaves_the_old_database() {
     let before = std::fs::read(dir.path().join(DB_FILE)).unwrap();
     let work = tempfile::tempdir().unwrap();
     let crates = common::osv_data().join("crates.io");
-    let files: Vec<_> = ["RUSTSEC-2023-0090.json", "RUSTSEC-2025-0156.json", "RUSTSEC-2025-0063.json"]
-        .iter()
-        .map(|f| crates.join(f))
-        .collect();
+    let files: Vec<_> = [
+        "RUSTSEC-2023-0090.json",
+        "RUSTSEC-2025-0156.json",
+        "RUSTSEC-2025-0063.json",
+    ]
+    .iter()
+    .map(|f| crates.join(f))
+    .collect();
     let zip_path = work.path().join("all.zip");
     common::make_zip(&zip_path, &files);
     // Sanity: the intact archive imports.
@@ -94,7 +140,11 @@ fn corrupt_zip_member_leaves_the_old_database() {
     let err = import(dir.path(), &zip_path).unwrap_err();
     assert!(matches!(err, DbError::Archive { .. }), "{err}");
     assert!(err.to_string().contains("all.zip"), "{err}");
-    assert_eq!(std::fs::read(dir.path().join(DB_FILE)).unwrap(), before, "old database untouched");
+    assert_eq!(
+        std::fs::read(dir.path().join(DB_FILE)).unwrap(),
+        before,
+        "old database untouched"
+    );
     assert_answers(dir.path());
     no_temp_files(dir.path());
 }
@@ -110,11 +160,20 @@ fn zip_bomb_limits() {
     std::fs::write(&big, record).unwrap();
     let zip_path = work.path().join("bomb.zip");
     common::make_zip(&zip_path, &[big]);
-    assert!(std::fs::metadata(&zip_path).unwrap().len() < 10_000, "compresses well");
-    let limits = ZipLimits { max_member_bytes: 100_000, ..ZipLimits::default() };
+    assert!(
+        std::fs::metadata(&zip_path).unwrap().len() < 10_000,
+        "compresses well"
+    );
+    let limits = ZipLimits {
+        max_member_bytes: 100_000,
+        ..ZipLimits::default()
+    };
     let err = import_with(dir.path(), &[&zip_path], limits).unwrap_err();
     assert!(err.to_string().contains("limit"), "{err}");
-    let limits = ZipLimits { max_total_bytes: 100_000, ..ZipLimits::default() };
+    let limits = ZipLimits {
+        max_total_bytes: 100_000,
+        ..ZipLimits::default()
+    };
     let err = import_with(dir.path(), &[&zip_path], limits).unwrap_err();
     assert!(err.to_string().contains("limit"), "{err}");
     assert_answers(dir.path());
@@ -131,10 +190,16 @@ fn truncated_or_garbage_database_gives_a_clear_error() {
     let err = Db::open(dir.path()).err().unwrap();
     assert!(matches!(err, DbError::Corrupt { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("truncated") && msg.contains("garrison db update") && msg.contains(DB_FILE), "{msg}");
+    assert!(
+        msg.contains("truncated") && msg.contains("garrison db update") && msg.contains(DB_FILE),
+        "{msg}"
+    );
 
-    std::fs::write(&path, b"this is not a database at all, just text that is long enough to fill a header..........")
-        .unwrap();
+    std::fs::write(
+        &path,
+        b"this is not a database at all, just text that is long enough to fill a header..........",
+    )
+    .unwrap();
     let err = Db::open(dir.path()).err().unwrap();
     assert!(matches!(err, DbError::Corrupt { .. }), "{err}");
     std::fs::write(&path, b"").unwrap();
@@ -146,7 +211,10 @@ fn truncated_or_garbage_database_gives_a_clear_error() {
 
     let empty = tempfile::tempdir().unwrap();
     let err = Db::open(empty.path()).err().unwrap();
-    assert!(matches!(err, DbError::Missing { .. }) && err.to_string().contains("db update"), "{err}");
+    assert!(
+        matches!(err, DbError::Missing { .. }) && err.to_string().contains("db update"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -154,14 +222,34 @@ fn newer_schema_is_refused_by_name() {
     let dir = with_db();
     let path = dir.path().join(DB_FILE);
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", []).unwrap();
+    conn.execute(
+        "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let err = Db::open(dir.path()).err().unwrap();
     let msg = err.to_string();
-    assert!(matches!(err, DbError::NewerSchema { found: 99, supported: 1, .. }), "{msg}");
-    assert!(msg.contains(&path.display().to_string()) && msg.contains("99"), "{msg}");
+    assert!(
+        matches!(
+            err,
+            DbError::NewerSchema {
+                found: 99,
+                supported: 1,
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("99"),
+        "{msg}"
+    );
     // An import does not silently overwrite a newer database either.
-    assert!(matches!(import(dir.path(), &common::distro_fixtures()), Err(DbError::NewerSchema { .. })));
+    assert!(matches!(
+        import(dir.path(), &common::distro_fixtures()),
+        Err(DbError::NewerSchema { .. })
+    ));
 }
 
 #[test]
@@ -171,8 +259,17 @@ fn a_second_update_is_refused_while_one_runs() {
     let err = import(dir.path(), &common::distro_fixtures()).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, DbError::Busy { .. }), "{msg}");
-    assert!(msg.contains(&format!("another update is running (pid {})", std::process::id())), "{msg}");
-    assert!(matches!(UpdateLock::acquire(dir.path()), Err(DbError::Busy { .. })));
+    assert!(
+        msg.contains(&format!(
+            "another update is running (pid {})",
+            std::process::id()
+        )),
+        "{msg}"
+    );
+    assert!(matches!(
+        UpdateLock::acquire(dir.path()),
+        Err(DbError::Busy { .. })
+    ));
     assert_answers(dir.path());
     drop(lock);
     import(dir.path(), &common::distro_fixtures()).unwrap();
@@ -220,10 +317,17 @@ fn kev_and_epss() {
     let bad = work.path().join("bad.csv");
     std::fs::write(&bad, "cve,epss,percentile\nCVE-2021-44228,lots,0.9\n").unwrap();
     let err = import_epss(dir.path(), &bad).unwrap_err();
-    assert!(err.to_string().contains("bad.csv") && err.to_string().contains("line 2"), "{err}");
+    assert!(
+        err.to_string().contains("bad.csv") && err.to_string().contains("line 2"),
+        "{err}"
+    );
     std::fs::write(&bad, "{\"vulnerabilities\": 3}").unwrap();
     let err = import_kev(dir.path(), &bad).unwrap_err();
     assert!(err.to_string().contains("KEV catalog"), "{err}");
     let db = Db::open(dir.path()).unwrap();
-    assert_eq!(db.status().unwrap().epss_entries, 2, "old data kept after a failed import");
+    assert_eq!(
+        db.status().unwrap().epss_entries,
+        2,
+        "old data kept after a failed import"
+    );
 }

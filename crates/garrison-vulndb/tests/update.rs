@@ -13,10 +13,16 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone)]
 enum Route {
     /// 200 with ETag and Last-Modified; 304 when If-None-Match matches.
-    Zip { body: Vec<u8>, etag: String },
+    Zip {
+        body: Vec<u8>,
+        etag: String,
+    },
     Status(u16),
     /// Announces more bytes than it sends, then closes.
-    Truncated { body: Vec<u8>, claim: usize },
+    Truncated {
+        body: Vec<u8>,
+        claim: usize,
+    },
 }
 
 #[derive(Clone, Default)]
@@ -31,7 +37,10 @@ impl Server {
     fn start() -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = Server { base, ..Server::default() };
+        let server = Server {
+            base,
+            ..Server::default()
+        };
         let s = server.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -90,7 +99,13 @@ impl Server {
     }
 
     fn requests(&self, path: &str) -> Vec<HashMap<String, String>> {
-        self.log.lock().unwrap().iter().filter(|(p, _)| p == path).map(|(_, h)| h.clone()).collect()
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, h)| h.clone())
+            .collect()
     }
 }
 
@@ -114,8 +129,20 @@ fn wasmtime_matches(dir: &Path) -> usize {
 fn conditional_requests_and_per_ecosystem_replacement() {
     let work = tempfile::tempdir().unwrap();
     let server = Server::start();
-    server.route("/crates.io/all.zip", Route::Zip { body: zip_of(work.path(), &eco_files("crates.io")), etag: "\"c1\"".into() });
-    server.route("/Go/all.zip", Route::Zip { body: zip_of(work.path(), &eco_files("Go")), etag: "\"g1\"".into() });
+    server.route(
+        "/crates.io/all.zip",
+        Route::Zip {
+            body: zip_of(work.path(), &eco_files("crates.io")),
+            etag: "\"c1\"".into(),
+        },
+    );
+    server.route(
+        "/Go/all.zip",
+        Route::Zip {
+            body: zip_of(work.path(), &eco_files("Go")),
+            etag: "\"g1\"".into(),
+        },
+    );
     let dir = work.path().join("db");
     let ecos = vec!["crates.io".to_string(), "Go".to_string()];
 
@@ -134,24 +161,48 @@ fn conditional_requests_and_per_ecosystem_replacement() {
     let st = Db::open(&dir).unwrap().status().unwrap();
     let src = st.sources.iter().find(|s| s.name == "crates.io").unwrap();
     assert_eq!(src.etag.as_deref(), Some("\"c1\""));
-    assert_eq!(src.last_modified.as_deref(), Some("Wed, 21 Oct 2026 07:28:00 GMT"));
+    assert_eq!(
+        src.last_modified.as_deref(),
+        Some("Wed, 21 Oct 2026 07:28:00 GMT")
+    );
     let first_build = st.built_at.clone();
 
     // Nothing changed: 304 for both, the file is not rewritten.
     let before = std::fs::read(dir.join(DB_FILE)).unwrap();
     let s = update(&dir, &server.base, &ecos).unwrap();
     assert!(!s.rebuilt);
-    assert!(s.ecosystems.iter().all(|(_, u)| *u == EcosystemUpdate::Unchanged));
+    assert!(s
+        .ecosystems
+        .iter()
+        .all(|(_, u)| *u == EcosystemUpdate::Unchanged));
     let last = server.requests("/crates.io/all.zip").pop().unwrap();
-    assert_eq!(last.get("if-none-match").map(String::as_str), Some("\"c1\""));
-    assert_eq!(last.get("if-modified-since").map(String::as_str), Some("Wed, 21 Oct 2026 07:28:00 GMT"));
+    assert_eq!(
+        last.get("if-none-match").map(String::as_str),
+        Some("\"c1\"")
+    );
+    assert_eq!(
+        last.get("if-modified-since").map(String::as_str),
+        Some("Wed, 21 Oct 2026 07:28:00 GMT")
+    );
     assert_eq!(std::fs::read(dir.join(DB_FILE)).unwrap(), before);
 
     // crates.io changes (now three records): only its advisories are replaced.
     let crates = common::osv_data().join("crates.io");
-    let three: Vec<PathBuf> =
-        ["RUSTSEC-2025-0156.json", "RUSTSEC-2025-0063.json", "RUSTSEC-2023-0090.json"].iter().map(|f| crates.join(f)).collect();
-    server.route("/crates.io/all.zip", Route::Zip { body: zip_of(work.path(), &three), etag: "\"c2\"".into() });
+    let three: Vec<PathBuf> = [
+        "RUSTSEC-2025-0156.json",
+        "RUSTSEC-2025-0063.json",
+        "RUSTSEC-2023-0090.json",
+    ]
+    .iter()
+    .map(|f| crates.join(f))
+    .collect();
+    server.route(
+        "/crates.io/all.zip",
+        Route::Zip {
+            body: zip_of(work.path(), &three),
+            etag: "\"c2\"".into(),
+        },
+    );
     let s = update(&dir, &server.base, &ecos).unwrap();
     assert!(s.rebuilt);
     assert_eq!(s.ecosystems[1].1, EcosystemUpdate::Unchanged);
@@ -163,12 +214,24 @@ fn conditional_requests_and_per_ecosystem_replacement() {
 }
 
 fn assert_intact(dir: &Path, before: &[u8]) {
-    assert_eq!(std::fs::read(dir.join(DB_FILE)).unwrap(), before, "old database untouched");
+    assert_eq!(
+        std::fs::read(dir.join(DB_FILE)).unwrap(),
+        before,
+        "old database untouched"
+    );
     let db = Db::open(dir).unwrap();
     let p = Package::new(Ecosystem::Cargo, "wasmtime", "5.0.0", "/Cargo.lock");
     let m = match_packages(&db, &[p], None).unwrap();
-    let w = m.iter().find(|m| m.vulnerability.id == "RUSTSEC-2023-0090").expect("old database answers");
-    assert_eq!(w.fix, FixState::Fixed { versions: vec!["5.0.1".into()] });
+    let w = m
+        .iter()
+        .find(|m| m.vulnerability.id == "RUSTSEC-2023-0090")
+        .expect("old database answers");
+    assert_eq!(
+        w.fix,
+        FixState::Fixed {
+            versions: vec!["5.0.1".into()]
+        }
+    );
     let left: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
@@ -182,37 +245,78 @@ fn failed_downloads_leave_the_old_database() {
     let work = tempfile::tempdir().unwrap();
     let server = Server::start();
     let body = zip_of(work.path(), &eco_files("crates.io"));
-    server.route("/crates.io/all.zip", Route::Zip { body: body.clone(), etag: "\"c1\"".into() });
+    server.route(
+        "/crates.io/all.zip",
+        Route::Zip {
+            body: body.clone(),
+            etag: "\"c1\"".into(),
+        },
+    );
     let dir = work.path().join("db");
     update(&dir, &server.base, &["crates.io".to_string()]).unwrap();
     let before = std::fs::read(dir.join(DB_FILE)).unwrap();
 
     server.route("/crates.io/all.zip", Route::Status(500));
     let err = update(&dir, &server.base, &["crates.io".to_string()]).unwrap_err();
-    assert!(matches!(err, DbError::Download { .. }) && err.to_string().contains("500"), "{err}");
+    assert!(
+        matches!(err, DbError::Download { .. }) && err.to_string().contains("500"),
+        "{err}"
+    );
     assert_intact(&dir, &before);
 
-    server.route("/crates.io/all.zip", Route::Truncated { body: body[..body.len() / 2].to_vec(), claim: body.len() });
+    server.route(
+        "/crates.io/all.zip",
+        Route::Truncated {
+            body: body[..body.len() / 2].to_vec(),
+            claim: body.len(),
+        },
+    );
     let err = update(&dir, &server.base, &["crates.io".to_string()]).unwrap_err();
     assert!(matches!(err, DbError::Download { .. }), "{err}");
     assert_intact(&dir, &before);
 
     // The first ecosystem downloads fine, the second is missing: nothing changes.
-    server.route("/crates.io/all.zip", Route::Zip { body: zip_of(work.path(), &eco_files("Go")[..5]), etag: "\"x\"".into() });
-    let err = update(&dir, &server.base, &["crates.io".to_string(), "NoSuch".to_string()]).unwrap_err();
+    server.route(
+        "/crates.io/all.zip",
+        Route::Zip {
+            body: zip_of(work.path(), &eco_files("Go")[..5]),
+            etag: "\"x\"".into(),
+        },
+    );
+    let err = update(
+        &dir,
+        &server.base,
+        &["crates.io".to_string(), "NoSuch".to_string()],
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("404"), "{err}");
     assert_intact(&dir, &before);
 
-    server.route("/crates.io/all.zip", Route::Zip { body: b"this is not a zip file".to_vec(), etag: "\"bad\"".into() });
+    server.route(
+        "/crates.io/all.zip",
+        Route::Zip {
+            body: b"this is not a zip file".to_vec(),
+            etag: "\"bad\"".into(),
+        },
+    );
     let err = update(&dir, &server.base, &["crates.io".to_string()]).unwrap_err();
     assert!(matches!(err, DbError::Archive { .. }), "{err}");
     assert_intact(&dir, &before);
 
     let junk = work.path().join("junk.json");
     std::fs::write(&junk, b"{ not json").unwrap();
-    server.route("/crates.io/all.zip", Route::Zip { body: zip_of(work.path(), &[junk]), etag: "\"junk\"".into() });
+    server.route(
+        "/crates.io/all.zip",
+        Route::Zip {
+            body: zip_of(work.path(), &[junk]),
+            etag: "\"junk\"".into(),
+        },
+    );
     let err = update(&dir, &server.base, &["crates.io".to_string()]).unwrap_err();
-    assert!(matches!(err, DbError::EmptyDownload { skipped: 1, .. }), "{err}");
+    assert!(
+        matches!(err, DbError::EmptyDownload { skipped: 1, .. }),
+        "{err}"
+    );
     assert_intact(&dir, &before);
 }
 
@@ -235,20 +339,37 @@ fn full_disk_during_update_keeps_the_old_database() {
         .arg(&mnt)
         .status()
         .expect("running mount");
-    assert!(st.success(), "mounting a 1 MiB tmpfs at {} failed: this test needs root", mnt.display());
+    assert!(
+        st.success(),
+        "mounting a 1 MiB tmpfs at {} failed: this test needs root",
+        mnt.display()
+    );
     let _guard = Mount(mnt.clone());
     let dir = mnt.join("db");
     let crates = common::osv_data().join("crates.io");
     let small = work.path().join("small-src");
     std::fs::create_dir(&small).unwrap();
-    std::fs::copy(crates.join("RUSTSEC-2023-0090.json"), small.join("RUSTSEC-2023-0090.json")).unwrap();
+    std::fs::copy(
+        crates.join("RUSTSEC-2023-0090.json"),
+        small.join("RUSTSEC-2023-0090.json"),
+    )
+    .unwrap();
     import(&dir, &small).unwrap();
     let before = std::fs::read(dir.join(DB_FILE)).unwrap();
 
     let server = Server::start();
-    server.route("/Go/all.zip", Route::Zip { body: zip_of(work.path(), &eco_files("Go")), etag: "\"g\"".into() });
+    server.route(
+        "/Go/all.zip",
+        Route::Zip {
+            body: zip_of(work.path(), &eco_files("Go")),
+            etag: "\"g\"".into(),
+        },
+    );
     let err = update(&dir, &server.base, &["Go".to_string()]).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("No space left") || msg.contains("full"), "{msg}");
+    assert!(
+        msg.contains("No space left") || msg.contains("full"),
+        "{msg}"
+    );
     assert_intact(&dir, &before);
 }

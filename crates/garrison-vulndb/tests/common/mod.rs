@@ -25,7 +25,10 @@ pub fn osv_data() -> PathBuf {
 /// The committed distro fixtures.
 pub fn distro_fixtures() -> PathBuf {
     let p = workspace_root().join("fixtures/osv-distro");
-    assert!(p.join("DSA-5532-1.json").is_file(), "fixtures/osv-distro is missing");
+    assert!(
+        p.join("DSA-5532-1.json").is_file(),
+        "fixtures/osv-distro is missing"
+    );
     p
 }
 
@@ -33,7 +36,8 @@ pub fn distro_fixtures() -> PathBuf {
 pub fn make_zip(out: &Path, files: &[PathBuf]) {
     let f = std::fs::File::create(out).unwrap();
     let mut zip = zip::ZipWriter::new(f);
-    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     for p in files {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         zip.start_file(name, opts).unwrap();
