@@ -154,7 +154,8 @@ fn exit_code_gates_a_ci_step() {
         garrison(data_dir(), &a).status.code()
     };
     assert_eq!(run(&["--severity", "CRITICAL", "--exit-code", "5"]), Some(5));
-    assert_eq!(run(&["--severity", "HIGH,MEDIUM,LOW"]), Some(0), "nothing at those severities");
+    assert_eq!(run(&["--severity", "HIGH,LOW"]), Some(0), "nothing at those severities");
+    assert_eq!(run(&["--severity", "MEDIUM", "--exit-code", "6"]), Some(6), "Debian urgency medium");
     // UNKNOWN is explicit: the PyPA advisories carry no severity.
     assert_eq!(run(&["--severity", "UNKNOWN", "--exit-code", "4"]), Some(4));
     // Default gate: any finding fails with 1.
