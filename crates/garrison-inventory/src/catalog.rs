@@ -156,11 +156,15 @@ impl Catalog {
                         ParserClass::OsDatabase => self.introduced_in(&path, &pkg).or(r.layer),
                         ParserClass::Other => r.layer,
                     };
-                    pkg.layer = layer.and_then(|l| self.layers.get(l)).map(|l| l.digest.clone());
+                    pkg.layer = layer
+                        .and_then(|l| self.layers.get(l))
+                        .map(|l| l.digest.clone());
                     if pkg.purl.is_empty() {
                         match purl_for(&pkg, inv.distro.as_ref()) {
                             Ok(p) => pkg.purl = p,
-                            Err(e) => self.warnings.push(Warning::new(pkg.location.clone(), e.to_string())),
+                            Err(e) => self
+                                .warnings
+                                .push(Warning::new(pkg.location.clone(), e.to_string())),
                         }
                     }
                     inv.packages.push(pkg);
@@ -241,7 +245,8 @@ impl Visitor for Catalog {
         self.bytes_read += buf.len() as u64;
         if std::mem::take(&mut self.pending_os_release) {
             if let Some(d) = crate::os::parse_os_release(&buf) {
-                self.os_release.insert(meta.path.to_string(), (meta.layer, d));
+                self.os_release
+                    .insert(meta.path.to_string(), (meta.layer, d));
             }
         }
         if self.pending.is_empty() {

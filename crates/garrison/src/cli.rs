@@ -134,7 +134,12 @@ pub struct ScanOutputArgs {
 pub struct GateArgs {
     /// Report only these severities (comma-separated: CRITICAL,HIGH,MEDIUM,LOW,INFO,UNKNOWN).
     /// UNKNOWN is listed or not like any other severity; it is never dropped silently.
-    #[arg(long, value_name = "LIST", default_value = "CRITICAL,HIGH,MEDIUM,LOW,INFO,UNKNOWN", global = true)]
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "CRITICAL,HIGH,MEDIUM,LOW,INFO,UNKNOWN",
+        global = true
+    )]
     pub severity: String,
     /// Exit code when any finding is reported (0 never fails the run).
     #[arg(long, value_name = "N", default_value_t = 1, global = true)]

@@ -26,9 +26,8 @@ pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
 
 /// The database directory for this run.
 pub fn db_dir(global: &Global) -> anyhow::Result<PathBuf> {
-    default_db_dir(global.data_dir.as_deref()).context(
-        "cannot tell where the advisory database lives (no HOME): pass --data-dir DIR",
-    )
+    default_db_dir(global.data_dir.as_deref())
+        .context("cannot tell where the advisory database lives (no HOME): pass --data-dir DIR")
 }
 
 /// Opens the database, with an error that says what to do when there is none.
@@ -47,19 +46,26 @@ pub fn run(global: &Global, cmd: DbCommand) -> anyhow::Result<ExitCode> {
     let dir = db_dir(global)?;
     match cmd {
         DbCommand::Update { source, ecosystems } => {
-            let base = source.as_deref().unwrap_or(garrison_vulndb::DEFAULT_BASE_URL);
+            let base = source
+                .as_deref()
+                .unwrap_or(garrison_vulndb::DEFAULT_BASE_URL);
             let ecosystems: Vec<String> = if ecosystems.is_empty() {
                 DEFAULT_ECOSYSTEMS.iter().map(|s| s.to_string()).collect()
             } else {
                 ecosystems
             };
             if !global.quiet {
-                eprintln!("garrison: updating {} ecosystems from {base}", ecosystems.len());
+                eprintln!(
+                    "garrison: updating {} ecosystems from {base}",
+                    ecosystems.len()
+                );
             }
             let summary = garrison_vulndb::update(&dir, base, &ecosystems)?;
             for (eco, result) in &summary.ecosystems {
                 match result {
-                    EcosystemUpdate::Unchanged => println!("{eco}: unchanged since the last update"),
+                    EcosystemUpdate::Unchanged => {
+                        println!("{eco}: unchanged since the last update")
+                    }
                     EcosystemUpdate::Updated { bytes, summary } => {
                         println!("{eco}: downloaded {}", crate::progress::human_bytes(*bytes));
                         print_import(summary, global.quiet);
@@ -69,7 +75,11 @@ pub fn run(global: &Global, cmd: DbCommand) -> anyhow::Result<ExitCode> {
             println!(
                 "database {} ({})",
                 dir.display(),
-                if summary.rebuilt { "rebuilt" } else { "unchanged" }
+                if summary.rebuilt {
+                    "rebuilt"
+                } else {
+                    "unchanged"
+                }
             );
         }
         DbCommand::Import { paths, kev, epss } => {
@@ -85,7 +95,10 @@ pub fn run(global: &Global, cmd: DbCommand) -> anyhow::Result<ExitCode> {
             }
             if let Some(kev) = kev {
                 let n = garrison_vulndb::import_kev(&dir, &kev)?;
-                println!("imported {n} known exploited vulnerabilities from {}", kev.display());
+                println!(
+                    "imported {n} known exploited vulnerabilities from {}",
+                    kev.display()
+                );
             }
             if let Some(epss) = epss {
                 let n = garrison_vulndb::import_epss(&dir, &epss)?;
@@ -123,12 +136,20 @@ pub fn run(global: &Global, cmd: DbCommand) -> anyhow::Result<ExitCode> {
                     println!(
                         "KEV        {} entries{}",
                         status.kev_entries,
-                        status.kev_date.as_deref().map(|d| format!(" (catalog of {d})")).unwrap_or_default()
+                        status
+                            .kev_date
+                            .as_deref()
+                            .map(|d| format!(" (catalog of {d})"))
+                            .unwrap_or_default()
                     );
                     println!(
                         "EPSS       {} scores{}",
                         status.epss_entries,
-                        status.epss_model.as_deref().map(|m| format!(" (model {m})")).unwrap_or_default()
+                        status
+                            .epss_model
+                            .as_deref()
+                            .map(|m| format!(" (model {m})"))
+                            .unwrap_or_default()
                     );
                     println!("ecosystems");
                     for e in &status.ecosystems {
@@ -150,7 +171,10 @@ fn print_import(s: &ImportSummary, quiet: bool) {
         s.per_ecosystem.len()
     );
     if s.git_ranges > 0 {
-        println!("  {} GIT ranges skipped (Garrison matches versions, not commits)", s.git_ranges);
+        println!(
+            "  {} GIT ranges skipped (Garrison matches versions, not commits)",
+            s.git_ranges
+        );
     }
     if s.unknown_ranges + s.bad_events > 0 {
         println!(
@@ -173,7 +197,10 @@ fn print_import(s: &ImportSummary, quiet: bool) {
 /// `3 days` from an RFC 3339 time, for people.
 fn age(rfc3339: &str) -> Option<String> {
     let t = humantime::parse_rfc3339_weak(rfc3339).ok()?;
-    let secs = std::time::SystemTime::now().duration_since(t).ok()?.as_secs();
+    let secs = std::time::SystemTime::now()
+        .duration_since(t)
+        .ok()?
+        .as_secs();
     Some(match secs {
         s if s < 3600 => format!("{} minutes", s / 60),
         s if s < 86400 * 2 => format!("{} hours", s / 3600),

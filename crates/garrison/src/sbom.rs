@@ -71,7 +71,9 @@ where
         Some(path) => {
             let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
             let mut tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(std::path::Path::new(".")))
-                .with_context(|| format!("cannot create the output file next to {}", path.display()))?;
+                .with_context(|| {
+                    format!("cannot create the output file next to {}", path.display())
+                })?;
             {
                 let mut out = std::io::BufWriter::new(tmp.as_file_mut());
                 render(&mut out)?;

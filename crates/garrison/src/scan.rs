@@ -7,7 +7,9 @@ use crate::UsageError;
 use anyhow::Context;
 use garrison_gate::{Gate, IgnoreFile, Subject, DEFAULT_IGNORE_FILE};
 use garrison_inventory::read_sbom;
-use garrison_model::{DbInfo, Finding, FixState, Inventory, ScanReport, Suppression, Warning, SCAN_SCHEMA_VERSION};
+use garrison_model::{
+    DbInfo, Finding, FixState, Inventory, ScanReport, Suppression, Warning, SCAN_SCHEMA_VERSION,
+};
 use garrison_report::{render_scan, RenderOptions, ScanFormat};
 use garrison_risk::{Epss, Rating, Signals};
 use garrison_source::Limits;
@@ -38,13 +40,16 @@ impl Signals for DbSignals<'_> {
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let gate = Gate {
-        severities: Gate::parse_severities(&args.gate.severity).map_err(|e| UsageError(e.to_string()))?,
+        severities: Gate::parse_severities(&args.gate.severity)
+            .map_err(|e| UsageError(e.to_string()))?,
         exit_code: args.gate.exit_code,
         ignore_unfixed: args.gate.ignore_unfixed,
     };
     let ignore = match &args.gate.ignorefile {
         Some(path) => IgnoreFile::load(path)?,
-        None if Path::new(DEFAULT_IGNORE_FILE).is_file() => IgnoreFile::load(Path::new(DEFAULT_IGNORE_FILE))?,
+        None if Path::new(DEFAULT_IGNORE_FILE).is_file() => {
+            IgnoreFile::load(Path::new(DEFAULT_IGNORE_FILE))?
+        }
         None => IgnoreFile::default(),
     };
     // Open the database first: no point walking an image we cannot match.
@@ -59,7 +64,8 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
             crate::sbom::inventory(source.as_mut(), &limits, global.quiet)?
         }
         Err(path) => {
-            let bytes = std::fs::read(&path).with_context(|| format!("cannot read the SBOM {}", path.display()))?;
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("cannot read the SBOM {}", path.display()))?;
             read_sbom(&bytes, &path.display().to_string())?
         }
     };
@@ -68,13 +74,19 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
         garrison_vulndb::match_packages_with_warnings(&db, &inv.packages, inv.distro.as_ref())?;
     let mut warnings = inv.warnings.clone();
     warnings.extend(match_warnings.into_iter().map(|w| {
-        let input = inv.packages.get(w.package).map(|p| p.purl.clone()).unwrap_or_default();
+        let input = inv
+            .packages
+            .get(w.package)
+            .map(|p| p.purl.clone())
+            .unwrap_or_default();
         Warning::new(input, w.message)
     }));
     let distro_id = inv.distro.as_ref().map(|d| d.id.as_str()).unwrap_or("");
     let mut findings: Vec<Finding> = Vec::with_capacity(matches.len());
     for m in &matches {
-        let Some(pkg) = inv.packages.get(m.package) else { continue };
+        let Some(pkg) = inv.packages.get(m.package) else {
+            continue;
+        };
         let mut f = m.to_finding(pkg);
         let mut ratings = Vec::new();
         if let Some(u) = &f.distro_urgency {
@@ -84,7 +96,10 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
             }
         }
         for e in garrison_risk::apply_severity(&mut f.vulnerability, &ratings) {
-            warnings.push(Warning::new(f.vulnerability.id.clone(), e.error.to_string()));
+            warnings.push(Warning::new(
+                f.vulnerability.id.clone(),
+                e.error.to_string(),
+            ));
         }
         findings.push(f);
     }
@@ -94,7 +109,8 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
     let today = garrison_gate::today();
     warnings.extend(ignore.expired(today));
     findings.retain(|f| {
-        gate.shows(f.vulnerability.severity) && !(gate.ignore_unfixed && f.fix == FixState::NotFixed)
+        gate.shows(f.vulnerability.severity)
+            && !(gate.ignore_unfixed && f.fix == FixState::NotFixed)
     });
     for f in &mut findings {
         let ids: Vec<&str> = std::iter::once(f.vulnerability.id.as_str())
@@ -145,7 +161,9 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
         width: to_terminal.then(crate::sbom::terminal_width).flatten(),
         ..RenderOptions::default()
     };
-    crate::sbom::write_report(args.output.output.as_deref(), |out| render_scan(&report, format, &opts, out))?;
+    crate::sbom::write_report(args.output.output.as_deref(), |out| {
+        render_scan(&report, format, &opts, out)
+    })?;
     if !global.quiet && (format != ScanFormat::Table || args.output.output.is_some()) {
         eprintln!(
             "garrison: {} vulnerabilities reported ({} suppressed) in {} packages, {:.2} s",
@@ -157,4 +175,3 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::from(gate.exit_code_for(reported)))
 }
-

@@ -31,7 +31,11 @@ fn shared_osv() -> PathBuf {
 
 fn fixture(rel: &str, script: &str) -> PathBuf {
     let p = fixtures().join(rel);
-    assert!(p.exists(), "fixture {} is missing: run {script} (as root) first", p.display());
+    assert!(
+        p.exists(),
+        "fixture {} is missing: run {script} (as root) first",
+        p.display()
+    );
     p
 }
 
@@ -49,10 +53,22 @@ fn garrison(data_dir: &Path, args: &[&str]) -> Output {
 /// the image's, one fixed in an older version (must not match), and one for
 /// Debian 11 (must not match a Debian 12 image).
 const DISTRO_RECORDS: &[(&str, &str)] = &[
-    ("DEBIAN-CVE-2005-2541.json", r#"{"schema_version":"1.6.0","id":"DEBIAN-CVE-2005-2541","modified":"2024-01-01T00:00:00Z","summary":"tar: archives can carry setuid files","affected":[{"package":{"ecosystem":"Debian:12","name":"tar"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}],"ecosystem_specific":{"urgency":"unimportant"}}]}"#),
-    ("DEBIAN-CVE-2099-0001.json", r#"{"id":"DEBIAN-CVE-2099-0001","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:12","name":"util-linux"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.38.1-5+deb12u9"}]}],"ecosystem_specific":{"urgency":"medium"}}]}"#),
-    ("DEBIAN-CVE-2099-0002.json", r#"{"id":"DEBIAN-CVE-2099-0002","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:12","name":"util-linux"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.38.1-5+deb12u1"}]}]}]}"#),
-    ("DEBIAN-CVE-2099-0003.json", r#"{"id":"DEBIAN-CVE-2099-0003","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:11","name":"tar"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"9.9"}]}]}]}"#),
+    (
+        "DEBIAN-CVE-2005-2541.json",
+        r#"{"schema_version":"1.6.0","id":"DEBIAN-CVE-2005-2541","modified":"2024-01-01T00:00:00Z","summary":"tar: archives can carry setuid files","affected":[{"package":{"ecosystem":"Debian:12","name":"tar"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}],"ecosystem_specific":{"urgency":"unimportant"}}]}"#,
+    ),
+    (
+        "DEBIAN-CVE-2099-0001.json",
+        r#"{"id":"DEBIAN-CVE-2099-0001","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:12","name":"util-linux"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.38.1-5+deb12u9"}]}],"ecosystem_specific":{"urgency":"medium"}}]}"#,
+    ),
+    (
+        "DEBIAN-CVE-2099-0002.json",
+        r#"{"id":"DEBIAN-CVE-2099-0002","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:12","name":"util-linux"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.38.1-5+deb12u1"}]}]}]}"#,
+    ),
+    (
+        "DEBIAN-CVE-2099-0003.json",
+        r#"{"id":"DEBIAN-CVE-2099-0003","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:11","name":"tar"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"9.9"}]}]}]}"#,
+    ),
 ];
 
 /// A data dir with every shared advisory and the distro records imported, once per test binary.
@@ -68,9 +84,18 @@ fn data_dir() -> &'static Path {
         let osv = shared_osv();
         let out = garrison(
             dir.path(),
-            &["db", "import", osv.to_str().unwrap(), records.to_str().unwrap()],
+            &[
+                "db",
+                "import",
+                osv.to_str().unwrap(),
+                records.to_str().unwrap(),
+            ],
         );
-        assert!(out.status.success(), "db import failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "db import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("imported"), "{text}");
         dir
@@ -90,7 +115,10 @@ fn scan_json(args: &[&str]) -> (ScanReport, Output) {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: ScanReport = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("not a scan report ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "not a scan report ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     });
     (report, out)
 }
@@ -110,38 +138,91 @@ fn ids(r: &ScanReport, package: &str) -> Vec<String> {
 #[test]
 fn image_scan_finds_language_and_os_vulnerabilities_with_fixes_and_layers() {
     let image = fixture("vulnimage/vuln-docker.tar", "fixtures/vulnimage/make.sh");
-    let layer_txt = std::fs::read_to_string(fixture("vulnimage/layer.txt", "fixtures/vulnimage/make.sh")).unwrap();
-    let added_layer = layer_txt.lines().nth(1).expect("layer.txt names the added layer").trim().to_string();
+    let layer_txt =
+        std::fs::read_to_string(fixture("vulnimage/layer.txt", "fixtures/vulnimage/make.sh"))
+            .unwrap();
+    let added_layer = layer_txt
+        .lines()
+        .nth(1)
+        .expect("layer.txt names the added layer")
+        .trim()
+        .to_string();
     let (r, _) = scan_json(&["image", image.to_str().unwrap()]);
 
     assert_eq!(r.distro.as_ref().map(|d| d.id.as_str()), Some("debian"));
     assert!(r.packages_scanned > 80, "{}", r.packages_scanned);
     // PyPI: requests 2.19.0 from the added layer, with the fix versions the data names.
     assert_eq!(ids(&r, "requests"), vec!["PYSEC-2018-28", "PYSEC-2023-74"]);
-    let req = r.findings.iter().find(|f| f.vulnerability.id == "PYSEC-2018-28").unwrap();
-    assert_eq!(req.fix, FixState::Fixed { versions: vec!["2.20.0".into()] });
+    let req = r
+        .findings
+        .iter()
+        .find(|f| f.vulnerability.id == "PYSEC-2018-28")
+        .unwrap();
+    assert_eq!(
+        req.fix,
+        FixState::Fixed {
+            versions: vec!["2.20.0".into()]
+        }
+    );
     assert_eq!(req.vulnerability.cve(), Some("CVE-2018-18074"));
     assert_eq!(req.package.layer.as_deref(), Some(added_layer.as_str()));
     // Rust: smallvec 1.6.0 from the cargo-auditable binary.
-    let sv = r.findings.iter().find(|f| f.vulnerability.id == "RUSTSEC-2021-0003").expect("smallvec finding");
+    let sv = r
+        .findings
+        .iter()
+        .find(|f| f.vulnerability.id == "RUSTSEC-2021-0003")
+        .expect("smallvec finding");
     assert_eq!(sv.package.location, "/usr/local/bin/auditable-app");
-    assert_eq!(sv.fix, FixState::Fixed { versions: vec!["1.6.1".into()] });
-    assert_eq!(sv.vulnerability.severity, Severity::Critical, "{:?}", sv.vulnerability);
+    assert_eq!(
+        sv.fix,
+        FixState::Fixed {
+            versions: vec!["1.6.1".into()]
+        }
+    );
+    assert_eq!(
+        sv.vulnerability.severity,
+        Severity::Critical,
+        "{:?}",
+        sv.vulnerability
+    );
     // Debian: matched by source package and release; no invented fixes.
-    let tar = r.findings.iter().find(|f| f.vulnerability.id == "DEBIAN-CVE-2005-2541").expect("tar finding");
+    let tar = r
+        .findings
+        .iter()
+        .find(|f| f.vulnerability.id == "DEBIAN-CVE-2005-2541")
+        .expect("tar finding");
     assert_eq!(tar.fix, FixState::NotFixed);
     assert_eq!(tar.distro_urgency.as_deref(), Some("unimportant"));
     let util = ids(&r, "util-linux");
-    assert_eq!(util, vec!["DEBIAN-CVE-2099-0001"], "fixed-before and Debian 11 records must not match");
-    let mount = r.findings.iter().find(|f| f.package.name == "mount").expect("binary package of util-linux matched by source");
+    assert_eq!(
+        util,
+        vec!["DEBIAN-CVE-2099-0001"],
+        "fixed-before and Debian 11 records must not match"
+    );
+    let mount = r
+        .findings
+        .iter()
+        .find(|f| f.package.name == "mount")
+        .expect("binary package of util-linux matched by source");
     assert_eq!(mount.package.source_name.as_deref(), Some("util-linux"));
-    assert!(!r.findings.iter().any(|f| f.vulnerability.id == "DEBIAN-CVE-2099-0003"));
+    assert!(!r
+        .findings
+        .iter()
+        .any(|f| f.vulnerability.id == "DEBIAN-CVE-2099-0003"));
     // Ranked: non-increasing risk, and every finding says why.
     for w in r.findings.windows(2) {
-        assert!(w[0].risk.score >= w[1].risk.score, "not sorted by risk: {} < {}", w[0].risk.score, w[1].risk.score);
+        assert!(
+            w[0].risk.score >= w[1].risk.score,
+            "not sorted by risk: {} < {}",
+            w[0].risk.score,
+            w[1].risk.score
+        );
     }
     assert!(r.findings.iter().all(|f| !f.risk.reasons.is_empty()));
-    assert_eq!(r.findings[0].vulnerability.id, "RUSTSEC-2021-0003", "the CRITICAL one with a fix ranks first");
+    assert_eq!(
+        r.findings[0].vulnerability.id, "RUSTSEC-2021-0003",
+        "the CRITICAL one with a fix ranks first"
+    );
 }
 
 #[test]
@@ -153,9 +234,20 @@ fn exit_code_gates_a_ci_step() {
         a.extend_from_slice(extra);
         garrison(data_dir(), &a).status.code()
     };
-    assert_eq!(run(&["--severity", "CRITICAL", "--exit-code", "5"]), Some(5));
-    assert_eq!(run(&["--severity", "HIGH,LOW"]), Some(0), "nothing at those severities");
-    assert_eq!(run(&["--severity", "MEDIUM", "--exit-code", "6"]), Some(6), "Debian urgency medium");
+    assert_eq!(
+        run(&["--severity", "CRITICAL", "--exit-code", "5"]),
+        Some(5)
+    );
+    assert_eq!(
+        run(&["--severity", "HIGH,LOW"]),
+        Some(0),
+        "nothing at those severities"
+    );
+    assert_eq!(
+        run(&["--severity", "MEDIUM", "--exit-code", "6"]),
+        Some(6),
+        "Debian urgency medium"
+    );
     // UNKNOWN is explicit: the PyPA advisories carry no severity.
     assert_eq!(run(&["--severity", "UNKNOWN", "--exit-code", "4"]), Some(4));
     // Default gate: any finding fails with 1.
@@ -177,12 +269,36 @@ fn ignore_unfixed_and_ignore_file() {
         "ignore:\n  - id: CVE-2018-18074\n    reason: behind a proxy that strips auth\n    expires: 2999-01-01\n  - purl: pkg:cargo/smallvec\n    reason: old entry\n    expires: 2001-01-01\n",
     )
     .unwrap();
-    let (r, out) = scan_json(&["image", image.to_str().unwrap(), "--ignorefile", ignore.to_str().unwrap()]);
-    let f = r.findings.iter().find(|f| f.vulnerability.id == "PYSEC-2018-28").unwrap();
-    assert_eq!(f.suppressed.as_ref().map(|s| s.reason.as_str()), Some("behind a proxy that strips auth"));
-    let sv = r.findings.iter().find(|f| f.vulnerability.id == "RUSTSEC-2021-0003").unwrap();
-    assert!(sv.suppressed.is_none(), "an expired entry no longer applies");
-    assert!(r.warnings.iter().any(|w| w.message.contains("expired")), "{:?} {}", r.warnings, String::from_utf8_lossy(&out.stderr));
+    let (r, out) = scan_json(&[
+        "image",
+        image.to_str().unwrap(),
+        "--ignorefile",
+        ignore.to_str().unwrap(),
+    ]);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.vulnerability.id == "PYSEC-2018-28")
+        .unwrap();
+    assert_eq!(
+        f.suppressed.as_ref().map(|s| s.reason.as_str()),
+        Some("behind a proxy that strips auth")
+    );
+    let sv = r
+        .findings
+        .iter()
+        .find(|f| f.vulnerability.id == "RUSTSEC-2021-0003")
+        .unwrap();
+    assert!(
+        sv.suppressed.is_none(),
+        "an expired entry no longer applies"
+    );
+    assert!(
+        r.warnings.iter().any(|w| w.message.contains("expired")),
+        "{:?} {}",
+        r.warnings,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -195,20 +311,42 @@ fn project_scan_and_sbom_round_trip() {
     // The image's CycloneDX SBOM, scanned without the image, gives the same findings.
     let image = fixture("vulnimage/vuln-docker.tar", "fixtures/vulnimage/make.sh");
     let tmp = tempfile::tempdir().unwrap();
-    for (format, file) in [("cyclonedx", "img.cdx.json"), ("spdx-json", "img.spdx.json")] {
+    for (format, file) in [
+        ("cyclonedx", "img.cdx.json"),
+        ("spdx-json", "img.spdx.json"),
+    ] {
         let sbom = tmp.path().join(file);
         let out = garrison(
             data_dir(),
-            &["sbom", "image", image.to_str().unwrap(), "--format", format, "-o", sbom.to_str().unwrap(), "-q"],
+            &[
+                "sbom",
+                "image",
+                image.to_str().unwrap(),
+                "--format",
+                format,
+                "-o",
+                sbom.to_str().unwrap(),
+                "-q",
+            ],
         );
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let (from_sbom, _) = scan_json(&["sbom", sbom.to_str().unwrap()]);
         let (from_image, _) = scan_json(&["image", image.to_str().unwrap()]);
         let key = |r: &ScanReport| {
             let mut v: Vec<(String, String, String)> = r
                 .findings
                 .iter()
-                .map(|f| (f.vulnerability.id.clone(), f.package.name.clone(), f.package.version.clone()))
+                .map(|f| {
+                    (
+                        f.vulnerability.id.clone(),
+                        f.package.name.clone(),
+                        f.package.version.clone(),
+                    )
+                })
                 .collect();
             v.sort();
             v
@@ -225,13 +363,32 @@ fn every_output_format_renders() {
         let file = tmp.path().join(format!("report.{format}"));
         let out = garrison(
             data_dir(),
-            &["scan", "image", image.to_str().unwrap(), "--format", format, "-o", file.to_str().unwrap(), "--exit-code", "0", "-q"],
+            &[
+                "scan",
+                "image",
+                image.to_str().unwrap(),
+                "--format",
+                format,
+                "-o",
+                file.to_str().unwrap(),
+                "--exit-code",
+                "0",
+                "-q",
+            ],
         );
-        assert!(out.status.success(), "{format}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = std::fs::read_to_string(&file).unwrap();
-        assert!(text.contains("RUSTSEC-2021-0003"), "{format} output lacks the finding");
+        assert!(
+            text.contains("RUSTSEC-2021-0003"),
+            "{format} output lacks the finding"
+        );
         if matches!(format, "json" | "sarif" | "cyclonedx") {
-            serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("{format}: {e}"));
+            serde_json::from_str::<serde_json::Value>(&text)
+                .unwrap_or_else(|e| panic!("{format}: {e}"));
         }
     }
 }
@@ -240,16 +397,32 @@ fn every_output_format_renders() {
 fn missing_or_corrupt_database_says_what_to_do() {
     let empty = tempfile::tempdir().unwrap();
     let project = fixture("rustaudit/Cargo.lock", "fixtures/rustaudit/make.sh");
-    let out = garrison(empty.path(), &["scan", "fs", project.parent().unwrap().to_str().unwrap()]);
+    let out = garrison(
+        empty.path(),
+        &["scan", "fs", project.parent().unwrap().to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("garrison db update") && err.contains("db import"), "{err}");
+    assert!(
+        err.contains("garrison db update") && err.contains("db import"),
+        "{err}"
+    );
 
     let db = empty.path().join("db");
     std::fs::create_dir_all(&db).unwrap();
-    std::fs::write(db.join(garrison_vulndb::DB_FILE), b"SQLite format 3\0truncated").unwrap();
-    let out = garrison(empty.path(), &["scan", "fs", project.parent().unwrap().to_str().unwrap()]);
+    std::fs::write(
+        db.join(garrison_vulndb::DB_FILE),
+        b"SQLite format 3\0truncated",
+    )
+    .unwrap();
+    let out = garrison(
+        empty.path(),
+        &["scan", "fs", project.parent().unwrap().to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("db update") || err.contains("db import"), "{err}");
+    assert!(
+        err.contains("db update") || err.contains("db import"),
+        "{err}"
+    );
 }

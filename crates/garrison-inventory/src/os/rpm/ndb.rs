@@ -133,7 +133,12 @@ fn blob(bytes: &[u8], pkgidx: u32, blkoff: usize, blkcnt: usize) -> Result<&[u8]
         return Err("blob belongs to another package index".into());
     }
     let bloblen = le32(region, 12).unwrap_or(0) as usize;
-    if HEAD.saturating_add(bloblen).saturating_add(TAIL).div_ceil(BLK) != blkcnt {
+    if HEAD
+        .saturating_add(bloblen)
+        .saturating_add(TAIL)
+        .div_ceil(BLK)
+        != blkcnt
+    {
         return Err(format!(
             "blob length {bloblen} does not match its {blkcnt} blocks"
         ));
