@@ -5,7 +5,7 @@ use crate::{all_parsers, FileRef, Parser, ParserClass};
 use garrison_model::{purl_for, Distro, Inventory, LayerInfo, Package, Target, Warning};
 use garrison_source::{EntryKind, EntryMeta, Visitor, Want};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::time::Instant;
 
 /// Paths read to learn the distro, most authoritative first.
@@ -259,6 +259,22 @@ impl Visitor for Catalog {
         };
         self.add_file(&file, meta.layer, &buf);
         Ok(())
+    }
+
+    fn wants_random_access(&self, _meta: &EntryMeta<'_>) -> bool {
+        !self.pending_os_release
+            && !self.pending.is_empty()
+            && self.pending.iter().all(|&i| self.parsers[i].has_precheck())
+    }
+
+    fn file_at(&mut self, meta: &EntryMeta<'_>, file: &mut std::fs::File) -> std::io::Result<()> {
+        let worth = self.pending.iter().any(|&i| self.parsers[i].worth_reading(file));
+        if !worth {
+            self.pending.clear();
+            return Ok(());
+        }
+        file.seek(std::io::SeekFrom::Start(0))?;
+        self.file(meta, &mut Read::by_ref(file).take(meta.size))
     }
 
     fn hardlink(&mut self, meta: &EntryMeta<'_>, target: &str) {

@@ -108,6 +108,19 @@ pub trait Parser: Send + Sync {
     /// panic, whatever the bytes; returns an error naming the file when nothing
     /// could be read from it.
     fn parse(&self, file: &FileRef<'_>, content: &[u8]) -> Result<Parsed, ParseError>;
+
+    /// Whether [`Parser::worth_reading`] can rule files out from a few of their
+    /// bytes (executables: headers and section names), so that sources with
+    /// random access need not read every matched file whole.
+    fn has_precheck(&self) -> bool {
+        false
+    }
+
+    /// From random access to a matched file, whether it is worth reading whole.
+    /// Only asked when [`Parser::has_precheck`] says so; when in doubt, `true`.
+    fn worth_reading(&self, _file: &mut std::fs::File) -> bool {
+        true
+    }
 }
 
 /// Every parser Garrison knows, in a fixed order.

@@ -61,6 +61,22 @@ pub trait Visitor {
     /// parse problems are the visitor's to record.
     fn file(&mut self, meta: &EntryMeta<'_>, content: &mut dyn Read) -> std::io::Result<()>;
 
+    /// Whether this entry, which [`Visitor::want`] asked to read, should go to
+    /// [`Visitor::file_at`] instead of [`Visitor::file`] when the source offers
+    /// random access.
+    fn wants_random_access(&self, _meta: &EntryMeta<'_>) -> bool {
+        false
+    }
+
+    /// Like [`Visitor::file`], for sources that can offer random access (root
+    /// filesystems and containers): the visitor may look at parts of the file
+    /// (an executable's headers, say) before deciding to read it whole.
+    /// `file` is positioned at the start and holds exactly `meta.size` bytes
+    /// as far as the source knows. The default reads it like any stream.
+    fn file_at(&mut self, meta: &EntryMeta<'_>, file: &mut std::fs::File) -> std::io::Result<()> {
+        self.file(meta, file)
+    }
+
     /// A hard link (images only) to `target`, for a path the visitor wanted.
     /// The walker has checked that `target` exists in this or a lower layer.
     fn hardlink(&mut self, _meta: &EntryMeta<'_>, _target: &str) {}

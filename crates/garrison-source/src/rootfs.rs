@@ -348,12 +348,18 @@ impl Walker<'_> {
                 return None;
             }
         };
-        let mut content = Exact {
-            inner: file,
-            left: meta.size,
-            path: &shown,
+        let result = if self.visitor.wants_random_access(&em) {
+            let mut file = file;
+            self.visitor.file_at(&em, &mut file)
+        } else {
+            let mut content = Exact {
+                inner: file,
+                left: meta.size,
+                path: &shown,
+            };
+            self.visitor.file(&em, &mut content)
         };
-        if let Err(e) = self.visitor.file(&em, &mut content) {
+        if let Err(e) = result {
             self.warn(&path, format!("cannot read: {e}"));
         }
         None

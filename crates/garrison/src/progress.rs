@@ -79,6 +79,15 @@ impl<V: Visitor> Visitor for Progress<'_, V> {
         self.inner.file(meta, content)
     }
 
+    fn wants_random_access(&self, meta: &EntryMeta<'_>) -> bool {
+        self.inner.wants_random_access(meta)
+    }
+
+    fn file_at(&mut self, meta: &EntryMeta<'_>, file: &mut std::fs::File) -> std::io::Result<()> {
+        self.bytes += meta.size;
+        self.inner.file_at(meta, file)
+    }
+
     fn hardlink(&mut self, meta: &EntryMeta<'_>, target: &str) {
         self.inner.hardlink(meta, target)
     }

@@ -9,7 +9,7 @@ pub mod go;
 pub mod rust;
 
 use crate::{FileRef, ParseError, Parsed, Parser};
-use object::FileKind;
+use object::{FileKind, Object, ObjectSection};
 
 /// Executable container formats the binary parsers read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,43 @@ impl Parser for BinaryParser {
 
     fn matches(&self, file: &FileRef<'_>) -> bool {
         file.executable || file.path.ends_with(".exe")
+    }
+
+    fn has_precheck(&self) -> bool {
+        true
+    }
+
+    /// Reads only the magic number and the section table: most executables
+    /// carry neither Go build information nor a cargo-auditable section, and
+    /// need not be read whole.
+    fn worth_reading(&self, file: &mut std::fs::File) -> bool {
+        let cache = object::read::ReadCache::new(file);
+        let Ok(kind) = FileKind::parse(&cache) else {
+            return false;
+        };
+        if !matches!(
+            kind,
+            FileKind::Elf32 | FileKind::Elf64 | FileKind::MachO32 | FileKind::MachO64
+        ) {
+            // PE: Go puts its build information in .data, so read it whole;
+            // other formats are not parsed at all.
+            return matches!(kind, FileKind::Pe32 | FileKind::Pe64);
+        }
+        let Ok(obj) = object::File::parse(&cache) else {
+            return true; // let the full parse report what is wrong with it
+        };
+        let mut any_section = false;
+        for section in obj.sections() {
+            any_section = true;
+            if let Ok(name) = section.name() {
+                if matches!(name, ".go.buildinfo" | "__go_buildinfo" | ".dep-v0" | "__dep_v0") {
+                    return true;
+                }
+            }
+        }
+        // Without a section table the build information can only be found by
+        // scanning segments: read the file whole.
+        !any_section
     }
 
     fn parse(&self, file: &FileRef<'_>, content: &[u8]) -> Result<Parsed, ParseError> {
