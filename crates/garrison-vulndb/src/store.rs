@@ -24,13 +24,15 @@ CREATE TABLE IF NOT EXISTS advisories(
     source TEXT NOT NULL,
     modified TEXT,
     withdrawn TEXT,
-    record BLOB NOT NULL);
+    record BLOB NOT NULL,
+    vuln BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS advisories_source ON advisories(source);
 CREATE TABLE IF NOT EXISTS affected(
     adv INTEGER NOT NULL,
     ecosystem TEXT NOT NULL,
     name TEXT NOT NULL,
-    data BLOB NOT NULL);
+    data BLOB NOT NULL,
+    versions BLOB);
 CREATE INDEX IF NOT EXISTS affected_key ON affected(ecosystem, name);
 CREATE INDEX IF NOT EXISTS affected_adv ON affected(adv);
 CREATE TABLE IF NOT EXISTS kev(cve TEXT PRIMARY KEY, date_added TEXT, ransomware TEXT) WITHOUT ROWID;
@@ -350,32 +352,59 @@ impl Db {
         Ok(set)
     }
 
-    /// The affected entries stored for one (ecosystem key, normalized name).
+    /// The affected entries stored for one (ecosystem key, normalized name), with
+    /// each entry's `versions` list as stored JSON (checked without parsing it).
     pub(crate) fn affected_for(
         &self,
         ecosystem: &str,
         name: &str,
-    ) -> Result<Vec<(i64, osv::StoredAffected)>, DbError> {
+    ) -> Result<Vec<(i64, osv::StoredAffected, Option<Vec<u8>>)>, DbError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT adv, data FROM affected WHERE ecosystem = ?1 AND name = ?2")
+            .prepare_cached(
+                "SELECT adv, data, versions FROM affected WHERE ecosystem = ?1 AND name = ?2",
+            )
             .map_err(DbError::sql("reading the index", &self.path))?;
         let rows = stmt
             .query_map([ecosystem, name], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Option<Vec<u8>>>(2)?,
+                ))
             })
             .map_err(DbError::sql("reading the index", &self.path))?;
         let mut out = Vec::new();
         for r in rows {
-            let (adv, data) = r.map_err(DbError::sql("reading the index", &self.path))?;
+            let (adv, data, versions) = r.map_err(DbError::sql("reading the index", &self.path))?;
             let parsed: osv::StoredAffected =
                 serde_json::from_slice(&data).map_err(|e| DbError::Corrupt {
                     path: self.path.clone(),
                     detail: format!("affected entry of {ecosystem}/{name}: {e}"),
                 })?;
-            out.push((adv, parsed));
+            out.push((adv, parsed, versions));
         }
         Ok(out)
+    }
+
+    /// The report view of an advisory, built at import time.
+    pub(crate) fn vulnerability_by_rowid(
+        &self,
+        rowid: i64,
+    ) -> Result<garrison_model::Vulnerability, DbError> {
+        let blob: Vec<u8> = self
+            .conn
+            .prepare_cached("SELECT vuln FROM advisories WHERE rowid = ?1")
+            .and_then(|mut s| s.query_row([rowid], |r| r.get(0)))
+            .map_err(DbError::sql("reading an advisory", &self.path))?;
+        let json = zstd::stream::decode_all(blob.as_slice()).map_err(|e| DbError::Corrupt {
+            path: self.path.clone(),
+            detail: format!("advisory row {rowid}: {e}"),
+        })?;
+        serde_json::from_slice(&json).map_err(|e| DbError::Corrupt {
+            path: self.path.clone(),
+            detail: format!("advisory row {rowid}: {e}"),
+        })
     }
 }
 
@@ -587,11 +616,21 @@ impl Builder {
         })?;
         let blob = zstd::bulk::compress(&json, 3)
             .map_err(DbError::io("compressing an advisory for", &p))?;
+        let vuln =
+            serde_json::to_vec(&crate::matching::vulnerability_of(record, None)).map_err(|e| {
+                DbError::BadInput {
+                    what: "advisory",
+                    path: PathBuf::from(&record.id),
+                    detail: e.to_string(),
+                }
+            })?;
+        let vuln = zstd::bulk::compress(&vuln, 3)
+            .map_err(DbError::io("compressing an advisory for", &p))?;
         self.conn
             .prepare_cached(
-                "INSERT INTO advisories(id, source, modified, withdrawn, record) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO advisories(id, source, modified, withdrawn, record, vuln) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
-            .and_then(|mut s| s.execute(params![record.id, source, record.modified, record.withdrawn, blob]))
+            .and_then(|mut s| s.execute(params![record.id, source, record.modified, record.withdrawn, blob, vuln]))
             .map_err(sql)?;
         let rowid = self.conn.last_insert_rowid();
         let mut stats = NormalizeStats::default();
@@ -604,16 +643,22 @@ impl Builder {
             let mut stmt = self
                 .conn
                 .prepare_cached(
-                    "INSERT INTO affected(adv, ecosystem, name, data) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO affected(adv, ecosystem, name, data, versions) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(DbError::sql("writing an advisory", &p))?;
-            for e in entries {
+            for mut e in entries {
+                let versions = std::mem::take(&mut e.data.versions);
+                let versions = if versions.is_empty() {
+                    None
+                } else {
+                    serde_json::to_vec(&versions).ok()
+                };
                 let data = serde_json::to_vec(&e.data).map_err(|err| DbError::BadInput {
                     what: "advisory",
                     path: PathBuf::from(&record.id),
                     detail: err.to_string(),
                 })?;
-                stmt.execute(params![rowid, e.ecosystem, e.name, data])
+                stmt.execute(params![rowid, e.ecosystem, e.name, data, versions])
                     .map_err(DbError::sql("writing an advisory", &p))?;
                 seen.insert(e.ecosystem);
             }
