@@ -105,6 +105,28 @@ pub struct Db {
     pub(crate) meta: BTreeMap<String, String>,
     /// Names present per ecosystem key, loaded on first use.
     pub(crate) names: Mutex<HashMap<String, std::sync::Arc<HashSet<String>>>>,
+    /// One decompression context for every read (creating one per record is costly).
+    unzstd: Mutex<Option<zstd::bulk::Decompressor<'static>>>,
+}
+
+/// Largest stored record accepted when decompressing.
+const MAX_RECORD_BYTES: u64 = 64 << 20;
+
+impl Db {
+    pub(crate) fn unzstd(&self, blob: &[u8]) -> std::io::Result<Vec<u8>> {
+        let size = match zstd::zstd_safe::get_frame_content_size(blob) {
+            Ok(Some(n)) if n <= MAX_RECORD_BYTES => n as usize,
+            _ => return Err(std::io::Error::other("bad zstd frame header")),
+        };
+        let mut guard = self.unzstd.lock().map_err(|_| std::io::Error::other("decompressor poisoned"))?;
+        if guard.is_none() {
+            *guard = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match guard.as_mut() {
+            Some(d) => d.decompress(blob, size),
+            None => Err(std::io::Error::other("no decompressor")),
+        }
+    }
 }
 
 /// Checks the SQLite header against the file length: a truncated file is caught
@@ -207,6 +229,7 @@ impl Db {
             conn,
             meta,
             names: Mutex::new(HashMap::new()),
+            unzstd: Mutex::new(None),
         })
     }
 
@@ -279,7 +302,7 @@ impl Db {
             .prepare_cached("SELECT record FROM advisories WHERE id = ?1")
             .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
             .map_err(DbError::sql("reading an advisory", &self.path))?;
-        blob.map(|b| decode_record(&b, &self.path, id)).transpose()
+        blob.map(|b| decode_record(self, &b, id)).transpose()
     }
 
     pub(crate) fn record_by_rowid(&self, rowid: i64) -> Result<Record, DbError> {
@@ -288,7 +311,7 @@ impl Db {
             .prepare_cached("SELECT record FROM advisories WHERE rowid = ?1")
             .and_then(|mut s| s.query_row([rowid], |r| r.get(0)))
             .map_err(DbError::sql("reading an advisory", &self.path))?;
-        decode_record(&blob, &self.path, &format!("row {rowid}"))
+        decode_record(self, &blob, &format!("row {rowid}"))
     }
 
     /// Whether a CVE is in CISA's Known Exploited Vulnerabilities catalog, and since when.
@@ -397,7 +420,7 @@ impl Db {
             .prepare_cached("SELECT vuln FROM advisories WHERE rowid = ?1")
             .and_then(|mut s| s.query_row([rowid], |r| r.get(0)))
             .map_err(DbError::sql("reading an advisory", &self.path))?;
-        let json = zstd::stream::decode_all(blob.as_slice()).map_err(|e| DbError::Corrupt {
+        let json = self.unzstd(&blob).map_err(|e| DbError::Corrupt {
             path: self.path.clone(),
             detail: format!("advisory row {rowid}: {e}"),
         })?;
@@ -424,8 +447,9 @@ pub struct EpssScore {
     pub percentile: f64,
 }
 
-fn decode_record(blob: &[u8], path: &Path, what: &str) -> Result<Record, DbError> {
-    let json = zstd::stream::decode_all(blob).map_err(|e| DbError::Corrupt {
+fn decode_record(db: &Db, blob: &[u8], what: &str) -> Result<Record, DbError> {
+    let path = &db.path;
+    let json = db.unzstd(blob).map_err(|e| DbError::Corrupt {
         path: path.to_path_buf(),
         detail: format!("advisory {what}: {e}"),
     })?;
@@ -518,6 +542,7 @@ impl ImportSummary {
 
 /// A new database being built in a temporary file next to the live one.
 pub(crate) struct Builder {
+    zstd: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>>,
     tmp: tempfile::NamedTempFile,
     pub(crate) conn: Connection,
     dir: PathBuf,
@@ -551,6 +576,7 @@ impl Builder {
             .and_then(|_| conn.execute_batch("BEGIN"))
             .map_err(DbError::sql("creating the schema in", &tmp_path))?;
         Ok(Builder {
+            zstd: std::cell::RefCell::new(None),
             tmp,
             conn,
             dir: dir.to_path_buf(),
@@ -559,6 +585,18 @@ impl Builder {
 
     pub(crate) fn path(&self) -> PathBuf {
         self.tmp.path().to_path_buf()
+    }
+
+    /// Compresses with one reused context.
+    fn zstd(&self, data: &[u8]) -> std::io::Result<Vec<u8>> {
+        let mut c = self.zstd.borrow_mut();
+        if c.is_none() {
+            *c = Some(zstd::bulk::Compressor::new(3)?);
+        }
+        match c.as_mut() {
+            Some(c) => c.compress(data),
+            None => Err(std::io::Error::other("no compressor")),
+        }
     }
 
     pub(crate) fn set_meta(&self, key: &str, value: &str) -> Result<(), DbError> {
@@ -614,7 +652,7 @@ impl Builder {
             path: PathBuf::from(&record.id),
             detail: e.to_string(),
         })?;
-        let blob = zstd::bulk::compress(&json, 3)
+        let blob = self.zstd(&json)
             .map_err(DbError::io("compressing an advisory for", &p))?;
         let vuln =
             serde_json::to_vec(&crate::matching::vulnerability_of(record, None)).map_err(|e| {
@@ -624,7 +662,7 @@ impl Builder {
                     detail: e.to_string(),
                 }
             })?;
-        let vuln = zstd::bulk::compress(&vuln, 3)
+        let vuln = self.zstd(&vuln)
             .map_err(DbError::io("compressing an advisory for", &p))?;
         self.conn
             .prepare_cached(
@@ -699,7 +737,7 @@ impl Builder {
         self.conn
             .execute_batch("COMMIT; PRAGMA optimize;")
             .map_err(DbError::sql("committing", &p))?;
-        let Builder { tmp, conn, dir } = self;
+        let Builder { tmp, conn, dir, .. } = self;
         conn.close()
             .map_err(|(_, e)| DbError::sql("closing", &p)(e))?;
         tmp.as_file()
