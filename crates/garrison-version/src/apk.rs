@@ -39,11 +39,9 @@ fn next_token(ty: i8, b: &[u8], pos: &mut usize) -> i8 {
             match c {
                 b'.' => n = DIGIT_OR_ZERO,
                 b'_' => n = SUFFIX,
-                b'-' => {
-                    if b.get(*pos + 1) == Some(&b'r') {
-                        n = REVISION_NO;
-                        *pos += 1;
-                    }
+                b'-' if b.get(*pos + 1) == Some(&b'r') => {
+                    n = REVISION_NO;
+                    *pos += 1;
                 }
                 _ => {}
             }

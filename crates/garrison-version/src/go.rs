@@ -3,8 +3,6 @@
 //! `+incompatible`) ignored, pseudo-versions ordered as the pre-releases they are.
 //! OSV writes Go versions without the `v`; both spellings are accepted.
 
-use std::cmp::Ordering;
-
 use crate::num::BigNum;
 use crate::semver::{parse_idents, Ident, SemverVersion};
 use crate::{Scheme, VersionError};
@@ -79,7 +77,7 @@ impl GoVersion {
 
 impl GoVersion {
     #[cfg(test)]
-    fn cmp_str(a: &str, b: &str) -> Option<Ordering> {
+    fn cmp_str(a: &str, b: &str) -> Option<std::cmp::Ordering> {
         Some(GoVersion::parse(a).ok()?.cmp(&GoVersion::parse(b).ok()?))
     }
 }

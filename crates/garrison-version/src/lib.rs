@@ -1,10 +1,22 @@
 //! Owns version parsing and ordering for every ecosystem Garrison matches, exactly as each native tool orders them.
 //!
-//! Each [`Scheme`] mirrors one tool: dpkg's `verrevcmp`, rpm's `rpmvercmp`, apk-tools,
-//! Python's `packaging` (PEP 440 plus its legacy fallback), SemVer 2 (npm, crates.io),
-//! Go modules, Maven's `ComparableVersion`, RubyGems' `Gem::Version`, Composer/PHP's
-//! `version_compare` and NuGet.Versioning. A [`Version`] is parsed once and compares
-//! cheaply many times; [`compare`] is the one-shot convenience.
+//! A [`Version`] is parsed once and compares cheaply many times; [`compare`] is the
+//! one-shot convenience. What "exact" means per [`Scheme`], and where it was checked:
+//!
+//! | Scheme | Reference | Checked by |
+//! |---|---|---|
+//! | Dpkg | dpkg `parseversion` + `verrevcmp` | vectors; differential vs `dpkg --compare-versions` |
+//! | Rpm | rpm `parseEVR` + `rpmvercmp` (`~`, `^`); an absent release sorts first | vectors; differential vs rpm 4.18 `rpm.vercmp` |
+//! | Apk | apk-tools 2.x `version.c` (what Alpine 3.x ships) | vectors (8 invalid-version lines where apk-tools 3 differs are listed) |
+//! | Pep440 | `packaging.version.Version` key; non-PEP 440 strings as packaging<22 `LegacyVersion` | vectors; differential vs python3-packaging 23 |
+//! | Semver | SemVer 2 precedence (npm, crates.io), lenient parse (`v`, missing minor/patch) | vectors |
+//! | Go | `golang.org/x/mod/semver` (shorthands, `+incompatible`, pseudo-versions) | vectors + unit tests |
+//! | Maven | `ComparableVersion` of Maven 3.8.2–3.8.6 | vectors (one Maven-4-only line listed) |
+//! | RubyGems | `Gem::Version#<=>` / `canonical_segments` | vectors |
+//! | Packagist | Composer: strip `v`, then PHP `version_compare` | vectors (two `#` edge lines listed) |
+//! | NuGet | NuGet.Versioning `VersionComparer.Default` | vectors |
+//!
+//! Numbers of any length compare exactly everywhere (no tool-specific overflow).
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -63,7 +75,7 @@ impl Scheme {
 
     /// From an OSV ecosystem name: "Debian:12"/"Ubuntu:22.04" -> Dpkg, "Alpine:v3.19" -> Apk,
     /// "AlmaLinux:9"/"Rocky Linux:9"/"Red Hat..."/"openSUSE..." -> Rpm, "PyPI" -> Pep440,
-    /// "npm"/"crates.io" -> Semver, "Go" -> Go, "Maven" -> Maven, "RubyGems", "Packagist", "NuGet".
+    /// "npm"/"crates.io"/"Hex" -> Semver, "Go" -> Go, "Maven" -> Maven, "RubyGems", "Packagist", "NuGet".
     pub fn for_osv_ecosystem(ecosystem: &str) -> Option<Scheme> {
         // The part before the first ':' names the ecosystem; the rest is a release.
         let base = ecosystem.split(':').next().unwrap_or(ecosystem).trim();
@@ -75,7 +87,7 @@ impl Scheme {
             "AlmaLinux" | "Rocky Linux" | "Mageia" | "openEuler" | "Photon OS" | "Azure Linux"
             | "CBL-Mariner" | "Oracle Linux" | "Fedora" | "CentOS" | "Amazon Linux" => Scheme::Rpm,
             "PyPI" => Scheme::Pep440,
-            "npm" | "crates.io" => Scheme::Semver,
+            "npm" | "crates.io" | "Hex" => Scheme::Semver,
             "Go" => Scheme::Go,
             "Maven" => Scheme::Maven,
             "RubyGems" => Scheme::RubyGems,

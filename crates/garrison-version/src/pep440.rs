@@ -29,7 +29,7 @@ enum Local {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Pep {
+pub(crate) struct Pep {
     epoch: BigNum,
     /// Release numbers with trailing zeros removed.
     release: Box<[BigNum]>,

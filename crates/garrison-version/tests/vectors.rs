@@ -89,7 +89,12 @@ fn check_file(file: &str, scheme: Scheme, divergences: &[Divergence]) -> Outcome
         );
         eprintln!("{file}: known divergence {:?}: {}", d.line, d.reason);
     }
-    eprintln!("{file}: {checked} vector lines checked in both directions, {} failing, {} known divergences", failures.len(), divergences.len());
+    eprintln!(
+        "{file}: {checked} vector lines checked in both directions: {} pass, {} known divergences, {} failing",
+        checked - failures.len() - divergences.len(),
+        divergences.len(),
+        failures.len()
+    );
     Outcome { checked, failures }
 }
 
