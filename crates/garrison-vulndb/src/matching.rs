@@ -2,7 +2,10 @@
 
 use crate::error::DbError;
 use crate::osv::{self, EventKind, RangeKind, Record, StoredAffected};
-use crate::store::Db;
+use crate::store::{AffectedRow, Db};
+
+/// advisory row, fixed versions, affected-without-fix seen, urgency, matched name.
+type Hit = (i64, Vec<String>, bool, Option<String>, String);
 use garrison_model::{
     AffectedPackage, Distro, Ecosystem, Finding, FixState, Package, Risk, Score, Severity,
     Vulnerability,
@@ -475,10 +478,7 @@ pub fn match_packages_with_warnings(
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     let mut cache = VersionCache::default();
-    let mut rows: HashMap<
-        (String, String),
-        std::rc::Rc<Vec<(i64, StoredAffected, Option<Vec<u8>>)>>,
-    > = HashMap::new();
+    let mut rows: HashMap<(String, String), Rc<Vec<AffectedRow>>> = HashMap::new();
     let mut vulns: HashMap<(i64, Option<String>), Arc<Vulnerability>> = HashMap::new();
     let mut names: HashMap<String, std::sync::Arc<std::collections::HashSet<String>>> =
         HashMap::new();
@@ -492,7 +492,7 @@ pub fn match_packages_with_warnings(
         let present = names.get(&eco).cloned().unwrap_or_default();
         let eco_scheme = Scheme::for_osv_ecosystem(&eco);
         // advisory rowid -> (fixes, urgency, matched name)
-        let mut hits: Vec<(i64, Vec<String>, bool, Option<String>, String)> = Vec::new();
+        let mut hits: Vec<Hit> = Vec::new();
         for name in &lookup_names {
             if !present.contains(name) {
                 continue;

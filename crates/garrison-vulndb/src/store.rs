@@ -118,7 +118,10 @@ impl Db {
             Ok(Some(n)) if n <= MAX_RECORD_BYTES => n as usize,
             _ => return Err(std::io::Error::other("bad zstd frame header")),
         };
-        let mut guard = self.unzstd.lock().map_err(|_| std::io::Error::other("decompressor poisoned"))?;
+        let mut guard = self
+            .unzstd
+            .lock()
+            .map_err(|_| std::io::Error::other("decompressor poisoned"))?;
         if guard.is_none() {
             *guard = Some(zstd::bulk::Decompressor::new()?);
         }
@@ -305,15 +308,6 @@ impl Db {
         blob.map(|b| decode_record(self, &b, id)).transpose()
     }
 
-    pub(crate) fn record_by_rowid(&self, rowid: i64) -> Result<Record, DbError> {
-        let blob: Vec<u8> = self
-            .conn
-            .prepare_cached("SELECT record FROM advisories WHERE rowid = ?1")
-            .and_then(|mut s| s.query_row([rowid], |r| r.get(0)))
-            .map_err(DbError::sql("reading an advisory", &self.path))?;
-        decode_record(self, &blob, &format!("row {rowid}"))
-    }
-
     /// Whether a CVE is in CISA's Known Exploited Vulnerabilities catalog, and since when.
     pub fn kev(&self, cve: &str) -> Result<Option<KevEntry>, DbError> {
         self.conn
@@ -381,7 +375,7 @@ impl Db {
         &self,
         ecosystem: &str,
         name: &str,
-    ) -> Result<Vec<(i64, osv::StoredAffected, Option<Vec<u8>>)>, DbError> {
+    ) -> Result<Vec<AffectedRow>, DbError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -430,6 +424,9 @@ impl Db {
         })
     }
 }
+
+/// One stored `affected[]` entry: advisory row, matching data, `versions` JSON.
+pub(crate) type AffectedRow = (i64, osv::StoredAffected, Option<Vec<u8>>);
 
 /// A CISA KEV catalog entry.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -652,7 +649,8 @@ impl Builder {
             path: PathBuf::from(&record.id),
             detail: e.to_string(),
         })?;
-        let blob = self.zstd(&json)
+        let blob = self
+            .zstd(&json)
             .map_err(DbError::io("compressing an advisory for", &p))?;
         let vuln =
             serde_json::to_vec(&crate::matching::vulnerability_of(record, None)).map_err(|e| {
@@ -662,7 +660,8 @@ impl Builder {
                     detail: e.to_string(),
                 }
             })?;
-        let vuln = self.zstd(&vuln)
+        let vuln = self
+            .zstd(&vuln)
             .map_err(DbError::io("compressing an advisory for", &p))?;
         self.conn
             .prepare_cached(
