@@ -475,6 +475,14 @@ pub fn match_packages_with_warnings(
     packages: &[Package],
     distro: Option<&Distro>,
 ) -> Result<(Vec<Match>, Vec<MatchWarning>), DbError> {
+    db.read_txn(|| match_inner(db, packages, distro))
+}
+
+fn match_inner(
+    db: &Db,
+    packages: &[Package],
+    distro: Option<&Distro>,
+) -> Result<(Vec<Match>, Vec<MatchWarning>), DbError> {
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     let mut cache = VersionCache::default();

@@ -225,6 +225,10 @@ impl Db {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(DbError::sql("opening", path))?;
+        // Reads through a memory map; the file is only ever replaced by rename, never
+        // rewritten in place, so mapped pages stay valid while this connection lives.
+        conn.execute_batch("PRAGMA mmap_size=268435456; PRAGMA cache_size=-32768;")
+            .map_err(DbError::sql("configuring", path))?;
         let meta = read_meta(&conn, path)?;
         check_schema(&meta, path)?;
         Ok(Db {
@@ -238,6 +242,16 @@ impl Db {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Runs `f` inside one read transaction (one lock check instead of one per query).
+    pub(crate) fn read_txn<T>(&self, f: impl FnOnce() -> Result<T, DbError>) -> Result<T, DbError> {
+        let began = self.conn.execute_batch("BEGIN").is_ok();
+        let out = f();
+        if began {
+            let _ = self.conn.execute_batch("COMMIT");
+        }
+        out
     }
 
     /// A value of the `meta` table.
