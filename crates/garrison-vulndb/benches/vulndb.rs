@@ -167,7 +167,11 @@ fn bench_match(label: &str, dir: &Path, pkgs: &[Package]) {
     runs.sort();
     cpu.sort();
     if let (Some(med), Some(best)) = (cpu.get(cpu.len() / 2), cpu.first()) {
-        println!("match ({label}): on-CPU time median {:.1} ms, best {:.1} ms", ms(*med), ms(*best));
+        println!(
+            "match ({label}): on-CPU time median {:.1} ms, best {:.1} ms",
+            ms(*med),
+            ms(*best)
+        );
     }
     println!(
         "match ({label}): {} packages -> {} matches; median {:.1} ms, best {:.1} ms, worst {:.1} ms (fresh Db each run, one thread)",

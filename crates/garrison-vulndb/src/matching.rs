@@ -80,13 +80,13 @@ pub fn match_packages(
 }
 
 /// The lookup keys of one package: (ecosystem key, normalized names, version).
-fn keys_of(pkg: &Package, distro: Option<&Distro>) -> Option<(String, Vec<String>, String)> {
+/// `distro_eco`: the ecosystem key of the distro given to the match call.
+fn keys_of(pkg: &Package, distro_eco: Option<&str>) -> Option<(String, Vec<String>, String)> {
     if pkg.ecosystem.is_os() {
-        let eco = match distro.and_then(Distro::osv_ecosystem) {
-            Some(e) => e,
-            None => purl_distro(pkg)?.osv_ecosystem()?,
+        let eco = match distro_eco {
+            Some(e) => e.to_string(),
+            None => osv::ecosystem_key(&purl_distro(pkg)?.osv_ecosystem()?),
         };
-        let eco = osv::ecosystem_key(&eco);
         let source = pkg
             .source
             .as_ref()
@@ -363,12 +363,10 @@ fn listed_in_json(json: &[u8], version: &str) -> bool {
             .map(|v| v.iter().any(|x| x == version))
             .unwrap_or(false);
     }
-    let bare = strip_v(version);
-    let with_v = format!("v{bare}");
-    [bare, with_v.as_str()].iter().any(|cand| {
-        let needle = format!("\"{cand}\"");
-        json.windows(needle.len()).any(|w| w == needle.as_bytes())
-    })
+    let bare = strip_v(version).as_bytes();
+    // Between quotes of an array of plain strings: every other segment is one element.
+    json.split(|&b| b == b'"')
+        .any(|seg| seg == bare || (seg.first() == Some(&b'v') && seg.get(1..) == Some(bare)))
 }
 
 fn severity_word(word: &str) -> Option<Severity> {
@@ -483,6 +481,9 @@ fn match_inner(
     packages: &[Package],
     distro: Option<&Distro>,
 ) -> Result<(Vec<Match>, Vec<MatchWarning>), DbError> {
+    let distro_eco = distro
+        .and_then(Distro::osv_ecosystem)
+        .map(|e| osv::ecosystem_key(&e));
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     let mut cache = VersionCache::default();
@@ -491,7 +492,7 @@ fn match_inner(
     let mut names: HashMap<String, std::sync::Arc<std::collections::HashSet<String>>> =
         HashMap::new();
     for (index, pkg) in packages.iter().enumerate() {
-        let Some((eco, lookup_names, version)) = keys_of(pkg, distro) else {
+        let Some((eco, lookup_names, version)) = keys_of(pkg, distro_eco.as_deref()) else {
             continue;
         };
         if !names.contains_key(&eco) {
