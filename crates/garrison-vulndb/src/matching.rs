@@ -112,7 +112,17 @@ fn keys_of(pkg: &Package, distro_eco: Option<&str>) -> Option<(String, Vec<Strin
     } else {
         let eco = pkg.ecosystem.osv_name()?.to_string();
         let name = osv::normalize_name(&eco, &pkg.full_name());
-        Some((eco, vec![name], pkg.version.clone()))
+        // The Go toolchain reports `go1.22.1`; the Go database's `stdlib` and
+        // `toolchain` packages use plain SemVer.
+        let version = match (pkg.ecosystem, name.as_str()) {
+            (Ecosystem::Go, "stdlib" | "toolchain") => pkg
+                .version
+                .strip_prefix("go")
+                .unwrap_or(&pkg.version)
+                .to_string(),
+            _ => pkg.version.clone(),
+        };
+        Some((eco, vec![name], version))
     }
 }
 
