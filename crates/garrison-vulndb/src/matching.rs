@@ -2,7 +2,10 @@
 
 use crate::error::DbError;
 use crate::osv::{self, EventKind, RangeKind, Record, StoredAffected};
-use crate::store::Db;
+use crate::store::{AffectedRow, Db};
+
+/// advisory row, fixed versions, affected-without-fix seen, urgency, matched name.
+type Hit = (i64, Vec<String>, bool, Option<String>, String);
 use garrison_model::{
     AffectedPackage, Distro, Ecosystem, Finding, FixState, Package, Risk, Score, Severity,
     Vulnerability,
@@ -10,13 +13,16 @@ use garrison_model::{
 use garrison_version::{parse, Scheme, Version};
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
 
 /// One (package, advisory) pair the data says is affected.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Match {
     /// Index of the package in the slice given to [`match_packages`].
     pub package: usize,
-    pub vulnerability: Vulnerability,
+    /// Shared between the matches of one advisory.
+    pub vulnerability: Arc<Vulnerability>,
     pub fix: FixState,
     /// Debian `urgency` / Ubuntu priority, as the advisory writes it.
     pub distro_urgency: Option<String>,
@@ -35,7 +41,7 @@ impl Match {
             None
         };
         Finding {
-            vulnerability: self.vulnerability.clone(),
+            vulnerability: (*self.vulnerability).clone(),
             package: AffectedPackage {
                 name: pkg.full_name(),
                 version: pkg.version.clone(),
@@ -74,13 +80,13 @@ pub fn match_packages(
 }
 
 /// The lookup keys of one package: (ecosystem key, normalized names, version).
-fn keys_of(pkg: &Package, distro: Option<&Distro>) -> Option<(String, Vec<String>, String)> {
+/// `distro_eco`: the ecosystem key of the distro given to the match call.
+fn keys_of(pkg: &Package, distro_eco: Option<&str>) -> Option<(String, Vec<String>, String)> {
     if pkg.ecosystem.is_os() {
-        let eco = match distro.and_then(Distro::osv_ecosystem) {
-            Some(e) => e,
-            None => purl_distro(pkg)?.osv_ecosystem()?,
+        let eco = match distro_eco {
+            Some(e) => e.to_string(),
+            None => osv::ecosystem_key(&purl_distro(pkg)?.osv_ecosystem()?),
         };
-        let eco = osv::ecosystem_key(&eco);
         let source = pkg
             .source
             .as_ref()
@@ -106,7 +112,17 @@ fn keys_of(pkg: &Package, distro: Option<&Distro>) -> Option<(String, Vec<String
     } else {
         let eco = pkg.ecosystem.osv_name()?.to_string();
         let name = osv::normalize_name(&eco, &pkg.full_name());
-        Some((eco, vec![name], pkg.version.clone()))
+        // The Go toolchain reports `go1.22.1`; the Go database's `stdlib` and
+        // `toolchain` packages use plain SemVer.
+        let version = match (pkg.ecosystem, name.as_str()) {
+            (Ecosystem::Go, "stdlib" | "toolchain") => pkg
+                .version
+                .strip_prefix("go")
+                .unwrap_or(&pkg.version)
+                .to_string(),
+            _ => pkg.version.clone(),
+        };
+        Some((eco, vec![name], version))
     }
 }
 
@@ -146,14 +162,14 @@ pub fn purl_distro(pkg: &Package) -> Option<Distro> {
 #[derive(Clone)]
 enum Bound {
     Zero,
-    V(Version),
+    V(Rc<Version>),
 }
 
 impl Bound {
     fn cmp_v(&self, v: &Version) -> Ordering {
         match self {
             Bound::Zero => Ordering::Less,
-            Bound::V(b) => b.cmp(v),
+            Bound::V(b) => (**b).cmp(v),
         }
     }
     fn cmp(&self, other: &Bound) -> Ordering {
@@ -182,20 +198,23 @@ fn strip_v(s: &str) -> &str {
 /// Parses versions once per (scheme, text).
 #[derive(Default)]
 struct VersionCache {
-    parsed: HashMap<(Scheme, String), Option<Version>>,
+    parsed: HashMap<Scheme, HashMap<String, Option<Rc<Version>>>>,
 }
 
 impl VersionCache {
-    fn get(&mut self, scheme: Scheme, s: &str) -> Option<Version> {
+    fn get(&mut self, scheme: Scheme, s: &str) -> Option<Rc<Version>> {
         let text = if scheme == Scheme::Semver {
             strip_v(s)
         } else {
             s
         };
-        self.parsed
-            .entry((scheme, text.to_string()))
-            .or_insert_with(|| parse(scheme, text).ok())
-            .clone()
+        let map = self.parsed.entry(scheme).or_default();
+        if let Some(v) = map.get(text) {
+            return v.clone();
+        }
+        let v = parse(scheme, text).ok().map(Rc::new);
+        map.insert(text.to_string(), v.clone());
+        v
     }
 }
 
@@ -289,6 +308,7 @@ fn evaluate_range(
 /// Whether one `affected[]` entry covers `version`, and its fix.
 fn evaluate(
     data: &StoredAffected,
+    versions_json: Option<&[u8]>,
     eco_scheme: Option<Scheme>,
     version: &str,
     cache: &mut VersionCache,
@@ -312,12 +332,13 @@ fn evaluate(
     let listed = data
         .versions
         .iter()
-        .any(|v| v == version || strip_v(v) == strip_v(version));
+        .any(|v| v == version || strip_v(v) == strip_v(version))
+        || versions_json.is_some_and(|j| listed_in_json(j, version));
     if !listed {
         return None;
     }
     // Listed explicitly: the fix is the lowest `fixed` event above the version, if any.
-    let mut best: Option<(Version, String)> = None;
+    let mut best: Option<(Rc<Version>, String)> = None;
     for r in &data.ranges {
         let scheme = match r.kind {
             RangeKind::Semver => Scheme::Semver,
@@ -341,6 +362,21 @@ fn evaluate(
         }
     }
     Some(best.map(|(_, raw)| raw))
+}
+
+/// Whether a stored `versions` JSON array holds `version` (or it with/without a `v`),
+/// without parsing the array: the strings are searched for as JSON string tokens.
+fn listed_in_json(json: &[u8], version: &str) -> bool {
+    let plain = |s: &str| !s.is_empty() && !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
+    if !plain(version) {
+        return serde_json::from_slice::<Vec<String>>(json)
+            .map(|v| v.iter().any(|x| x == version))
+            .unwrap_or(false);
+    }
+    let bare = strip_v(version).as_bytes();
+    // Between quotes of an array of plain strings: every other segment is one element.
+    json.split(|&b| b == b'"')
+        .any(|seg| seg == bare || (seg.first() == Some(&b'v') && seg.get(1..) == Some(bare)))
 }
 
 fn severity_word(word: &str) -> Option<Severity> {
@@ -447,16 +483,26 @@ pub fn match_packages_with_warnings(
     packages: &[Package],
     distro: Option<&Distro>,
 ) -> Result<(Vec<Match>, Vec<MatchWarning>), DbError> {
+    db.read_txn(|| match_inner(db, packages, distro))
+}
+
+fn match_inner(
+    db: &Db,
+    packages: &[Package],
+    distro: Option<&Distro>,
+) -> Result<(Vec<Match>, Vec<MatchWarning>), DbError> {
+    let distro_eco = distro
+        .and_then(Distro::osv_ecosystem)
+        .map(|e| osv::ecosystem_key(&e));
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     let mut cache = VersionCache::default();
-    let mut rows: HashMap<(String, String), std::rc::Rc<Vec<(i64, StoredAffected)>>> =
-        HashMap::new();
-    let mut records: HashMap<i64, std::rc::Rc<Record>> = HashMap::new();
+    let mut rows: HashMap<(String, String), Rc<Vec<AffectedRow>>> = HashMap::new();
+    let mut vulns: HashMap<(i64, Option<String>), Arc<Vulnerability>> = HashMap::new();
     let mut names: HashMap<String, std::sync::Arc<std::collections::HashSet<String>>> =
         HashMap::new();
     for (index, pkg) in packages.iter().enumerate() {
-        let Some((eco, lookup_names, version)) = keys_of(pkg, distro) else {
+        let Some((eco, lookup_names, version)) = keys_of(pkg, distro_eco.as_deref()) else {
             continue;
         };
         if !names.contains_key(&eco) {
@@ -465,7 +511,7 @@ pub fn match_packages_with_warnings(
         let present = names.get(&eco).cloned().unwrap_or_default();
         let eco_scheme = Scheme::for_osv_ecosystem(&eco);
         // advisory rowid -> (fixes, urgency, matched name)
-        let mut hits: Vec<(i64, Vec<String>, bool, Option<String>, String)> = Vec::new();
+        let mut hits: Vec<Hit> = Vec::new();
         for name in &lookup_names {
             if !present.contains(name) {
                 continue;
@@ -479,9 +525,16 @@ pub fn match_packages_with_warnings(
                     r
                 }
             };
-            for (adv, data) in entries.iter() {
+            for (adv, data, versions) in entries.iter() {
                 let mut w = Vec::new();
-                let res = evaluate(data, eco_scheme, &version, &mut cache, &mut w);
+                let res = evaluate(
+                    data,
+                    versions.as_deref(),
+                    eco_scheme,
+                    &version,
+                    &mut cache,
+                    &mut w,
+                );
                 for message in w {
                     let message = format!("{eco}/{name} {version}: {message}");
                     if !warnings
@@ -516,12 +569,20 @@ pub fn match_packages_with_warnings(
             }
         }
         for (adv, fixes, _unfixed, urgency, matched_name) in hits {
-            let record = match records.get(&adv) {
-                Some(r) => r.clone(),
+            let key = (adv, urgency.clone());
+            let vulnerability = match vulns.get(&key) {
+                Some(v) => v.clone(),
                 None => {
-                    let r = std::rc::Rc::new(db.record_by_rowid(adv)?);
-                    records.insert(adv, r.clone());
-                    r
+                    let mut v = db.vulnerability_by_rowid(adv)?;
+                    if let Some(u) = urgency.as_deref() {
+                        if let Some(sev) = severity_word(u) {
+                            v.severity = sev;
+                            v.severity_source = Some(format!("distro urgency {u}"));
+                        }
+                    }
+                    let v = Arc::new(v);
+                    vulns.insert(key, v.clone());
+                    v
                 }
             };
             let fix = if fixes.is_empty() {
@@ -531,7 +592,7 @@ pub fn match_packages_with_warnings(
             };
             out.push(Match {
                 package: index,
-                vulnerability: vulnerability_of(&record, urgency.as_deref()),
+                vulnerability,
                 fix,
                 distro_urgency: urgency,
                 ecosystem: eco.clone(),
@@ -563,7 +624,14 @@ mod tests {
 
     fn eval(d: &StoredAffected, scheme: Scheme, v: &str) -> Option<Option<String>> {
         let mut w = Vec::new();
-        evaluate(d, Some(scheme), v, &mut VersionCache::default(), &mut w)
+        evaluate(
+            d,
+            None,
+            Some(scheme),
+            v,
+            &mut VersionCache::default(),
+            &mut w,
+        )
     }
 
     use EventKind::*;
@@ -646,6 +714,10 @@ mod tests {
         };
         assert_eq!(eval(&d, Scheme::Pep440, "weird-1"), Some(None));
         assert_eq!(eval(&d, Scheme::Pep440, "1.1"), None);
+        assert!(listed_in_json(br#"["0.9","1.0","1.10"]"#, "1.0"));
+        assert!(!listed_in_json(br#"["0.9","1.0","1.10"]"#, "1.1"));
+        assert!(listed_in_json(br#"["v1.2.3"]"#, "1.2.3"));
+        assert!(listed_in_json(br#"["a\"b"]"#, "a\"b"));
         // An unparseable installed version cannot be placed in a range: a warning, no match.
         let d = data(
             RangeKind::Semver,
@@ -656,6 +728,7 @@ mod tests {
         assert_eq!(
             evaluate(
                 &d,
+                None,
                 Some(Scheme::Semver),
                 "not a version",
                 &mut VersionCache::default(),

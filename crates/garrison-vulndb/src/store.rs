@@ -24,13 +24,15 @@ CREATE TABLE IF NOT EXISTS advisories(
     source TEXT NOT NULL,
     modified TEXT,
     withdrawn TEXT,
-    record BLOB NOT NULL);
+    record BLOB NOT NULL,
+    vuln BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS advisories_source ON advisories(source);
 CREATE TABLE IF NOT EXISTS affected(
     adv INTEGER NOT NULL,
     ecosystem TEXT NOT NULL,
     name TEXT NOT NULL,
-    data BLOB NOT NULL);
+    data BLOB NOT NULL,
+    versions BLOB);
 CREATE INDEX IF NOT EXISTS affected_key ON affected(ecosystem, name);
 CREATE INDEX IF NOT EXISTS affected_adv ON affected(adv);
 CREATE TABLE IF NOT EXISTS kev(cve TEXT PRIMARY KEY, date_added TEXT, ransomware TEXT) WITHOUT ROWID;
@@ -103,6 +105,31 @@ pub struct Db {
     pub(crate) meta: BTreeMap<String, String>,
     /// Names present per ecosystem key, loaded on first use.
     pub(crate) names: Mutex<HashMap<String, std::sync::Arc<HashSet<String>>>>,
+    /// One decompression context for every read (creating one per record is costly).
+    unzstd: Mutex<Option<zstd::bulk::Decompressor<'static>>>,
+}
+
+/// Largest stored record accepted when decompressing.
+const MAX_RECORD_BYTES: u64 = 64 << 20;
+
+impl Db {
+    pub(crate) fn unzstd(&self, blob: &[u8]) -> std::io::Result<Vec<u8>> {
+        let size = match zstd::zstd_safe::get_frame_content_size(blob) {
+            Ok(Some(n)) if n <= MAX_RECORD_BYTES => n as usize,
+            _ => return Err(std::io::Error::other("bad zstd frame header")),
+        };
+        let mut guard = self
+            .unzstd
+            .lock()
+            .map_err(|_| std::io::Error::other("decompressor poisoned"))?;
+        if guard.is_none() {
+            *guard = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match guard.as_mut() {
+            Some(d) => d.decompress(blob, size),
+            None => Err(std::io::Error::other("no decompressor")),
+        }
+    }
 }
 
 /// Checks the SQLite header against the file length: a truncated file is caught
@@ -198,6 +225,10 @@ impl Db {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(DbError::sql("opening", path))?;
+        // Reads through a memory map; the file is only ever replaced by rename, never
+        // rewritten in place, so mapped pages stay valid while this connection lives.
+        conn.execute_batch("PRAGMA mmap_size=268435456; PRAGMA cache_size=-32768;")
+            .map_err(DbError::sql("configuring", path))?;
         let meta = read_meta(&conn, path)?;
         check_schema(&meta, path)?;
         Ok(Db {
@@ -205,11 +236,22 @@ impl Db {
             conn,
             meta,
             names: Mutex::new(HashMap::new()),
+            unzstd: Mutex::new(None),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Runs `f` inside one read transaction (one lock check instead of one per query).
+    pub(crate) fn read_txn<T>(&self, f: impl FnOnce() -> Result<T, DbError>) -> Result<T, DbError> {
+        let began = self.conn.execute_batch("BEGIN").is_ok();
+        let out = f();
+        if began {
+            let _ = self.conn.execute_batch("COMMIT");
+        }
+        out
     }
 
     /// A value of the `meta` table.
@@ -277,16 +319,7 @@ impl Db {
             .prepare_cached("SELECT record FROM advisories WHERE id = ?1")
             .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
             .map_err(DbError::sql("reading an advisory", &self.path))?;
-        blob.map(|b| decode_record(&b, &self.path, id)).transpose()
-    }
-
-    pub(crate) fn record_by_rowid(&self, rowid: i64) -> Result<Record, DbError> {
-        let blob: Vec<u8> = self
-            .conn
-            .prepare_cached("SELECT record FROM advisories WHERE rowid = ?1")
-            .and_then(|mut s| s.query_row([rowid], |r| r.get(0)))
-            .map_err(DbError::sql("reading an advisory", &self.path))?;
-        decode_record(&blob, &self.path, &format!("row {rowid}"))
+        blob.map(|b| decode_record(self, &b, id)).transpose()
     }
 
     /// Whether a CVE is in CISA's Known Exploited Vulnerabilities catalog, and since when.
@@ -350,34 +383,64 @@ impl Db {
         Ok(set)
     }
 
-    /// The affected entries stored for one (ecosystem key, normalized name).
+    /// The affected entries stored for one (ecosystem key, normalized name), with
+    /// each entry's `versions` list as stored JSON (checked without parsing it).
     pub(crate) fn affected_for(
         &self,
         ecosystem: &str,
         name: &str,
-    ) -> Result<Vec<(i64, osv::StoredAffected)>, DbError> {
+    ) -> Result<Vec<AffectedRow>, DbError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT adv, data FROM affected WHERE ecosystem = ?1 AND name = ?2")
+            .prepare_cached(
+                "SELECT adv, data, versions FROM affected WHERE ecosystem = ?1 AND name = ?2",
+            )
             .map_err(DbError::sql("reading the index", &self.path))?;
         let rows = stmt
             .query_map([ecosystem, name], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Option<Vec<u8>>>(2)?,
+                ))
             })
             .map_err(DbError::sql("reading the index", &self.path))?;
         let mut out = Vec::new();
         for r in rows {
-            let (adv, data) = r.map_err(DbError::sql("reading the index", &self.path))?;
+            let (adv, data, versions) = r.map_err(DbError::sql("reading the index", &self.path))?;
             let parsed: osv::StoredAffected =
                 serde_json::from_slice(&data).map_err(|e| DbError::Corrupt {
                     path: self.path.clone(),
                     detail: format!("affected entry of {ecosystem}/{name}: {e}"),
                 })?;
-            out.push((adv, parsed));
+            out.push((adv, parsed, versions));
         }
         Ok(out)
     }
+
+    /// The report view of an advisory, built at import time.
+    pub(crate) fn vulnerability_by_rowid(
+        &self,
+        rowid: i64,
+    ) -> Result<garrison_model::Vulnerability, DbError> {
+        let blob: Vec<u8> = self
+            .conn
+            .prepare_cached("SELECT vuln FROM advisories WHERE rowid = ?1")
+            .and_then(|mut s| s.query_row([rowid], |r| r.get(0)))
+            .map_err(DbError::sql("reading an advisory", &self.path))?;
+        let json = self.unzstd(&blob).map_err(|e| DbError::Corrupt {
+            path: self.path.clone(),
+            detail: format!("advisory row {rowid}: {e}"),
+        })?;
+        serde_json::from_slice(&json).map_err(|e| DbError::Corrupt {
+            path: self.path.clone(),
+            detail: format!("advisory row {rowid}: {e}"),
+        })
+    }
 }
+
+/// One stored `affected[]` entry: advisory row, matching data, `versions` JSON.
+pub(crate) type AffectedRow = (i64, osv::StoredAffected, Option<Vec<u8>>);
 
 /// A CISA KEV catalog entry.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -395,8 +458,9 @@ pub struct EpssScore {
     pub percentile: f64,
 }
 
-fn decode_record(blob: &[u8], path: &Path, what: &str) -> Result<Record, DbError> {
-    let json = zstd::stream::decode_all(blob).map_err(|e| DbError::Corrupt {
+fn decode_record(db: &Db, blob: &[u8], what: &str) -> Result<Record, DbError> {
+    let path = &db.path;
+    let json = db.unzstd(blob).map_err(|e| DbError::Corrupt {
         path: path.to_path_buf(),
         detail: format!("advisory {what}: {e}"),
     })?;
@@ -489,6 +553,7 @@ impl ImportSummary {
 
 /// A new database being built in a temporary file next to the live one.
 pub(crate) struct Builder {
+    zstd: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>>,
     tmp: tempfile::NamedTempFile,
     pub(crate) conn: Connection,
     dir: PathBuf,
@@ -522,6 +587,7 @@ impl Builder {
             .and_then(|_| conn.execute_batch("BEGIN"))
             .map_err(DbError::sql("creating the schema in", &tmp_path))?;
         Ok(Builder {
+            zstd: std::cell::RefCell::new(None),
             tmp,
             conn,
             dir: dir.to_path_buf(),
@@ -530,6 +596,18 @@ impl Builder {
 
     pub(crate) fn path(&self) -> PathBuf {
         self.tmp.path().to_path_buf()
+    }
+
+    /// Compresses with one reused context.
+    fn zstd(&self, data: &[u8]) -> std::io::Result<Vec<u8>> {
+        let mut c = self.zstd.borrow_mut();
+        if c.is_none() {
+            *c = Some(zstd::bulk::Compressor::new(3)?);
+        }
+        match c.as_mut() {
+            Some(c) => c.compress(data),
+            None => Err(std::io::Error::other("no compressor")),
+        }
     }
 
     pub(crate) fn set_meta(&self, key: &str, value: &str) -> Result<(), DbError> {
@@ -585,13 +663,25 @@ impl Builder {
             path: PathBuf::from(&record.id),
             detail: e.to_string(),
         })?;
-        let blob = zstd::bulk::compress(&json, 3)
+        let blob = self
+            .zstd(&json)
+            .map_err(DbError::io("compressing an advisory for", &p))?;
+        let vuln =
+            serde_json::to_vec(&crate::matching::vulnerability_of(record, None)).map_err(|e| {
+                DbError::BadInput {
+                    what: "advisory",
+                    path: PathBuf::from(&record.id),
+                    detail: e.to_string(),
+                }
+            })?;
+        let vuln = self
+            .zstd(&vuln)
             .map_err(DbError::io("compressing an advisory for", &p))?;
         self.conn
             .prepare_cached(
-                "INSERT INTO advisories(id, source, modified, withdrawn, record) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO advisories(id, source, modified, withdrawn, record, vuln) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
-            .and_then(|mut s| s.execute(params![record.id, source, record.modified, record.withdrawn, blob]))
+            .and_then(|mut s| s.execute(params![record.id, source, record.modified, record.withdrawn, blob, vuln]))
             .map_err(sql)?;
         let rowid = self.conn.last_insert_rowid();
         let mut stats = NormalizeStats::default();
@@ -604,16 +694,22 @@ impl Builder {
             let mut stmt = self
                 .conn
                 .prepare_cached(
-                    "INSERT INTO affected(adv, ecosystem, name, data) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO affected(adv, ecosystem, name, data, versions) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(DbError::sql("writing an advisory", &p))?;
-            for e in entries {
+            for mut e in entries {
+                let versions = std::mem::take(&mut e.data.versions);
+                let versions = if versions.is_empty() {
+                    None
+                } else {
+                    serde_json::to_vec(&versions).ok()
+                };
                 let data = serde_json::to_vec(&e.data).map_err(|err| DbError::BadInput {
                     what: "advisory",
                     path: PathBuf::from(&record.id),
                     detail: err.to_string(),
                 })?;
-                stmt.execute(params![rowid, e.ecosystem, e.name, data])
+                stmt.execute(params![rowid, e.ecosystem, e.name, data, versions])
                     .map_err(DbError::sql("writing an advisory", &p))?;
                 seen.insert(e.ecosystem);
             }
@@ -654,7 +750,7 @@ impl Builder {
         self.conn
             .execute_batch("COMMIT; PRAGMA optimize;")
             .map_err(DbError::sql("committing", &p))?;
-        let Builder { tmp, conn, dir } = self;
+        let Builder { tmp, conn, dir, .. } = self;
         conn.close()
             .map_err(|(_, e)| DbError::sql("closing", &p)(e))?;
         tmp.as_file()

@@ -157,6 +157,7 @@ fn language_packages_match_real_advisories() {
             "1.11.0",
             "/venv/py.dist-info/METADATA",
         ),
+        Package::new(Ecosystem::Go, "stdlib", "go1.16.0", "/app/server"),
         Package::new(
             Ecosystem::Go,
             "github.com/gravitational/teleport",
@@ -193,8 +194,11 @@ fn language_packages_match_real_advisories() {
     let p = find(&m, 5, "PYSEC-2022-42969").expect("py 1.11.0 is last_affected");
     assert_eq!(p.fix, FixState::NotFixed);
 
+    let g = find(&m, 6, "GO-2021-0067").expect("Go stdlib go1.16.0 is affected");
+    assert_eq!(g.fix, fixed(&["1.16.1"]));
+
     assert!(
-        find(&m, 6, "GO-2024-2442").is_none(),
+        find(&m, 7, "GO-2024-2442").is_none(),
         "withdrawn advisories never match"
     );
 }

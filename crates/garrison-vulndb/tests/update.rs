@@ -25,11 +25,14 @@ enum Route {
     },
 }
 
+/// Path and (lower-cased) headers of one request.
+type Request = (String, HashMap<String, String>);
+
 #[derive(Clone, Default)]
 struct Server {
     routes: Arc<Mutex<HashMap<String, Route>>>,
     /// (path, request headers) of every request.
-    log: Arc<Mutex<Vec<(String, HashMap<String, String>)>>>,
+    log: Arc<Mutex<Vec<Request>>>,
     base: String,
 }
 
