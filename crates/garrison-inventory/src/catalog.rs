@@ -268,7 +268,10 @@ impl Visitor for Catalog {
     }
 
     fn file_at(&mut self, meta: &EntryMeta<'_>, file: &mut std::fs::File) -> std::io::Result<()> {
-        let worth = self.pending.iter().any(|&i| self.parsers[i].worth_reading(file));
+        let worth = self
+            .pending
+            .iter()
+            .any(|&i| self.parsers[i].worth_reading(file));
         if !worth {
             self.pending.clear();
             return Ok(());

@@ -68,7 +68,7 @@ impl<V: Visitor> Visitor for Progress<'_, V> {
 
     fn want(&mut self, meta: &EntryMeta<'_>) -> Want {
         self.files += 1;
-        if self.files % 4096 == 0 {
+        if self.files.is_multiple_of(4096) {
             self.tick();
         }
         self.inner.want(meta)

@@ -145,7 +145,6 @@ fn registry_options(r: &RegistryArgs) -> RegistryOptions {
         plain_http: r.plain_http,
         ca_file: r.ca_file.clone(),
         insecure_skip_verify: r.insecure,
-        ..RegistryOptions::default()
     }
 }
 

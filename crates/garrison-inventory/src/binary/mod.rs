@@ -68,7 +68,10 @@ impl Parser for BinaryParser {
         for section in obj.sections() {
             any_section = true;
             if let Ok(name) = section.name() {
-                if matches!(name, ".go.buildinfo" | "__go_buildinfo" | ".dep-v0" | "__dep_v0") {
+                if matches!(
+                    name,
+                    ".go.buildinfo" | "__go_buildinfo" | ".dep-v0" | "__dep_v0"
+                ) {
                     return true;
                 }
             }
