@@ -11,6 +11,16 @@ use std::time::Instant;
 /// Paths read to learn the distro, most authoritative first.
 const OS_RELEASE_PATHS: [&str; 2] = ["/etc/os-release", "/usr/lib/os-release"];
 
+/// Copyright files larger than this are not read for their license fields.
+const MAX_COPYRIGHT_BYTES: u64 = 1 << 20;
+
+/// `/usr/share/doc/PKG/copyright`, where Debian packages declare their licenses.
+fn is_dpkg_copyright(path: &str) -> bool {
+    path.strip_prefix("/usr/share/doc/")
+        .and_then(|rest| rest.strip_suffix("/copyright"))
+        .is_some_and(|pkg| !pkg.is_empty() && !pkg.contains('/'))
+}
+
 /// What the parsers made of the current version of one file.
 #[derive(Debug, Clone)]
 struct FileResult {
@@ -31,9 +41,13 @@ pub struct Catalog {
     /// For OS package databases: per path, per layer, which packages it listed.
     os_history: HashMap<String, Vec<(usize, HashSet<NameVersion>)>>,
     os_release: BTreeMap<String, (Option<usize>, Distro)>,
+    /// Licenses declared in `/usr/share/doc/PKG/copyright`, per path: dpkg keeps
+    /// none in its database.
+    copyrights: BTreeMap<String, (Option<usize>, Vec<String>)>,
     /// Indices of the parsers that matched the entry `want` last said yes to.
     pending: Vec<usize>,
     pending_os_release: bool,
+    pending_copyright: bool,
     warnings: Vec<Warning>,
     files_seen: u64,
     files_read: u64,
@@ -55,8 +69,10 @@ impl Catalog {
             files: BTreeMap::new(),
             os_history: HashMap::new(),
             os_release: BTreeMap::new(),
+            copyrights: BTreeMap::new(),
             pending: Vec::new(),
             pending_os_release: false,
+            pending_copyright: false,
             warnings: Vec::new(),
             files_seen: 0,
             files_read: 0,
@@ -140,6 +156,8 @@ impl Catalog {
         }
         self.os_release
             .retain(|k, (l, _)| !(under(k) && from_lower(*l)));
+        self.copyrights
+            .retain(|k, (l, _)| !(under(k) && from_lower(*l)));
     }
 
     /// Assembles the inventory: distro, layer attribution, purls, order.
@@ -156,6 +174,14 @@ impl Catalog {
                         ParserClass::OsDatabase => self.introduced_in(&path, &pkg).or(r.layer),
                         ParserClass::Other => r.layer,
                     };
+                    if pkg.ecosystem == garrison_model::Ecosystem::Deb && pkg.licenses.is_empty() {
+                        if let Some((_, l)) = self
+                            .copyrights
+                            .get(&format!("/usr/share/doc/{}/copyright", pkg.name))
+                        {
+                            pkg.licenses = l.clone();
+                        }
+                    }
                     pkg.layer = layer
                         .and_then(|l| self.layers.get(l))
                         .map(|l| l.digest.clone());
@@ -210,6 +236,7 @@ impl Visitor for Catalog {
         self.files_seen += 1;
         self.pending.clear();
         self.pending_os_release = false;
+        self.pending_copyright = false;
         // A later layer that rewrites a path replaces whatever the file said before.
         if meta.layer.is_some() && meta.kind != EntryKind::Dir {
             if self.files.remove(meta.path).is_some() {
@@ -218,6 +245,7 @@ impl Visitor for Catalog {
                 }
             }
             self.os_release.remove(meta.path);
+            self.copyrights.remove(meta.path);
         }
         if meta.kind != EntryKind::File {
             return Want::Skip;
@@ -228,10 +256,11 @@ impl Visitor for Catalog {
             executable: meta.is_executable(),
         };
         self.pending_os_release = OS_RELEASE_PATHS.contains(&meta.path);
+        self.pending_copyright = is_dpkg_copyright(meta.path) && meta.size <= MAX_COPYRIGHT_BYTES;
         self.pending = (0..self.parsers.len())
             .filter(|&i| self.parsers[i].matches(&file))
             .collect();
-        if self.pending.is_empty() && !self.pending_os_release {
+        if self.pending.is_empty() && !self.pending_os_release && !self.pending_copyright {
             Want::Skip
         } else {
             Want::Read
@@ -249,6 +278,13 @@ impl Visitor for Catalog {
                     .insert(meta.path.to_string(), (meta.layer, d));
             }
         }
+        if std::mem::take(&mut self.pending_copyright) {
+            let licenses = crate::os::dpkg::copyright_licenses(&buf);
+            if !licenses.is_empty() {
+                self.copyrights
+                    .insert(meta.path.to_string(), (meta.layer, licenses));
+            }
+        }
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -263,6 +299,7 @@ impl Visitor for Catalog {
 
     fn wants_random_access(&self, _meta: &EntryMeta<'_>) -> bool {
         !self.pending_os_release
+            && !self.pending_copyright
             && !self.pending.is_empty()
             && self.pending.iter().all(|&i| self.parsers[i].has_precheck())
     }

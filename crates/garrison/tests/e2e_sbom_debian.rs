@@ -113,6 +113,21 @@ fn assert_same(what: &str, got: &BTreeSet<(String, String)>, want: &BTreeSet<(St
     );
 }
 
+/// Licenses come from the machine-readable `/usr/share/doc/PKG/copyright` files
+/// (dpkg's database has none): bash declares GPL-3+.
+fn assert_deb_licenses(inv: &Inventory) {
+    let bash = inv
+        .packages
+        .iter()
+        .find(|p| p.name == "bash" && p.ecosystem == Ecosystem::Deb)
+        .expect("bash is in every Debian system");
+    assert!(
+        bash.licenses.iter().any(|l| l == "GPL-3+"),
+        "bash licenses: {:?}",
+        bash.licenses
+    );
+}
+
 fn assert_debian_12(inv: &Inventory) {
     let d = inv.distro.as_ref().expect("distro identified");
     assert_eq!(
@@ -148,6 +163,7 @@ fn rootfs_inventory_equals_dpkg_query() {
     assert_same("rootfs", &debs(&inv), &expected("expected-rootfs.tsv"));
     assert!(inv.packages.iter().all(|p| p.layer.is_none()));
     assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+    assert_deb_licenses(&inv);
 }
 
 fn image_test(arg: &str, oracle: &str, layers: usize) -> Inventory {
@@ -157,6 +173,7 @@ fn image_test(arg: &str, oracle: &str, layers: usize) -> Inventory {
     assert_same(arg, &debs(&inv), &expected(oracle));
     assert_layers(&inv, layers);
     assert!(inv.warnings.is_empty(), "{arg}: {:?}", inv.warnings);
+    assert_deb_licenses(&inv);
     inv
 }
 

@@ -301,3 +301,47 @@ Version: 1\n";
         assert!(!p.matches(&FileRef::new("/var/lib/dpkg/status.d/sub/x")));
     }
 }
+
+/// The licenses a Debian `copyright` file declares: the value of every
+/// `License:` field of a machine-readable (DEP-5) file, as written, without
+/// duplicates, in order of appearance. Files that are not machine-readable
+/// declare nothing this way and give an empty list.
+pub fn copyright_licenses(content: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(content);
+    if !text.lines().take(5).any(|l| l.starts_with("Format:")) {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let Some(value) = line.strip_prefix("License:") else {
+            continue;
+        };
+        let value = value.trim();
+        if value.is_empty() || value.len() > 200 || out.iter().any(|v| v == value) {
+            continue;
+        }
+        out.push(value.to_string());
+        if out.len() >= 32 {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod copyright_tests {
+    use super::copyright_licenses;
+
+    #[test]
+    fn dep5_license_fields() {
+        let text = b"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: x\n\nFiles: *\nCopyright: 2000 A\nLicense: GPL-2+\n\nFiles: lib/*\nLicense: BSD-3-clause or MIT\n\nLicense: GPL-2+\n On Debian systems ...\n";
+        assert_eq!(
+            copyright_licenses(text),
+            vec!["GPL-2+", "BSD-3-clause or MIT"]
+        );
+        assert!(
+            copyright_licenses(b"This package was debianized by ...\nLicense: GPL\n").is_empty()
+        );
+        assert!(copyright_licenses(&[0xff, 0xfe, 0x00]).is_empty());
+    }
+}

@@ -5,7 +5,7 @@
 //! database lists it at the same version.
 
 mod apk;
-mod dpkg;
+pub(crate) mod dpkg;
 mod release;
 pub mod rpm;
 
