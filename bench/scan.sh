@@ -61,7 +61,7 @@ rows+=("$(measure "Trivy inventory only, Debian image + vulnerable layer" unshar
 findings=$("$g" scan image "$vuln" --quiet --format json --exit-code 0 | jq '.findings | length')
 
 log "store benchmark (cargo bench -p garrison-vulndb)"
-cargo bench -q -p garrison-vulndb 2>/dev/null | grep -v '^$' >"$tmp/store.txt"
+cargo bench -q -p garrison-vulndb 2>/dev/null | grep -E "^(import|open|match)" >"$tmp/store.txt"
 
 {
     echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); garrison $(git rev-parse --short HEAD); medians of $RUNS runs after a warm-up."
