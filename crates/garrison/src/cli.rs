@@ -65,43 +65,11 @@ pub struct ScanArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ScanTarget {
-    /// An image: archive path, `oci:DIR[:TAG]`, or registry reference.
-    Image {
-        image: String,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
-    /// A root filesystem: this host (`/`) or a mounted snapshot.
-    Rootfs {
-        path: PathBuf,
-        /// Do not descend into this directory (repeatable).
-        #[arg(long = "skip-dir", value_name = "DIR")]
-        skip_dirs: Vec<String>,
-    },
-    /// A source tree with lockfiles and manifests.
-    Fs {
-        path: PathBuf,
-        /// Do not descend into this directory (repeatable).
-        #[arg(long = "skip-dir", value_name = "DIR")]
-        skip_dirs: Vec<String>,
-    },
-    /// A running container, by ID, ID prefix or PID.
-    Container { id: String },
     /// A CycloneDX or SPDX JSON document (Garrison's own or another tool's).
     Sbom { path: PathBuf },
-}
-
-impl ScanTarget {
-    /// The same target as `garrison sbom` names it, unless it is an SBOM file.
-    pub fn into_sbom_target(self) -> Result<SbomTarget, PathBuf> {
-        Ok(match self {
-            ScanTarget::Image { image, registry } => SbomTarget::Image { image, registry },
-            ScanTarget::Rootfs { path, skip_dirs } => SbomTarget::Rootfs { path, skip_dirs },
-            ScanTarget::Fs { path, skip_dirs } => SbomTarget::Fs { path, skip_dirs },
-            ScanTarget::Container { id } => SbomTarget::Container { id },
-            ScanTarget::Sbom { path } => return Err(path),
-        })
-    }
+    /// Every target `garrison sbom` reads: image, rootfs, fs, container.
+    #[command(flatten)]
+    Walk(SbomTarget),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

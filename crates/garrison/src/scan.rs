@@ -2,7 +2,7 @@
 //! packages against the advisory database, rank by risk, apply the gate and the
 //! ignore file, render.
 
-use crate::cli::{Global, ScanArgs, ScanFormatArg};
+use crate::cli::{Global, ScanArgs, ScanFormatArg, ScanTarget};
 use crate::UsageError;
 use anyhow::Context;
 use garrison_gate::{Gate, IgnoreFile, Subject, DEFAULT_IGNORE_FILE};
@@ -58,12 +58,12 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
         max_layer_bytes: args.limits.max_layer_size,
         max_file_bytes: args.limits.max_file_size,
     };
-    let inv: Inventory = match args.target.into_sbom_target() {
-        Ok(target) => {
+    let inv: Inventory = match args.target {
+        ScanTarget::Walk(target) => {
             let mut source = crate::sbom::open(&target)?;
             crate::sbom::inventory(source.as_mut(), &limits, global.quiet)?
         }
-        Err(path) => {
+        ScanTarget::Sbom { path } => {
             let bytes = std::fs::read(&path)
                 .with_context(|| format!("cannot read the SBOM {}", path.display()))?;
             read_sbom(&bytes, &path.display().to_string())?
