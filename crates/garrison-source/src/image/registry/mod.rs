@@ -55,7 +55,10 @@ pub struct RegistryOptions {
     pub insecure_skip_verify: bool,
 }
 
-/// An image in a registry, resolved to one platform's manifest.
+/// An image in a registry, resolved to one platform's manifest. Its
+/// [`Target`] carries the reference as written, the digest of that image
+/// manifest (not of an index it was chosen from), the config digest as the
+/// image ID, the platform, and `registry/repository:tag` when a tag was given.
 pub struct RegistryImage {
     client: Client,
     reference: Reference,
@@ -197,7 +200,8 @@ impl ImageSource for RegistryImage {
         };
         let digest = Digest::parse(&layer.digest)
             .map_err(|e| self.client.error(format!("layer {index}: {e}")))?;
-        let size = layer.size;
+        // A size of 0 is a descriptor that gave none (no layer blob is empty).
+        let size = layer.size.filter(|s| *s != 0);
         let response = get_blob(&mut self.client, &self.reference, &digest)?;
         let body = response.into_body();
         if let (Some(want), Some(got)) = (size, body.content_length()) {
