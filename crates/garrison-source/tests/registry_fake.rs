@@ -295,6 +295,27 @@ fn missing_blobs_and_blobs_of_the_wrong_length() {
 }
 
 #[test]
+fn a_blob_cut_short_fails_the_walk() {
+    let layer = layout().layers()[0].digest.clone();
+    let fake = fake(
+        FakeAuth::None,
+        Faults {
+            shorter_blob: Some(layer.clone()),
+            ..Default::default()
+        },
+    );
+    let mut pulled = open(&format!("{}/test/app:1", fake.host()), &plain());
+    let mut blob = pulled.open_layer(0).expect("open layer");
+    let err = registry_support::read_all(&mut blob).expect_err("a short blob must fail");
+    assert!(err.to_string().contains("short"), "{err}");
+    drop(blob);
+    let err = walk(&mut Image(pulled))
+        .err()
+        .expect("a short blob fails the walk");
+    assert!(err.to_string().contains(&layer), "{err}");
+}
+
+#[test]
 fn an_unreachable_loopback_registry_is_reported() {
     // Bind and close a port so that nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

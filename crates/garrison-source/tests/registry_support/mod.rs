@@ -228,6 +228,8 @@ pub struct Faults {
     pub wrong_manifest_for_digest: bool,
     /// Append bytes to this blob, without a Content-Length (chunked).
     pub longer_blob: Option<String>,
+    /// Send only the first half of this blob, chunked, then end the body.
+    pub shorter_blob: Option<String>,
     /// Send this blob with 10 extra bytes and a Content-Length that says so
     /// (which then differs from the manifest's size).
     pub blob_length_lie: Option<String>,
@@ -556,6 +558,17 @@ impl FakeState {
                 vec![],
                 std::io::Cursor::new(bytes),
                 len,
+                None,
+            )
+            .boxed();
+        }
+        if self.faults.shorter_blob.as_deref() == Some(digest) {
+            bytes.truncate(bytes.len() / 2);
+            return tiny_http::Response::new(
+                tiny_http::StatusCode(200),
+                vec![],
+                std::io::Cursor::new(bytes),
+                None,
                 None,
             )
             .boxed();
