@@ -437,7 +437,7 @@ impl FakeState {
                     return None;
                 }
                 let mut c = format!(
-                    r#"Bearer realm="http://127.0.0.1:{}/token",service="fake-registry""#,
+                    r#"Bearer realm="http://127.0.0.1:{}/token?origin=fake",service="fake-registry""#,
                     self.port
                 );
                 if scoped {
@@ -459,6 +459,10 @@ impl FakeState {
             .map(|(k, v)| (k.to_string(), v.replace("%3A", ":").replace("%2F", "/")))
             .collect();
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        // The realm's own query must survive next to the added parameters.
+        if get("origin") != Some("fake") {
+            return text(400, "the realm's query was lost");
+        }
         if get("service") != Some("fake-registry") {
             return text(400, "wrong service");
         }
