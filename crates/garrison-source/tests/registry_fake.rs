@@ -316,6 +316,29 @@ fn a_blob_cut_short_fails_the_walk() {
 }
 
 #[test]
+fn an_index_naming_an_invalid_digest_is_refused() {
+    for bad in [
+        "sha256:../../../v2/other/blobs/x".to_string(),
+        format!("sha512:{}", "ab".repeat(64)),
+        "sha256:ABC".to_string(),
+    ] {
+        let fake = fake(
+            FakeAuth::None,
+            Faults {
+                index_entry_digest: Some(bad.clone()),
+                ..Default::default()
+            },
+        );
+        let reference = format!("{}/test/app:1", fake.host());
+        let msg = open_err(&reference, &plain()).to_string();
+        assert!(
+            msg.contains(&reference) && msg.contains("index"),
+            "{bad}: {msg}"
+        );
+    }
+}
+
+#[test]
 fn an_unreachable_loopback_registry_is_reported() {
     // Bind and close a port so that nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -222,6 +222,9 @@ pub struct Faults {
     pub missing_blob: Option<String>,
     /// Serve a 5 MiB manifest.
     pub oversized_manifest: bool,
+    /// Answer manifest requests by tag with an index whose linux/amd64 entry
+    /// has this digest.
+    pub index_entry_digest: Option<String>,
     /// Claim a wrong `Docker-Content-Digest` for manifests fetched by tag.
     pub wrong_digest_header: bool,
     /// Answer a manifest request by digest with another document.
@@ -486,6 +489,27 @@ impl FakeState {
             big.resize(5 << 20, b'x');
             big.extend_from_slice(b"\"}");
             return tiny_http::Response::from_data(big)
+                .with_header(header(
+                    "Content-Type",
+                    "application/vnd.oci.image.index.v1+json",
+                ))
+                .boxed();
+        }
+        if let (Some(bad), false) = (
+            &self.faults.index_entry_digest,
+            reference.starts_with("sha256:"),
+        ) {
+            let index = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": [{
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": bad,
+                    "size": 100,
+                    "platform": {"os": "linux", "architecture": "amd64"}
+                }]
+            });
+            return tiny_http::Response::from_data(index.to_string().into_bytes())
                 .with_header(header(
                     "Content-Type",
                     "application/vnd.oci.image.index.v1+json",
