@@ -264,3 +264,50 @@ fn multi_platform_index_selects_by_platform() {
         .to_string();
     assert!(err.contains("os/arch"), "{err}");
 }
+
+/// GNU tar's sparse entries carry their map in extension blocks after the
+/// header; the walker must read them and stay in step with the tar stream.
+#[test]
+fn gnu_sparse_layer_from_gnu_tar() {
+    use garrison_source::image::walk::walk_layers;
+    use garrison_source::image::MemoryImage;
+    use garrison_source::SourceError;
+
+    let tar = std::fs::read(fixture(SCENARIO, "sparse.tar")).unwrap();
+    let mut image = MemoryImage::new("sparse", vec![tar.clone()]);
+    let mut rec = Recorder::default();
+    walk_layers(&mut image, &mut rec, &Limits::default()).unwrap();
+    let files = rec.files();
+    let sparse = &files["/sparse.bin"];
+    assert_eq!(sparse.len(), 1 << 20);
+    for i in 0..12 {
+        let at = i * 65536;
+        let want = format!("chunk{i}");
+        assert_eq!(&sparse[at..at + want.len()], want.as_bytes(), "region {i}");
+    }
+    assert_eq!(sparse.iter().filter(|b| **b != 0).count(), 12 * 6 + 2);
+    assert_eq!(files["/after.txt"], b"after\n");
+
+    // A hostile long-name header after the sparse entry is still found.
+    let end = tar.iter().rposition(|b| *b != 0).unwrap() + 1;
+    let mut hostile = tar[..end.div_ceil(512) * 512].to_vec();
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::GNULongName);
+    h.set_size(4 << 20);
+    h.set_cksum();
+    hostile.extend_from_slice(h.as_bytes());
+    hostile.extend(std::iter::repeat_n(b'a', 4 << 20));
+    let mut image = MemoryImage::new("sparse-then-bomb", vec![hostile]);
+    let mut rec = Recorder::default();
+    match walk_layers(&mut image, &mut rec, &Limits::default()) {
+        Err(e @ SourceError::InvalidImage { .. }) => {
+            assert!(
+                e.to_string()
+                    .contains("larger than the 1048576 bytes allowed"),
+                "{e}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(rec.files().contains_key("/after.txt"));
+}

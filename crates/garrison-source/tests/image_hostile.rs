@@ -546,3 +546,34 @@ fn oversized_tar_metadata_is_refused_before_it_is_buffered() {
         assert_eq!(rec.files().len(), if after_tricky { 3 } else { 0 });
     }
 }
+
+#[test]
+fn large_layers_are_verified_too() {
+    // Over the size from which the digest is computed on a helper thread.
+    let content: Vec<u8> = (0..6u32 << 20).map(|i| (i * 7 + i / 4093) as u8).collect();
+    let layer = layer_tar(&[T::File("big", &content), T::File("after", b"after")]);
+    for packed in [layer.clone(), gzip(&layer)] {
+        let (rec, result) = walk_mem("large", vec![packed.clone()], &Limits::default());
+        result.unwrap();
+        assert_eq!(rec.files()["/big"], content);
+        assert_eq!(rec.files()["/after"], b"after");
+
+        let mut image = MemoryImage::new("large-bad", vec![packed]);
+        let wrong = format!("sha256:{}", "0".repeat(64));
+        assert_ne!(wrong, sha256(&image.blobs[0]));
+        image.layers[0].digest = wrong.clone();
+        let mut rec = Recorder::default();
+        match walk_layers(&mut image, &mut rec, &Limits::default()) {
+            Err(SourceError::DigestMismatch {
+                input,
+                digest,
+                actual,
+            }) => {
+                assert!(input.contains("large-bad"));
+                assert_eq!(digest, wrong);
+                assert_eq!(actual, sha256(&image.blobs[0]));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -295,6 +295,50 @@ fn missing_blobs_and_blobs_of_the_wrong_length() {
 }
 
 #[test]
+fn a_blob_cut_short_fails_the_walk() {
+    let layer = layout().layers()[0].digest.clone();
+    let fake = fake(
+        FakeAuth::None,
+        Faults {
+            shorter_blob: Some(layer.clone()),
+            ..Default::default()
+        },
+    );
+    let mut pulled = open(&format!("{}/test/app:1", fake.host()), &plain());
+    let mut blob = pulled.open_layer(0).expect("open layer");
+    let err = registry_support::read_all(&mut blob).expect_err("a short blob must fail");
+    assert!(err.to_string().contains("short"), "{err}");
+    drop(blob);
+    let err = walk(&mut Image(pulled))
+        .err()
+        .expect("a short blob fails the walk");
+    assert!(err.to_string().contains(&layer), "{err}");
+}
+
+#[test]
+fn an_index_naming_an_invalid_digest_is_refused() {
+    for bad in [
+        "sha256:../../../v2/other/blobs/x".to_string(),
+        format!("sha512:{}", "ab".repeat(64)),
+        "sha256:ABC".to_string(),
+    ] {
+        let fake = fake(
+            FakeAuth::None,
+            Faults {
+                index_entry_digest: Some(bad.clone()),
+                ..Default::default()
+            },
+        );
+        let reference = format!("{}/test/app:1", fake.host());
+        let msg = open_err(&reference, &plain()).to_string();
+        assert!(
+            msg.contains(&reference) && msg.contains("index"),
+            "{bad}: {msg}"
+        );
+    }
+}
+
+#[test]
 fn an_unreachable_loopback_registry_is_reported() {
     // Bind and close a port so that nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

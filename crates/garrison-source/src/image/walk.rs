@@ -18,6 +18,8 @@ use std::cell::Cell;
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, BufReader, Read};
+use std::sync::mpsc;
+use std::thread;
 
 /// Read buffer between the stored blob and the decompressor.
 const STORED_BUFFER: usize = 256 * 1024;
@@ -111,25 +113,103 @@ impl std::hash::Hasher for NoHasher {
     }
 }
 
+/// Stored layers at least this large are hashed on a helper thread, so
+/// that hashing overlaps decompression and tar parsing.
+const THREADED_HASH_FROM: u64 = 4 << 20;
+
+/// The sha256 of a layer's stored bytes: computed inline, or on a helper
+/// thread fed with copies of the chunks (a bounded queue, buffers reused).
+enum LayerHasher<'scope> {
+    Inline(Sha256),
+    Threaded {
+        chunks: Option<mpsc::SyncSender<Vec<u8>>>,
+        spare: mpsc::Receiver<Vec<u8>>,
+        done: Option<thread::ScopedJoinHandle<'scope, Sha256>>,
+    },
+}
+
+impl<'scope> LayerHasher<'scope> {
+    fn inline(prefix: &[u8]) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(prefix);
+        LayerHasher::Inline(hasher)
+    }
+
+    fn threaded<'env>(scope: &'scope thread::Scope<'scope, 'env>, prefix: &[u8]) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(prefix);
+        let (chunks, incoming) = mpsc::sync_channel::<Vec<u8>>(8);
+        let (give_back, spare) = mpsc::channel::<Vec<u8>>();
+        let done = thread::Builder::new()
+            .name("layer-hash".into())
+            .spawn_scoped(scope, move || {
+                for chunk in incoming {
+                    hasher.update(&chunk);
+                    // The walker may have finished; a lost buffer is fine.
+                    let _ = give_back.send(chunk);
+                }
+                hasher
+            });
+        match done {
+            Ok(done) => LayerHasher::Threaded {
+                chunks: Some(chunks),
+                spare,
+                done: Some(done),
+            },
+            // No thread to be had: hash inline.
+            Err(_) => LayerHasher::inline(prefix),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            LayerHasher::Inline(h) => {
+                h.update(data);
+                Ok(())
+            }
+            LayerHasher::Threaded { chunks, spare, .. } => {
+                let mut buf = spare.try_recv().unwrap_or_default();
+                buf.clear();
+                buf.extend_from_slice(data);
+                chunks
+                    .as_ref()
+                    .and_then(|c| c.send(buf).ok())
+                    .ok_or_else(|| io::Error::other("the layer hashing thread stopped"))
+            }
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<Sha256> {
+        match self {
+            LayerHasher::Inline(h) => Ok(std::mem::take(h)),
+            LayerHasher::Threaded { chunks, done, .. } => {
+                drop(chunks.take());
+                done.take()
+                    .and_then(|d| d.join().ok())
+                    .ok_or_else(|| io::Error::other("the layer hashing thread failed"))
+            }
+        }
+    }
+}
+
 /// Hashes and counts the stored bytes of a layer as they are read.
-struct Hashing<R> {
+struct Hashing<'scope, R> {
     inner: R,
-    hasher: Sha256,
+    hasher: LayerHasher<'scope>,
     bytes: u64,
 }
 
-impl<R: Read> Read for Hashing<R> {
+impl<R: Read> Read for Hashing<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let data = buf.get(..n).unwrap_or_default();
-        self.hasher.update(data);
+        self.hasher.update(buf.get(..n).unwrap_or_default())?;
         self.bytes += n as u64;
         Ok(n)
     }
 }
 
 /// The stored bytes: the magic-number prefix read for detection, then the rest.
-type Stored<'p, R> = BufReader<io::Chain<&'p [u8], Hashing<R>>>;
+type Stored<'p, R> = BufReader<io::Chain<&'p [u8], R>>;
 
 /// A layer's decompressed tar stream. One lives per layer, so the size
 /// difference between variants does not matter.
@@ -454,6 +534,15 @@ struct LayerWalk<'a> {
 impl LayerWalk<'_> {
     fn run(
         &mut self,
+        stored: Box<dyn Read + '_>,
+        visitor: &mut dyn Visitor,
+    ) -> Result<(), SourceError> {
+        thread::scope(|scope| self.run_in(scope, stored, visitor))
+    }
+
+    fn run_in<'scope>(
+        &mut self,
+        scope: &'scope thread::Scope<'scope, '_>,
         mut stored: Box<dyn Read + '_>,
         visitor: &mut dyn Visitor,
     ) -> Result<(), SourceError> {
@@ -481,11 +570,15 @@ impl LayerWalk<'_> {
             }
         }
         let magic = magic.get(..have).unwrap_or_default();
-        let mut prefix_hash = Sha256::new();
-        prefix_hash.update(magic);
+        let threaded = self.layer.size.is_none_or(|n| n >= THREADED_HASH_FROM);
+        let hasher = if threaded {
+            LayerHasher::threaded(scope, magic)
+        } else {
+            LayerHasher::inline(magic)
+        };
         let hashing = Hashing {
             inner: stored,
-            hasher: prefix_hash,
+            hasher,
             bytes: have as u64,
         };
         // The prefix was hashed above, so the chain re-reads it unhashed.
@@ -515,7 +608,8 @@ impl LayerWalk<'_> {
         let stored = capped.inner.stored();
         io::copy(stored, &mut io::sink()).map_err(|e| self.corrupt(&e))?;
         let hashing = &mut stored.get_mut().get_mut().1;
-        let actual = Digest::from_sha256(&std::mem::take(&mut hashing.hasher).finalize());
+        let hash = hashing.hasher.finish().map_err(|e| self.corrupt(&e))?;
+        let actual = Digest::from_sha256(&hash.finalize());
         if let Some(expected) = expected {
             if actual != expected {
                 return Err(SourceError::DigestMismatch {

@@ -222,12 +222,17 @@ pub struct Faults {
     pub missing_blob: Option<String>,
     /// Serve a 5 MiB manifest.
     pub oversized_manifest: bool,
+    /// Answer manifest requests by tag with an index whose linux/amd64 entry
+    /// has this digest.
+    pub index_entry_digest: Option<String>,
     /// Claim a wrong `Docker-Content-Digest` for manifests fetched by tag.
     pub wrong_digest_header: bool,
     /// Answer a manifest request by digest with another document.
     pub wrong_manifest_for_digest: bool,
     /// Append bytes to this blob, without a Content-Length (chunked).
     pub longer_blob: Option<String>,
+    /// Send only the first half of this blob, chunked, then end the body.
+    pub shorter_blob: Option<String>,
     /// Send this blob with 10 extra bytes and a Content-Length that says so
     /// (which then differs from the manifest's size).
     pub blob_length_lie: Option<String>,
@@ -435,7 +440,7 @@ impl FakeState {
                     return None;
                 }
                 let mut c = format!(
-                    r#"Bearer realm="http://127.0.0.1:{}/token",service="fake-registry""#,
+                    r#"Bearer realm="http://127.0.0.1:{}/token?origin=fake",service="fake-registry""#,
                     self.port
                 );
                 if scoped {
@@ -457,6 +462,10 @@ impl FakeState {
             .map(|(k, v)| (k.to_string(), v.replace("%3A", ":").replace("%2F", "/")))
             .collect();
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        // The realm's own query must survive next to the added parameters.
+        if get("origin") != Some("fake") {
+            return text(400, "the realm's query was lost");
+        }
         if get("service") != Some("fake-registry") {
             return text(400, "wrong service");
         }
@@ -480,6 +489,27 @@ impl FakeState {
             big.resize(5 << 20, b'x');
             big.extend_from_slice(b"\"}");
             return tiny_http::Response::from_data(big)
+                .with_header(header(
+                    "Content-Type",
+                    "application/vnd.oci.image.index.v1+json",
+                ))
+                .boxed();
+        }
+        if let (Some(bad), false) = (
+            &self.faults.index_entry_digest,
+            reference.starts_with("sha256:"),
+        ) {
+            let index = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": [{
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": bad,
+                    "size": 100,
+                    "platform": {"os": "linux", "architecture": "amd64"}
+                }]
+            });
+            return tiny_http::Response::from_data(index.to_string().into_bytes())
                 .with_header(header(
                     "Content-Type",
                     "application/vnd.oci.image.index.v1+json",
@@ -556,6 +586,17 @@ impl FakeState {
                 vec![],
                 std::io::Cursor::new(bytes),
                 len,
+                None,
+            )
+            .boxed();
+        }
+        if self.faults.shorter_blob.as_deref() == Some(digest) {
+            bytes.truncate(bytes.len() / 2);
+            return tiny_http::Response::new(
+                tiny_http::StatusCode(200),
+                vec![],
+                std::io::Cursor::new(bytes),
+                None,
                 None,
             )
             .boxed();

@@ -196,7 +196,7 @@ impl Client {
                 }
             }
             Err(e) => Err(self.error(format!(
-                "GET {https}: {} (for a registry with a private CA pass --ca-file)",
+                "GET {https}: {} (for a registry with a private CA pass --ca-file; for one that speaks plain HTTP pass --plain-http)",
                 transport(&e)
             ))),
         }

@@ -55,7 +55,10 @@ pub struct RegistryOptions {
     pub insecure_skip_verify: bool,
 }
 
-/// An image in a registry, resolved to one platform's manifest.
+/// An image in a registry, resolved to one platform's manifest. Its
+/// [`Target`] carries the reference as written, the digest of that image
+/// manifest (not of an index it was chosen from), the config digest as the
+/// image ID, the platform, and `registry/repository:tag` when a tag was given.
 pub struct RegistryImage {
     client: Client,
     reference: Reference,
@@ -108,7 +111,12 @@ impl RegistryImage {
                     let chosen = oci::select_platform(&index, platform.as_ref())
                         .map_err(|e| client.error(format!("index {}: {e}", fetched.digest)))?
                         .clone();
-                    fetched = fetch_manifest(&mut client, &parsed, &chosen.digest, Some(&chosen))?;
+                    // Validated before it goes into a URL: a hostile index
+                    // could name `../x` or an unverifiable algorithm.
+                    let digest = chosen
+                        .digest()
+                        .map_err(|e| client.error(format!("index {}: {e}", fetched.digest)))?;
+                    fetched = fetch_manifest(&mut client, &parsed, digest.as_str(), Some(&chosen))?;
                 }
             }
         };
@@ -197,7 +205,8 @@ impl ImageSource for RegistryImage {
         };
         let digest = Digest::parse(&layer.digest)
             .map_err(|e| self.client.error(format!("layer {index}: {e}")))?;
-        let size = layer.size;
+        // A size of 0 is a descriptor that gave none (no layer blob is empty).
+        let size = layer.size.filter(|s| *s != 0);
         let response = get_blob(&mut self.client, &self.reference, &digest)?;
         let body = response.into_body();
         if let (Some(want), Some(got)) = (size, body.content_length()) {
@@ -233,6 +242,11 @@ fn fetch_manifest(
     descriptor: Option<&oci::Descriptor>,
 ) -> Result<Fetched, SourceError> {
     let by_digest = manifest_ref.starts_with("sha256:");
+    let what = if by_digest {
+        format!("manifest {manifest_ref}")
+    } else {
+        format!("the manifest of tag {manifest_ref}")
+    };
     let path = format!("/v2/{}/manifests/{manifest_ref}", reference.repository);
     let mut response = client.get(&path, MANIFEST_ACCEPT)?;
     let status = response.status().as_u16();
@@ -249,7 +263,7 @@ fn fetch_manifest(
                 "access to the repository {} is denied{detail}",
                 reference.repository
             ),
-            s => format!("GET manifest {manifest_ref} failed with HTTP {s}{detail}"),
+            s => format!("GET {what} failed with HTTP {s}{detail}"),
         }));
     }
     let content_type = response
@@ -262,12 +276,7 @@ fn fetch_manifest(
         .get("docker-content-digest")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let bytes = read_limited(
-        client,
-        response,
-        MAX_MANIFEST_BYTES,
-        &format!("manifest {manifest_ref}"),
-    )?;
+    let bytes = read_limited(client, response, MAX_MANIFEST_BYTES, &what)?;
     let digest = Digest::of(&bytes);
     if by_digest && digest.as_str() != manifest_ref {
         return Err(SourceError::DigestMismatch {
@@ -292,7 +301,7 @@ fn fetch_manifest(
     if let Some(d) = descriptor {
         if d.size != 0 && d.size != bytes.len() as u64 {
             return Err(client.error(format!(
-                "manifest {manifest_ref} is {} bytes, the index says {}",
+                "{what} is {} bytes, the index says {}",
                 bytes.len(),
                 d.size
             )));
@@ -306,12 +315,12 @@ fn fetch_manifest(
         || schema_version(&bytes) == Some(1)
     {
         return Err(client.error(format!(
-            "manifest {manifest_ref} is a Docker schema 1 manifest, which is deprecated and not supported; re-push the image with a current client"
+            "{what} is a Docker schema 1 manifest, which is deprecated and not supported; re-push the image with a current client"
         )));
     }
     let document = ManifestOrIndex::from_slice(&bytes, media_type).map_err(|e| {
         client.error(format!(
-            "manifest {manifest_ref} is neither an image manifest nor an index: {e}"
+            "{what} is neither an image manifest nor an index: {e}"
         ))
     })?;
     Ok(Fetched { digest, document })
