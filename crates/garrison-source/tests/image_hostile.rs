@@ -420,6 +420,7 @@ fn truncated_and_garbage_archives_fail_naming_the_file() {
             b"this is not a tar archive at all".repeat(40),
         ),
         ("empty.tar", Vec::new()),
+        ("gzipped.tar.gz", gzip(&bytes)),
     ];
     for (name, data) in cases {
         let p = dir.path().join(name);
@@ -428,6 +429,9 @@ fn truncated_and_garbage_archives_fail_naming_the_file() {
             .err()
             .expect(name);
         assert!(err.to_string().contains(name), "{name}: {err}");
+        if name == "gzipped.tar.gz" {
+            assert!(err.to_string().contains("decompress it first"), "{err}");
+        }
     }
     let err = open_file_image("/nonexistent/image.tar", None)
         .err()
