@@ -420,6 +420,7 @@ fn truncated_and_garbage_archives_fail_naming_the_file() {
             b"this is not a tar archive at all".repeat(40),
         ),
         ("empty.tar", Vec::new()),
+        ("gzipped.tar.gz", gzip(&bytes)),
     ];
     for (name, data) in cases {
         let p = dir.path().join(name);
@@ -428,6 +429,9 @@ fn truncated_and_garbage_archives_fail_naming_the_file() {
             .err()
             .expect(name);
         assert!(err.to_string().contains(name), "{name}: {err}");
+        if name == "gzipped.tar.gz" {
+            assert!(err.to_string().contains("decompress it first"), "{err}");
+        }
     }
     let err = open_file_image("/nonexistent/image.tar", None)
         .err()
@@ -576,4 +580,50 @@ fn large_layers_are_verified_too() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+/// `docker save` from Docker 25 on: an OCI layout whose manifest.json names
+/// layers and config by blob path. Read as a docker-archive (it carries the
+/// tags), with digests taken from the paths.
+#[test]
+fn docker25_archive_with_blob_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let layer = layer_tar(&[T::Dir("etc"), T::File("etc/hello", b"hi")]);
+    let digests = write_layout(&layout, std::slice::from_ref(&layer), "t", &[]);
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let manifest_digest = index["manifests"][0]["digest"].as_str().unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(layout.join("blobs/sha256").join(&manifest_digest[7..])).unwrap(),
+    )
+    .unwrap();
+    let config_digest = manifest["config"]["digest"].as_str().unwrap();
+    let docker_manifest = serde_json::json!([{
+        "Config": format!("blobs/sha256/{}", &config_digest[7..]),
+        "RepoTags": ["hello:25"],
+        "Layers": [format!("blobs/sha256/{}", &digests[0][7..])],
+        "LayerSources": {digests[0].clone(): {"mediaType": "application/vnd.oci.image.layer.v1.tar", "size": layer.len(), "digest": digests[0]}},
+    }]);
+    std::fs::write(
+        layout.join("manifest.json"),
+        serde_json::to_vec(&docker_manifest).unwrap(),
+    )
+    .unwrap();
+    let archive = dir.path().join("docker25.tar");
+    tar_dir(&layout, &archive);
+
+    let image =
+        garrison_source::image::archive::ArchiveImage::open("docker25", &archive, None).unwrap();
+    assert_eq!(
+        image.format(),
+        garrison_source::image::archive::ArchiveFormat::Docker
+    );
+    let mut source = open_file_image(archive.to_str().unwrap(), None).unwrap();
+    assert_eq!(source.target().tags, ["hello:25"]);
+    assert_eq!(source.target().image_id.as_deref(), Some(config_digest));
+    let mut rec = Recorder::default();
+    source.walk(&mut rec, &Limits::default()).unwrap();
+    assert_eq!(rec.events[0], Event::Layer(0, digests[0].clone()));
+    assert_eq!(rec.files()["/etc/hello"], b"hi");
 }

@@ -49,6 +49,18 @@ pub enum ArchiveFormat {
 impl ArchiveIndex {
     fn open(input: &str, path: &Path) -> Result<ArchiveIndex, SourceError> {
         let file = File::open(path).map_err(|e| SourceError::io("open image archive", path, e))?;
+        let mut magic = [0u8; 4];
+        let n = read_prefix(&mut &file, &mut magic)
+            .map_err(|e| SourceError::io("read image archive", path, e))?;
+        if let Some([0x1f, 0x8b, ..] | [0x28, 0xb5, 0x2f, 0xfd]) = magic.get(..n) {
+            return Err(SourceError::InvalidImage {
+                input: input.to_string(),
+                reason: "the archive itself is compressed; decompress it first (gunzip or unzstd) so its layers can be read in place".into(),
+            });
+        }
+        (&file)
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| SourceError::io("seek in", path, e))?;
         let mut members = HashMap::new();
         let mut name = String::new();
         {

@@ -107,11 +107,7 @@ pub fn open_file_image(spec: &str, platform: Option<&str>) -> Result<Box<dyn Sou
         })
         .transpose()?;
     if let Some(rest) = spec.strip_prefix("oci:") {
-        let (dir, tag) = match rest.split_once(':') {
-            Some((dir, tag)) if !tag.is_empty() => (dir, Some(tag)),
-            Some((dir, _)) => (dir, None),
-            None => (rest, None),
-        };
+        let (dir, tag) = split_layout_spec(rest);
         if dir.is_empty() {
             return Err(SourceError::Other {
                 input: spec.to_string(),
@@ -129,4 +125,54 @@ pub fn open_file_image(spec: &str, platform: Option<&str>) -> Result<Box<dyn Sou
     }
     let image = archive::ArchiveImage::open(spec, path, platform.as_ref())?;
     Ok(Box::new(Image(image)))
+}
+
+/// Splits `DIR[:TAG]`. A tag may itself hold `:` (`localtest:1`) and so, rarely,
+/// may a directory: the first split whose left side is an existing directory
+/// wins; with none, the first `:` splits.
+fn split_layout_spec(rest: &str) -> (&str, Option<&str>) {
+    let splits = rest.match_indices(':').map(|(i, _)| i);
+    let chosen = splits
+        .clone()
+        .find(|&i| rest.get(..i).is_some_and(|d| Path::new(d).is_dir()))
+        .or_else(|| {
+            (!Path::new(rest).is_dir())
+                .then(|| splits.clone().next())
+                .flatten()
+        });
+    match chosen {
+        Some(i) => {
+            let dir = rest.get(..i).unwrap_or(rest);
+            let tag = rest.get(i + 1..).filter(|t| !t.is_empty());
+            (dir, tag)
+        }
+        None => (rest, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_layout_spec;
+
+    #[test]
+    fn layout_specs_split_at_the_existing_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let odd = tmp.path().join("a:b");
+        std::fs::create_dir(&odd).unwrap();
+        let odd = odd.to_str().unwrap();
+        assert_eq!(split_layout_spec(&format!("{odd}:t:1")), (odd, Some("t:1")));
+        assert_eq!(split_layout_spec(odd), (odd, None));
+        assert_eq!(
+            split_layout_spec("/nonexistent/x:tag"),
+            ("/nonexistent/x", Some("tag"))
+        );
+        assert_eq!(
+            split_layout_spec("/nonexistent/x"),
+            ("/nonexistent/x", None)
+        );
+        assert_eq!(
+            split_layout_spec("/nonexistent/x:"),
+            ("/nonexistent/x", None)
+        );
+    }
 }

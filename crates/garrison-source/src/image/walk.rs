@@ -8,6 +8,12 @@
 //! `.wh..wh..opq`) become [`Visitor::remove`] and [`Visitor::clear_dir`] calls
 //! and are never passed on as entries. Entry paths are made absolute and
 //! normalized; a `..` that would climb above the root stops at the root.
+//!
+//! Two guards keep hostile layers cheap: the decompressed byte count is capped
+//! per layer, and a light tar-structure tracker refuses GNU long-name and pax
+//! metadata entries over 1 MiB before the `tar` crate would buffer them.
+//! Layers of 4 MiB and more are hashed on a helper thread so that hashing
+//! overlaps decompression.
 
 use super::oci::Digest;
 use super::ImageSource;
