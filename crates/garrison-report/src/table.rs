@@ -10,21 +10,24 @@ use garrison_model::{Inventory, Package};
 use std::fmt::Write as _;
 use unicode_width::UnicodeWidthStr;
 
-const ANSI_BOLD: &str = "\x1b[1m";
-const ANSI_YELLOW: &str = "\x1b[33m";
-const ANSI_RESET: &str = "\x1b[0m";
+pub(crate) const ANSI_BOLD: &str = "\x1b[1m";
+pub(crate) const ANSI_YELLOW: &str = "\x1b[33m";
+pub(crate) const ANSI_RESET: &str = "\x1b[0m";
+
+/// Appends `text` to `out`, in `style` when `color` is on.
+pub(crate) fn paint(out: &mut String, color: bool, style: &str, text: &str) {
+    if color {
+        out.push_str(style);
+        out.push_str(text);
+        out.push_str(ANSI_RESET);
+    } else {
+        out.push_str(text);
+    }
+}
 
 pub(crate) fn render(inv: &Inventory, opts: &RenderOptions) -> String {
     let mut out = String::new();
-    let paint = |out: &mut String, style: &str, text: &str| {
-        if opts.color {
-            out.push_str(style);
-            out.push_str(text);
-            out.push_str(ANSI_RESET);
-        } else {
-            out.push_str(text);
-        }
-    };
+    let paint = |out: &mut String, style: &str, text: &str| paint(out, opts.color, style, text);
 
     paint(&mut out, ANSI_BOLD, &header(inv));
     out.push('\n');

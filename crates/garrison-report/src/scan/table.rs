@@ -13,21 +13,11 @@ use std::fmt::Write as _;
 use std::time::SystemTime;
 use unicode_width::UnicodeWidthStr;
 
-const ANSI_BOLD: &str = "\x1b[1m";
-const ANSI_YELLOW: &str = "\x1b[33m";
-const ANSI_RESET: &str = "\x1b[0m";
+use crate::table::{paint, ANSI_BOLD, ANSI_YELLOW};
 
 pub(crate) fn render(report: &ScanReport, opts: &RenderOptions) -> String {
     let mut out = String::new();
-    let paint = |out: &mut String, style: &str, text: &str| {
-        if opts.color {
-            out.push_str(style);
-            out.push_str(text);
-            out.push_str(ANSI_RESET);
-        } else {
-            out.push_str(text);
-        }
-    };
+    let paint = |out: &mut String, style: &str, text: &str| paint(out, opts.color, style, text);
     let now = opts.created.unwrap_or_else(SystemTime::now);
 
     paint(&mut out, ANSI_BOLD, &header(report));
