@@ -14,6 +14,27 @@ pub(crate) const ANSI_BOLD: &str = "\x1b[1m";
 pub(crate) const ANSI_YELLOW: &str = "\x1b[33m";
 pub(crate) const ANSI_RESET: &str = "\x1b[0m";
 
+/// The warnings after a table: a count, then one line each. Messages come from
+/// parsers and archives: each is kept on one line so that a crafted input
+/// cannot forge extra report lines.
+pub(crate) fn write_warnings(out: &mut String, color: bool, warnings: &[garrison_model::Warning]) {
+    if warnings.is_empty() {
+        return;
+    }
+    out.push('\n');
+    let n = warnings.len();
+    paint(
+        out,
+        color,
+        ANSI_YELLOW,
+        &format!("{n} {}:", plural(n, "warning", "warnings")),
+    );
+    out.push('\n');
+    for w in warnings {
+        let _ = writeln!(out, "  {}: {}", one_line(&w.input), one_line(&w.message));
+    }
+}
+
 /// Appends `text` to `out`, in `style` when `color` is on.
 pub(crate) fn paint(out: &mut String, color: bool, style: &str, text: &str) {
     if color {
@@ -39,21 +60,7 @@ pub(crate) fn render(inv: &Inventory, opts: &RenderOptions) -> String {
         out.push('\n');
     }
 
-    if !inv.warnings.is_empty() {
-        out.push('\n');
-        let n = inv.warnings.len();
-        paint(
-            &mut out,
-            ANSI_YELLOW,
-            &format!("{n} {}:", plural(n, "warning", "warnings")),
-        );
-        out.push('\n');
-        for w in &inv.warnings {
-            // Messages come from parsers and archives: keep each on one line so
-            // a crafted input cannot forge extra report lines.
-            let _ = writeln!(out, "  {}: {}", one_line(&w.input), one_line(&w.message));
-        }
-    }
+    write_warnings(&mut out, opts.color, &inv.warnings);
 
     out.push('\n');
     paint(&mut out, ANSI_BOLD, &summary(inv));

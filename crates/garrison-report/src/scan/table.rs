@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::time::SystemTime;
 use unicode_width::UnicodeWidthStr;
 
-use crate::table::{paint, ANSI_BOLD, ANSI_YELLOW};
+use crate::table::{paint, write_warnings, ANSI_BOLD};
 
 pub(crate) fn render(report: &ScanReport, opts: &RenderOptions) -> String {
     let mut out = String::new();
@@ -41,19 +41,7 @@ pub(crate) fn render(report: &ScanReport, opts: &RenderOptions) -> String {
         );
     }
 
-    if !report.warnings.is_empty() {
-        out.push('\n');
-        let n = report.warnings.len();
-        paint(
-            &mut out,
-            ANSI_YELLOW,
-            &format!("{n} {}:", plural(n, "warning", "warnings")),
-        );
-        out.push('\n');
-        for w in &report.warnings {
-            let _ = writeln!(out, "  {}: {}", one_line(&w.input), one_line(&w.message));
-        }
-    }
+    write_warnings(&mut out, opts.color, &report.warnings);
 
     out.push('\n');
     paint(&mut out, ANSI_BOLD, &summary(report, now));
