@@ -1,10 +1,23 @@
 //! The IDs of the checks this crate implements; their metadata lives in `checks/`.
 
-pub const DF_ROOT: &str = "DF-001";
-pub const DF_ADD_URL: &str = "DF-002";
-pub const DF_LATEST: &str = "DF-003";
-pub const DF_SECRET: &str = "DF-004";
-pub const DF_PKG_PIN: &str = "DF-005";
-pub const DF_PKG_CACHE: &str = "DF-006";
-pub const DF_CURL_PIPE: &str = "DF-007";
-pub const DF_HEALTHCHECK: &str = "DF-008";
+pub const DF_ROOT: &str = "GAR-DF-001";
+pub const DF_ADD_URL: &str = "GAR-DF-002";
+pub const DF_LATEST: &str = "GAR-DF-003";
+pub const DF_SECRET: &str = "GAR-DF-004";
+pub const DF_PKG_PIN: &str = "GAR-DF-005";
+pub const DF_PKG_CACHE: &str = "GAR-DF-006";
+pub const DF_CURL_PIPE: &str = "GAR-DF-007";
+pub const DF_HEALTHCHECK: &str = "GAR-DF-008";
+
+pub const TF_S3_PUBLIC_ACL: &str = "GAR-TF-001";
+pub const TF_S3_PAB: &str = "GAR-TF-002";
+pub const TF_S3_POLICY_PUBLIC: &str = "GAR-TF-003";
+pub const TF_SG_OPEN: &str = "GAR-TF-004";
+pub const TF_IAM_ACTION: &str = "GAR-TF-005";
+pub const TF_IAM_RESOURCE: &str = "GAR-TF-006";
+pub const TF_S3_SSE: &str = "GAR-TF-007";
+pub const TF_EBS: &str = "GAR-TF-008";
+pub const TF_RDS: &str = "GAR-TF-009";
+pub const TF_EFS: &str = "GAR-TF-010";
+pub const TF_LAMBDA_RUNTIME: &str = "GAR-TF-011";
+pub const TF_LAMBDA_SECRET: &str = "GAR-TF-012";

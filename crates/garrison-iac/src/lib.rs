@@ -1,6 +1,10 @@
 //! Misconfiguration analyzers for Dockerfiles, Terraform HCL (AWS), CloudFormation/SAM and serverless.yml.
 
 pub mod dockerfile;
+pub mod policy;
+pub mod runtimes;
+pub mod terraform;
+pub mod tree;
 pub mod ids;
 pub mod secrets;
 pub mod shell;
