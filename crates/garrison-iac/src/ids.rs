@@ -21,3 +21,23 @@ pub const TF_RDS: &str = "GAR-TF-009";
 pub const TF_EFS: &str = "GAR-TF-010";
 pub const TF_LAMBDA_RUNTIME: &str = "GAR-TF-011";
 pub const TF_LAMBDA_SECRET: &str = "GAR-TF-012";
+
+pub const CFN_S3_PUBLIC_ACL: &str = "GAR-CFN-001";
+pub const CFN_S3_PAB: &str = "GAR-CFN-002";
+pub const CFN_S3_POLICY_PUBLIC: &str = "GAR-CFN-003";
+pub const CFN_SG_OPEN: &str = "GAR-CFN-004";
+pub const CFN_IAM_ACTION: &str = "GAR-CFN-005";
+pub const CFN_IAM_RESOURCE: &str = "GAR-CFN-006";
+pub const CFN_S3_SSE: &str = "GAR-CFN-007";
+pub const CFN_EBS: &str = "GAR-CFN-008";
+pub const CFN_RDS: &str = "GAR-CFN-009";
+pub const CFN_EFS: &str = "GAR-CFN-010";
+pub const CFN_LAMBDA_RUNTIME: &str = "GAR-CFN-011";
+pub const CFN_LAMBDA_SECRET: &str = "GAR-CFN-012";
+pub const CFN_URL_NO_AUTH: &str = "GAR-CFN-013";
+
+pub const SLS_IAM_ACTION: &str = "GAR-SLS-001";
+pub const SLS_IAM_RESOURCE: &str = "GAR-SLS-002";
+pub const SLS_SECRET: &str = "GAR-SLS-003";
+pub const SLS_RUNTIME: &str = "GAR-SLS-004";
+pub const SLS_URL_NO_AUTH: &str = "GAR-SLS-005";

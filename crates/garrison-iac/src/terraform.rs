@@ -177,6 +177,47 @@ impl Cx<'_> {
     }
 }
 
+/// Blocks of a Terraform JSON file (`*.tf.json`): `{"resource": {"TYPE": {"NAME": {...}}}}`.
+/// JSON cannot tell a nested block from an object-valued attribute, so an object value is
+/// kept as both.
+pub fn from_json(root: &N) -> Vec<TfBlock> {
+    fn body(n: &N, ty: String, labels: Vec<String>, line: u32) -> TfBlock {
+        let mut attrs = Vec::new();
+        let mut blocks = Vec::new();
+        for (k, v) in n.entries() {
+            attrs.push((k.clone(), v.clone()));
+            match &v.v {
+                V::Map(_) => blocks.push(body(v, k.clone(), Vec::new(), v.line)),
+                V::Seq(items) => {
+                    for it in items.iter().filter(|i| matches!(i.v, V::Map(_))) {
+                        blocks.push(body(it, k.clone(), Vec::new(), it.line));
+                    }
+                }
+                _ => {}
+            }
+        }
+        TfBlock { ty, labels, line, attrs, blocks }
+    }
+    let mut out = Vec::new();
+    for (top, v) in root.entries() {
+        if top != "resource" && top != "data" {
+            continue;
+        }
+        for group in v.one_or_many() {
+            for (ty, named) in group.entries() {
+                for one in named.one_or_many() {
+                    for (name, b) in one.entries() {
+                        for inst in b.one_or_many() {
+                            out.push(body(inst, top.clone(), vec![ty.clone(), name.clone()], inst.line));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Parses JSON text that starts at `first_line` into a positioned tree (lines of
 /// objects, arrays and values kept), or `None` when it is not JSON.
 pub fn json_text(text: &str, first_line: u32) -> Option<N> {
@@ -278,7 +319,11 @@ pub fn check(blocks: &[TfBlock], today: Date) -> Vec<Hit> {
     for b in blocks {
         let kind = b.labels.first().map(String::as_str).unwrap_or("");
         let addr = b.address();
-        let mut push = |h: Hit| hits.push(h.on(addr.clone()));
+        let (rkind, rname) = match b.ty.as_str() {
+            "data" => (format!("data.{kind}"), b.labels.get(1).cloned().unwrap_or_default()),
+            _ => (kind.to_string(), b.labels.get(1).cloned().unwrap_or_default()),
+        };
+        let mut push = |h: Hit| hits.push(h.on_kind(rkind.clone(), rname.clone()));
         match (b.ty.as_str(), kind) {
             ("resource", "aws_s3_bucket") => {
                 s3_acl(b, &mut push);

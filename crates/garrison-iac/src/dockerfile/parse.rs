@@ -22,6 +22,20 @@ pub enum ParseError {
     NoFrom,
 }
 
+impl ParseError {
+    /// The 1-based line the error is at, if it has one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            ParseError::UnterminatedHeredoc { line, .. }
+            | ParseError::NotAnInstruction { line, .. }
+            | ParseError::MissingArguments { line, .. }
+            | ParseError::BeforeFrom { line, .. }
+            | ParseError::BadEscape { line, .. } => Some(*line),
+            ParseError::NoFrom => None,
+        }
+    }
+}
+
 /// The arguments of an instruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Args {
