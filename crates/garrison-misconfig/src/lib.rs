@@ -7,6 +7,7 @@
 pub mod analyzer;
 pub mod check;
 pub mod finding;
+pub mod k8s;
 pub mod yaml;
 
 pub use analyzer::{
