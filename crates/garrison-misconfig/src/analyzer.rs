@@ -192,7 +192,9 @@ pub fn detect(path: &Path, text: &str) -> Option<FileKind> {
 fn has_top_key(text: &str, key: &str) -> bool {
     text.lines().any(|l| {
         l.strip_prefix(key).is_some_and(|r| r.starts_with(':'))
-            || l.trim_start().strip_prefix(&format!("\"{key}\"")).is_some_and(|r| r.trim_start().starts_with(':'))
+            || l.trim_start()
+                .strip_prefix(&format!("\"{key}\""))
+                .is_some_and(|r| r.trim_start().starts_with(':'))
     })
 }
 
@@ -381,16 +383,25 @@ mod tests {
         assert_eq!(d("x/Dockerfile", ""), Some(FileKind::Dockerfile));
         assert_eq!(d("app.dockerfile", ""), Some(FileKind::Dockerfile));
         assert_eq!(d("main.tf", ""), Some(FileKind::Terraform));
-        assert_eq!(d("serverless.yml", "service: x"), Some(FileKind::Serverless));
         assert_eq!(
-            d("t.yaml", "AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n"),
+            d("serverless.yml", "service: x"),
+            Some(FileKind::Serverless)
+        );
+        assert_eq!(
+            d(
+                "t.yaml",
+                "AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n"
+            ),
             Some(FileKind::CloudFormation)
         );
         assert_eq!(
             d("d.yaml", "apiVersion: apps/v1\nkind: Deployment\n"),
             Some(FileKind::K8s)
         );
-        assert_eq!(d("p.json", "{\"apiVersion\":\"v1\",\"kind\":\"Pod\"}"), Some(FileKind::K8s));
+        assert_eq!(
+            d("p.json", "{\"apiVersion\":\"v1\",\"kind\":\"Pod\"}"),
+            Some(FileKind::K8s)
+        );
         assert_eq!(d("notes.yaml", "a: 1\n"), None);
         assert_eq!(d("readme.md", "apiVersion kind"), None);
     }

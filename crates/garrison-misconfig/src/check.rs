@@ -186,7 +186,8 @@ impl Catalog {
         let mut files = Vec::new();
         collect(dir, dir, &mut files)?;
         files.sort();
-        let (catalog, errors) = Catalog::from_files(files.iter().map(|(r, t)| (r.as_str(), t.as_str())));
+        let (catalog, errors) =
+            Catalog::from_files(files.iter().map(|(r, t)| (r.as_str(), t.as_str())));
         Ok((catalog, errors))
     }
 
@@ -297,7 +298,10 @@ fn lint(rel: &str, c: &Check) -> Vec<String> {
             p.push("pss is only for k8s checks".into());
         }
         if pss.level != "baseline" && pss.level != "restricted" {
-            p.push(format!("pss level {:?} is not baseline or restricted", pss.level));
+            p.push(format!(
+                "pss level {:?} is not baseline or restricted",
+                pss.level
+            ));
         }
     }
     p
@@ -323,7 +327,11 @@ mod tests {
             .replace("https://example.org/x", "http://x");
         let (c, e) = Catalog::from_files([("dockerfile/GAR-K8S-901.yaml", bad.as_str())]);
         assert!(c.is_empty());
-        let all = e.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("\n");
+        let all = e
+            .iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
         assert!(all.contains("does not match its folder"), "{all}");
         assert!(all.contains("does not match the file name"), "{all}");
         assert!(all.contains("iso27001"), "{all}");

@@ -225,8 +225,13 @@ impl ConfigReport {
     /// Findings ordered by file, document, line, then check ID.
     pub fn sort(&mut self) {
         self.findings.sort_by(|a, b| {
-            (&a.file, a.document, a.line, a.column, &a.check_id)
-                .cmp(&(&b.file, b.document, b.line, b.column, &b.check_id))
+            (&a.file, a.document, a.line, a.column, &a.check_id).cmp(&(
+                &b.file,
+                b.document,
+                b.line,
+                b.column,
+                &b.check_id,
+            ))
         });
     }
 }

@@ -602,10 +602,19 @@ mod tests {
 
     #[test]
     fn positions_are_one_based_lines_and_columns() {
-        let n = one("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: x\n");
-        let img = n.path(&["spec", "containers"]).unwrap().items()[0].get("image").unwrap();
+        let n =
+            one("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: x\n");
+        let img = n.path(&["spec", "containers"]).unwrap().items()[0]
+            .get("image")
+            .unwrap();
         assert_eq!(img.as_str(), Some("x"));
-        assert_eq!(img.pos, Pos { line: 6, column: 14 });
+        assert_eq!(
+            img.pos,
+            Pos {
+                line: 6,
+                column: 14
+            }
+        );
         let (k, _) = n.entry("kind").unwrap();
         assert_eq!(k.pos, Pos { line: 2, column: 1 });
     }
@@ -653,7 +662,10 @@ mod tests {
         }
         let l = load("bomb.yaml", &s, &Limits::default());
         let e = l.error.unwrap();
-        assert!(matches!(e, YamlError::AliasExpansion { document: 1, .. }), "{e}");
+        assert!(
+            matches!(e, YamlError::AliasExpansion { document: 1, .. }),
+            "{e}"
+        );
         assert!(e.to_string().contains("bomb.yaml: document 1"));
     }
 
@@ -667,7 +679,11 @@ mod tests {
         assert!(matches!(l.error, Some(YamlError::TooLarge { .. })));
         let deep: String = (0..200).map(|i| format!("{}a:\n", " ".repeat(i))).collect();
         let l = load("deep.yaml", &deep, &Limits::default());
-        assert!(matches!(l.error, Some(YamlError::TooDeep { .. })), "{:?}", l.error);
+        assert!(
+            matches!(l.error, Some(YamlError::TooDeep { .. })),
+            "{:?}",
+            l.error
+        );
         // Flow nesting past the scanner's own limit is a syntax error, not a crash.
         let flow = "[".repeat(300) + &"]".repeat(300);
         let l = load("flow.yaml", &flow, &Limits::default());
@@ -681,7 +697,11 @@ mod tests {
             s.push_str(&format!("a{i}: &a{i} [*a{}]\n", i - 1));
         }
         let l = load("chain.yaml", &s, &Limits::default());
-        assert!(matches!(l.error, Some(YamlError::TooDeep { .. })), "{:?}", l.error);
+        assert!(
+            matches!(l.error, Some(YamlError::TooDeep { .. })),
+            "{:?}",
+            l.error
+        );
     }
 
     #[test]

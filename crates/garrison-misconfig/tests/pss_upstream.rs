@@ -35,12 +35,19 @@ fn overriders(id: &str, level: PssLevel, minor: u32) -> Vec<&'static str> {
 fn judge(path: &Path, level: PssLevel, minor: u32) -> Vec<pss::Violation> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let loaded = load(&path.display().to_string(), &text, &Limits::default());
-    assert!(loaded.error.is_none(), "{}: {:?}", path.display(), loaded.error);
+    assert!(
+        loaded.error.is_none(),
+        "{}: {:?}",
+        path.display(),
+        loaded.error
+    );
     assert_eq!(loaded.documents.len(), 1, "{}", path.display());
     let mut notes = Vec::new();
     let objs = objects(&loaded.documents[0], &mut notes);
     assert_eq!(objs.len(), 1, "{}: {notes:?}", path.display());
-    let pod = objs[0].pod().unwrap_or_else(|| panic!("{}: no pod spec", path.display()));
+    let pod = objs[0]
+        .pod()
+        .unwrap_or_else(|| panic!("{}: no pod spec", path.display()));
     pss::evaluate(&pod, level, K8sVersion { minor })
 }
 
@@ -55,7 +62,10 @@ fn every_upstream_fixture_is_judged_as_upstream_judges_it() {
     let ids: BTreeSet<String> = pss::check_ids().map(|c| c.to_ascii_lowercase()).collect();
     let (mut passes, mut fails, mut versions) = (0, 0, 0);
     let mut problems = Vec::new();
-    for (level_name, level) in [("baseline", PssLevel::Baseline), ("restricted", PssLevel::Restricted)] {
+    for (level_name, level) in [
+        ("baseline", PssLevel::Baseline),
+        ("restricted", PssLevel::Restricted),
+    ] {
         for minor in 0..=37u32 {
             let dir = root.join(level_name).join(format!("v1.{minor}"));
             assert!(dir.is_dir(), "{} missing", dir.display());
@@ -74,20 +84,37 @@ fn every_upstream_fixture_is_judged_as_upstream_judges_it() {
                     if outcome == "pass" {
                         passes += 1;
                         if !got.is_empty() {
-                            problems.push(format!("{}: upstream allows it, we report {got:?}", f.display()));
+                            problems.push(format!(
+                                "{}: upstream allows it, we report {got:?}",
+                                f.display()
+                            ));
                         }
                         continue;
                     }
                     fails += 1;
-                    let named = stem.trim_end_matches(|c: char| c.is_ascii_digit()).to_string();
-                    assert!(ids.contains(&named), "{}: names unknown check {named}", f.display());
+                    let named = stem
+                        .trim_end_matches(|c: char| c.is_ascii_digit())
+                        .to_string();
+                    assert!(
+                        ids.contains(&named),
+                        "{}: names unknown check {named}",
+                        f.display()
+                    );
                     let mut accepted: Vec<String> = vec![named.clone()];
-                    accepted.extend(overriders(&named, level, minor).iter().map(|s| s.to_ascii_lowercase()));
-                    let reported: BTreeSet<String> = got.iter().map(|v| v.check.to_ascii_lowercase()).collect();
+                    accepted.extend(
+                        overriders(&named, level, minor)
+                            .iter()
+                            .map(|s| s.to_ascii_lowercase()),
+                    );
+                    let reported: BTreeSet<String> =
+                        got.iter().map(|v| v.check.to_ascii_lowercase()).collect();
                     if got.is_empty() {
                         problems.push(format!("{}: upstream rejects it, we allow it", f.display()));
                     } else if !accepted.iter().any(|a| reported.contains(a)) {
-                        problems.push(format!("{}: expected {accepted:?}, we report {reported:?}", f.display()));
+                        problems.push(format!(
+                            "{}: expected {accepted:?}, we report {reported:?}",
+                            f.display()
+                        ));
                     }
                     // Every violation points at a real line of the file.
                     assert!(got.iter().all(|v| v.pos.line >= 1), "{}", f.display());
@@ -95,8 +122,18 @@ fn every_upstream_fixture_is_judged_as_upstream_judges_it() {
             }
         }
     }
-    assert!(problems.is_empty(), "{} disagreements:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} disagreements:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
     assert_eq!(versions, 76);
-    assert!(passes > 500 && fails > 2000, "passes {passes}, fails {fails}");
-    eprintln!("judged {passes} pass and {fails} fail fixtures over {versions} level/version folders");
+    assert!(
+        passes > 500 && fails > 2000,
+        "passes {passes}, fails {fails}"
+    );
+    eprintln!(
+        "judged {passes} pass and {fails} fail fixtures over {versions} level/version folders"
+    );
 }

@@ -31,7 +31,8 @@ impl<'a> Object<'a> {
         pss::field_path(self.node, &["metadata", "name"])
             .and_then(Node::scalar_text)
             .or_else(|| {
-                pss::field_path(self.node, &["metadata", "generateName"]).and_then(Node::scalar_text)
+                pss::field_path(self.node, &["metadata", "generateName"])
+                    .and_then(Node::scalar_text)
             })
             .unwrap_or_else(|| "(unnamed)".into())
     }
@@ -57,7 +58,11 @@ impl<'a> Object<'a> {
                 let t = n.get("template")?;
                 (t.get("metadata"), t.get("spec")?)
             }
-            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job"
+            "Deployment"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "ReplicaSet"
+            | "Job"
             | "ReplicationController" => {
                 let t = n.path(&["spec", "template"])?;
                 (t.get("metadata"), t.get("spec")?)
@@ -125,7 +130,13 @@ pub fn objects<'a>(doc: &'a yaml::Document, notes: &mut Vec<String>) -> Vec<Obje
     out
 }
 
-fn collect<'a>(n: &'a Node, document: usize, depth: usize, out: &mut Vec<Object<'a>>, notes: &mut Vec<String>) {
+fn collect<'a>(
+    n: &'a Node,
+    document: usize,
+    depth: usize,
+    out: &mut Vec<Object<'a>>,
+    notes: &mut Vec<String>,
+) {
     if n.is_null() {
         return;
     }
@@ -140,7 +151,10 @@ fn collect<'a>(n: &'a Node, document: usize, depth: usize, out: &mut Vec<Object<
     };
     if kind.ends_with("List") && n.get("items").is_some() {
         if depth > 4 {
-            notes.push(format!("line {}: {kind} nested too deep; skipped", n.pos.line));
+            notes.push(format!(
+                "line {}: {kind} nested too deep; skipped",
+                n.pos.line
+            ));
             return;
         }
         for item in n.get("items").map(Node::items).unwrap_or(&[]) {
@@ -213,9 +227,7 @@ impl Analyzer for K8sAnalyzer {
                     });
                     continue;
                 }
-                report
-                    .findings
-                    .extend(check_object(&obj, &file.name, ctx));
+                report.findings.extend(check_object(&obj, &file.name, ctx));
                 workload::facts(&obj, &file.name, &mut facts);
                 rbac::facts(&obj, &file.name, &mut facts.rbac);
             }

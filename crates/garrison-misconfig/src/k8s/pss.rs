@@ -117,25 +117,139 @@ struct PssCheck {
 }
 
 const CHECKS: &[PssCheck] = &[
-    PssCheck { id: "hostNamespaces", level: PssLevel::Baseline, since: 0, run: host_namespaces, overrides: &[] },
-    PssCheck { id: "privileged", level: PssLevel::Baseline, since: 0, run: privileged, overrides: &[] },
-    PssCheck { id: "capabilities_baseline", level: PssLevel::Baseline, since: 0, run: capabilities_baseline, overrides: &[] },
-    PssCheck { id: "hostPathVolumes", level: PssLevel::Baseline, since: 0, run: host_path_volumes, overrides: &[] },
-    PssCheck { id: "hostPorts", level: PssLevel::Baseline, since: 0, run: host_ports, overrides: &[] },
-    PssCheck { id: "appArmorProfile", level: PssLevel::Baseline, since: 0, run: app_armor, overrides: &[] },
-    PssCheck { id: "seLinuxOptions", level: PssLevel::Baseline, since: 0, run: selinux, overrides: &[] },
-    PssCheck { id: "procMount", level: PssLevel::Baseline, since: 0, run: proc_mount_baseline, overrides: &[] },
-    PssCheck { id: "seccompProfile_baseline", level: PssLevel::Baseline, since: 0, run: seccomp_baseline, overrides: &[] },
-    PssCheck { id: "sysctls", level: PssLevel::Baseline, since: 0, run: sysctls, overrides: &[] },
-    PssCheck { id: "windowsHostProcess", level: PssLevel::Baseline, since: 0, run: windows_host_process, overrides: &[] },
-    PssCheck { id: "hostProbesAndHostLifecycle", level: PssLevel::Baseline, since: 34, run: host_probes, overrides: &[] },
-    PssCheck { id: "restrictedVolumes", level: PssLevel::Restricted, since: 0, run: restricted_volumes, overrides: &["hostPathVolumes"] },
-    PssCheck { id: "allowPrivilegeEscalation", level: PssLevel::Restricted, since: 8, run: allow_privilege_escalation, overrides: &[] },
-    PssCheck { id: "runAsNonRoot", level: PssLevel::Restricted, since: 0, run: run_as_non_root, overrides: &[] },
-    PssCheck { id: "runAsUser", level: PssLevel::Restricted, since: 23, run: run_as_user, overrides: &[] },
-    PssCheck { id: "seccompProfile_restricted", level: PssLevel::Restricted, since: 19, run: seccomp_restricted, overrides: &["seccompProfile_baseline"] },
-    PssCheck { id: "capabilities_restricted", level: PssLevel::Restricted, since: 22, run: capabilities_restricted, overrides: &["capabilities_baseline"] },
-    PssCheck { id: "procMount_restricted", level: PssLevel::Restricted, since: 35, run: proc_mount_restricted, overrides: &["procMount"] },
+    PssCheck {
+        id: "hostNamespaces",
+        level: PssLevel::Baseline,
+        since: 0,
+        run: host_namespaces,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "privileged",
+        level: PssLevel::Baseline,
+        since: 0,
+        run: privileged,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "capabilities_baseline",
+        level: PssLevel::Baseline,
+        since: 0,
+        run: capabilities_baseline,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "hostPathVolumes",
+        level: PssLevel::Baseline,
+        since: 0,
+        run: host_path_volumes,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "hostPorts",
+        level: PssLevel::Baseline,
+        since: 0,
+        run: host_ports,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "appArmorProfile",
+        level: PssLevel::Baseline,
+        since: 0,
+        run: app_armor,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "seLinuxOptions",
+        level: PssLevel::Baseline,
+        since: 0,
+        run: selinux,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "procMount",
+        level: PssLevel::Baseline,
+        since: 0,
+        run: proc_mount_baseline,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "seccompProfile_baseline",
+        level: PssLevel::Baseline,
+        since: 0,
+        run: seccomp_baseline,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "sysctls",
+        level: PssLevel::Baseline,
+        since: 0,
+        run: sysctls,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "windowsHostProcess",
+        level: PssLevel::Baseline,
+        since: 0,
+        run: windows_host_process,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "hostProbesAndHostLifecycle",
+        level: PssLevel::Baseline,
+        since: 34,
+        run: host_probes,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "restrictedVolumes",
+        level: PssLevel::Restricted,
+        since: 0,
+        run: restricted_volumes,
+        overrides: &["hostPathVolumes"],
+    },
+    PssCheck {
+        id: "allowPrivilegeEscalation",
+        level: PssLevel::Restricted,
+        since: 8,
+        run: allow_privilege_escalation,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "runAsNonRoot",
+        level: PssLevel::Restricted,
+        since: 0,
+        run: run_as_non_root,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "runAsUser",
+        level: PssLevel::Restricted,
+        since: 23,
+        run: run_as_user,
+        overrides: &[],
+    },
+    PssCheck {
+        id: "seccompProfile_restricted",
+        level: PssLevel::Restricted,
+        since: 19,
+        run: seccomp_restricted,
+        overrides: &["seccompProfile_baseline"],
+    },
+    PssCheck {
+        id: "capabilities_restricted",
+        level: PssLevel::Restricted,
+        since: 22,
+        run: capabilities_restricted,
+        overrides: &["capabilities_baseline"],
+    },
+    PssCheck {
+        id: "procMount_restricted",
+        level: PssLevel::Restricted,
+        since: 35,
+        run: proc_mount_restricted,
+        overrides: &["procMount"],
+    },
 ];
 
 /// Every upstream check ID this module implements.
@@ -202,7 +316,10 @@ fn privileged(p: &PodView<'_>, _: u32, out: &mut Vec<Violation>) {
                 out.push(v(
                     "privileged",
                     n.pos,
-                    format!("container {:?} sets securityContext.privileged=true", container_name(c)),
+                    format!(
+                        "container {:?} sets securityContext.privileged=true",
+                        container_name(c)
+                    ),
                 ));
             }
         }
@@ -227,7 +344,8 @@ const CAPS_BASELINE: [&str; 13] = [
 
 fn capabilities_baseline(p: &PodView<'_>, _: u32, out: &mut Vec<Violation>) {
     for (_, c) in containers(p.spec) {
-        let Some(add) = container_sc(c).and_then(|s| field_path(s, &["capabilities", "add"])) else {
+        let Some(add) = container_sc(c).and_then(|s| field_path(s, &["capabilities", "add"]))
+        else {
             continue;
         };
         for cap in add.items() {
@@ -236,7 +354,10 @@ fn capabilities_baseline(p: &PodView<'_>, _: u32, out: &mut Vec<Violation>) {
                 out.push(v(
                     "capabilities_baseline",
                     cap.pos,
-                    format!("container {:?} adds capability {name:?}, which is outside the default set", container_name(c)),
+                    format!(
+                        "container {:?} adds capability {name:?}, which is outside the default set",
+                        container_name(c)
+                    ),
                 ));
             }
         }
@@ -262,7 +383,11 @@ fn host_ports(p: &PodView<'_>, _: u32, out: &mut Vec<Violation>) {
                 out.push(v(
                     "hostPorts",
                     hp.pos,
-                    format!("container {:?} uses hostPort {}", container_name(c), text(Some(hp))),
+                    format!(
+                        "container {:?} uses hostPort {}",
+                        container_name(c),
+                        text(Some(hp))
+                    ),
                 ));
             }
         }
@@ -286,14 +411,20 @@ fn app_armor(p: &PodView<'_>, _: u32, out: &mut Vec<Violation>) {
     };
     check(pod_sc(p.spec), "pod".into());
     for (_, c) in containers(p.spec) {
-        check(container_sc(c), format!("container {:?}", container_name(c)));
+        check(
+            container_sc(c),
+            format!("container {:?}", container_name(c)),
+        );
     }
     if let Some(ann) = p.metadata.and_then(|m| field(m, "annotations")) {
         for (k, val) in ann.entries() {
             let key = text(Some(k));
             if key.starts_with("container.apparmor.security.beta.kubernetes.io/") {
                 let value = text(Some(val));
-                if !(value.is_empty() || value == "runtime/default" || value.starts_with("localhost/")) {
+                if !(value.is_empty()
+                    || value == "runtime/default"
+                    || value.starts_with("localhost/"))
+                {
                     out.push(v(
                         "appArmorProfile",
                         val.pos,
@@ -334,7 +465,10 @@ fn selinux(p: &PodView<'_>, ver: u32, out: &mut Vec<Violation>) {
     };
     check(pod_sc(p.spec), "pod".into());
     for (_, c) in containers(p.spec) {
-        check(container_sc(c), format!("container {:?}", container_name(c)));
+        check(
+            container_sc(c),
+            format!("container {:?}", container_name(c)),
+        );
     }
 }
 
@@ -346,7 +480,10 @@ fn proc_mount(p: &PodView<'_>, id: &'static str, out: &mut Vec<Violation>) {
                 out.push(v(
                     id,
                     pm.pos,
-                    format!("container {:?} sets securityContext.procMount to {t:?}", container_name(c)),
+                    format!(
+                        "container {:?} sets securityContext.procMount to {t:?}",
+                        container_name(c)
+                    ),
                 ));
             }
         }
@@ -372,7 +509,9 @@ fn seccomp_baseline(p: &PodView<'_>, ver: u32, out: &mut Vec<Violation>) {
         let Some(ann) = p.metadata.and_then(|m| field(m, "annotations")) else {
             return;
         };
-        let valid = |s: &str| s == "runtime/default" || s == "docker/default" || s.starts_with("localhost/");
+        let valid = |s: &str| {
+            s == "runtime/default" || s == "docker/default" || s.starts_with("localhost/")
+        };
         let mut check = |key: String| {
             if let Some(val) = ann.get(&key) {
                 let value = text(Some(val));
@@ -387,7 +526,10 @@ fn seccomp_baseline(p: &PodView<'_>, ver: u32, out: &mut Vec<Violation>) {
         };
         check(SECCOMP_POD_ANNOTATION.to_string());
         for (_, c) in containers(p.spec) {
-            check(format!("{SECCOMP_CONTAINER_ANNOTATION}{}", text(c.get("name"))));
+            check(format!(
+                "{SECCOMP_CONTAINER_ANNOTATION}{}",
+                text(c.get("name"))
+            ));
         }
         return;
     }
@@ -405,7 +547,10 @@ fn seccomp_baseline(p: &PodView<'_>, ver: u32, out: &mut Vec<Violation>) {
     };
     check(pod_sc(p.spec), "pod".into());
     for (_, c) in containers(p.spec) {
-        check(container_sc(c), format!("container {:?}", container_name(c)));
+        check(
+            container_sc(c),
+            format!("container {:?}", container_name(c)),
+        );
     }
 }
 
@@ -437,7 +582,10 @@ const SYSCTLS: &[(u32, &[&str])] = &[
     (32, &["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"]),
     (
         37,
-        &["net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_notsent_lowat"],
+        &[
+            "net.ipv4.tcp_slow_start_after_idle",
+            "net.ipv4.tcp_notsent_lowat",
+        ],
     ),
 ];
 
@@ -474,7 +622,10 @@ fn windows_host_process(p: &PodView<'_>, _: u32, out: &mut Vec<Violation>) {
         }
     };
     for (_, c) in containers(p.spec) {
-        check(container_sc(c), format!("container {:?}", container_name(c)));
+        check(
+            container_sc(c),
+            format!("container {:?}", container_name(c)),
+        );
     }
     check(pod_sc(p.spec), "pod".into());
 }
@@ -502,7 +653,10 @@ fn host_probes(p: &PodView<'_>, _: u32, out: &mut Vec<Violation>) {
                         out.push(v(
                             "hostProbesAndHostLifecycle",
                             host.pos,
-                            format!("container {:?} {what}.{kind} targets host {value:?}", container_name(c)),
+                            format!(
+                                "container {:?} {what}.{kind} targets host {value:?}",
+                                container_name(c)
+                            ),
                         ));
                     }
                 }
@@ -538,7 +692,10 @@ fn restricted_volumes(p: &PodView<'_>, _: u32, out: &mut Vec<Violation>) {
         out.push(v(
             "restrictedVolumes",
             pos,
-            format!("volume {:?} uses restricted volume type {kind:?}", text(vol.get("name"))),
+            format!(
+                "volume {:?} uses restricted volume type {kind:?}",
+                text(vol.get("name"))
+            ),
         ));
     }
 }
@@ -553,7 +710,10 @@ fn allow_privilege_escalation(p: &PodView<'_>, ver: u32, out: &mut Vec<Violation
             out.push(v(
                 "allowPrivilegeEscalation",
                 n.map_or(sc_pos(c), |n| n.pos),
-                format!("container {:?} must set securityContext.allowPrivilegeEscalation=false", container_name(c)),
+                format!(
+                    "container {:?} must set securityContext.allowPrivilegeEscalation=false",
+                    container_name(c)
+                ),
             ));
         }
     }
@@ -577,13 +737,19 @@ fn run_as_non_root(p: &PodView<'_>, ver: u32, out: &mut Vec<Violation>) {
             Some(n) if n.as_bool() == Some(false) => out.push(v(
                 "runAsNonRoot",
                 n.pos,
-                format!("container {:?} sets securityContext.runAsNonRoot=false", container_name(c)),
+                format!(
+                    "container {:?} sets securityContext.runAsNonRoot=false",
+                    container_name(c)
+                ),
             )),
             Some(_) => {}
             None if !pod_non_root => out.push(v(
                 "runAsNonRoot",
                 sc_pos(c),
-                format!("pod or container {:?} must set securityContext.runAsNonRoot=true", container_name(c)),
+                format!(
+                    "pod or container {:?} must set securityContext.runAsNonRoot=true",
+                    container_name(c)
+                ),
             )),
             None => {}
         }
@@ -594,15 +760,28 @@ fn run_as_user(p: &PodView<'_>, ver: u32, out: &mut Vec<Violation>) {
     if ver >= 35 && user_namespace(p.spec) {
         return;
     }
-    if let Some(n) = pod_sc(p.spec).and_then(|s| field(s, "runAsUser")).filter(|n| n.as_i64() == Some(0)) {
-        out.push(v("runAsUser", n.pos, "pod sets securityContext.runAsUser=0".into()));
+    if let Some(n) = pod_sc(p.spec)
+        .and_then(|s| field(s, "runAsUser"))
+        .filter(|n| n.as_i64() == Some(0))
+    {
+        out.push(v(
+            "runAsUser",
+            n.pos,
+            "pod sets securityContext.runAsUser=0".into(),
+        ));
     }
     for (_, c) in containers(p.spec) {
-        if let Some(n) = container_sc(c).and_then(|s| field(s, "runAsUser")).filter(|n| n.as_i64() == Some(0)) {
+        if let Some(n) = container_sc(c)
+            .and_then(|s| field(s, "runAsUser"))
+            .filter(|n| n.as_i64() == Some(0))
+        {
             out.push(v(
                 "runAsUser",
                 n.pos,
-                format!("container {:?} sets securityContext.runAsUser=0", container_name(c)),
+                format!(
+                    "container {:?} sets securityContext.runAsUser=0",
+                    container_name(c)
+                ),
             ));
         }
     }
@@ -657,7 +836,10 @@ fn capabilities_restricted(p: &PodView<'_>, ver: u32, out: &mut Vec<Violation>) 
             out.push(v(
                 "capabilities_restricted",
                 sc_pos(c),
-                format!("container {:?} must set securityContext.capabilities.drop=[\"ALL\"]", container_name(c)),
+                format!(
+                    "container {:?} must set securityContext.capabilities.drop=[\"ALL\"]",
+                    container_name(c)
+                ),
             ));
             continue;
         };
@@ -671,7 +853,10 @@ fn capabilities_restricted(p: &PodView<'_>, ver: u32, out: &mut Vec<Violation>) 
             out.push(v(
                 "capabilities_restricted",
                 caps.get("drop").map_or(caps.pos, |n| n.pos),
-                format!("container {:?} must set securityContext.capabilities.drop=[\"ALL\"]", container_name(c)),
+                format!(
+                    "container {:?} must set securityContext.capabilities.drop=[\"ALL\"]",
+                    container_name(c)
+                ),
             ));
         }
         for cap in caps.get("add").map(Node::items).unwrap_or(&[]) {

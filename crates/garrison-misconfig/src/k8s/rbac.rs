@@ -118,7 +118,11 @@ pub(super) fn facts(obj: &Object<'_>, file: &str, out: &mut RbacFacts) {
                     api_groups: items(r.get("apiGroups")),
                     resources: items(r.get("resources")),
                     verbs: items(r.get("verbs")),
-                    resource_names: !r.get("resourceNames").map(Node::items).unwrap_or(&[]).is_empty(),
+                    resource_names: !r
+                        .get("resourceNames")
+                        .map(Node::items)
+                        .unwrap_or(&[])
+                        .is_empty(),
                 })
                 .collect();
             out.roles.push(RoleFact {
@@ -137,8 +141,14 @@ pub(super) fn facts(obj: &Object<'_>, file: &str, out: &mut RbacFacts) {
                 .unwrap_or(&[])
                 .iter()
                 .map(|s| Subject {
-                    kind: s.get("kind").and_then(Node::scalar_text).unwrap_or_default(),
-                    name: s.get("name").and_then(Node::scalar_text).unwrap_or_default(),
+                    kind: s
+                        .get("kind")
+                        .and_then(Node::scalar_text)
+                        .unwrap_or_default(),
+                    name: s
+                        .get("name")
+                        .and_then(Node::scalar_text)
+                        .unwrap_or_default(),
                     namespace: field(s, "namespace").and_then(Node::scalar_text),
                     pos: s.pos,
                 })
@@ -155,7 +165,8 @@ pub(super) fn facts(obj: &Object<'_>, file: &str, out: &mut RbacFacts) {
                     .and_then(|r| r.get("name"))
                     .and_then(Node::scalar_text)
                     .unwrap_or_default(),
-                role_pos: field_path(obj.node, &["roleRef", "name"]).map_or(obj.node.pos, |n| n.pos),
+                role_pos: field_path(obj.node, &["roleRef", "name"])
+                    .map_or(obj.node.pos, |n| n.pos),
                 subjects,
             });
         }
@@ -183,7 +194,12 @@ pub fn rule_risks(r: &Rule) -> Vec<(&'static str, Pos, String)> {
     }
     let verb = |v: &[&str]| has(&r.verbs, v);
     let read = verb(&["get", "list", "watch", "*"]);
-    if let (Some(res), Some(_), true, false) = (has(&r.resources, &["secrets"]), read, core_group(r), r.resource_names) {
+    if let (Some(res), Some(_), true, false) = (
+        has(&r.resources, &["secrets"]),
+        read,
+        core_group(r),
+        r.resource_names,
+    ) {
         out.push((SECRETS, res.pos, "rule can read secrets".into()));
     }
     if let (Some(res), Some(_)) = (
@@ -205,7 +221,11 @@ pub fn rule_risks(r: &Rule) -> Vec<(&'static str, Pos, String)> {
         verb(&["bind", "escalate"]),
         has(&r.resources, &["roles", "clusterroles", "*"]),
     ) {
-        out.push((BIND_ESCALATE, v.pos, format!("rule grants {} on roles", v.value)));
+        out.push((
+            BIND_ESCALATE,
+            v.pos,
+            format!("rule grants {} on roles", v.value),
+        ));
     }
     if let (Some(_), Some(res)) = (
         verb(&["create"]),
@@ -223,10 +243,21 @@ pub fn rule_risks(r: &Rule) -> Vec<(&'static str, Pos, String)> {
             ],
         ),
     ) {
-        out.push((CREATE_WORKLOADS, res.pos, format!("rule can create {}", res.value)));
+        out.push((
+            CREATE_WORKLOADS,
+            res.pos,
+            format!("rule can create {}", res.value),
+        ));
     }
-    if let (Some(_), Some(res)) = (verb(&["create"]), has(&r.resources, &["serviceaccounts/token"])) {
-        out.push((SA_TOKEN, res.pos, "rule can create service account tokens".into()));
+    if let (Some(_), Some(res)) = (
+        verb(&["create"]),
+        has(&r.resources, &["serviceaccounts/token"]),
+    ) {
+        out.push((
+            SA_TOKEN,
+            res.pos,
+            "rule can create service account tokens".into(),
+        ));
     }
     out
 }
@@ -260,10 +291,17 @@ pub(super) fn findings(all: &[Facts], ctx: &Context<'_>) -> Vec<Finding> {
             for (id, pos, what) in rule_risks(rule) {
                 if let Some(check) = ctx.catalog.get(id) {
                     out.push(
-                        Finding::new(check, &role.file, format!("{} {}: {what}; {to_whom}", role.resource.kind, role.resource.name))
-                            .in_document(role.document)
-                            .at(pos)
-                            .on(Some(role.resource.clone())),
+                        Finding::new(
+                            check,
+                            &role.file,
+                            format!(
+                                "{} {}: {what}; {to_whom}",
+                                role.resource.kind, role.resource.name
+                            ),
+                        )
+                        .in_document(role.document)
+                        .at(pos)
+                        .on(Some(role.resource.clone())),
                     );
                 }
             }
@@ -276,7 +314,10 @@ pub(super) fn findings(all: &[Facts], ctx: &Context<'_>) -> Vec<Finding> {
         for s in &b.subjects {
             let id = if is_public(&s.name) {
                 PUBLIC_SUBJECT
-            } else if b.role_kind == "ClusterRole" && b.role_name == "cluster-admin" && !s.is_system() {
+            } else if b.role_kind == "ClusterRole"
+                && b.role_name == "cluster-admin"
+                && !s.is_system()
+            {
                 CLUSTER_ADMIN
             } else {
                 continue;
@@ -286,7 +327,14 @@ pub(super) fn findings(all: &[Facts], ctx: &Context<'_>) -> Vec<Finding> {
                     Finding::new(
                         check,
                         &b.file,
-                        format!("{} {} grants {} {} to {}", b.resource.kind, b.resource.name, b.role_kind, b.role_name, s.describe()),
+                        format!(
+                            "{} {} grants {} {} to {}",
+                            b.resource.kind,
+                            b.resource.name,
+                            b.role_kind,
+                            b.role_name,
+                            s.describe()
+                        ),
                     )
                     .in_document(b.document)
                     .at(s.pos)

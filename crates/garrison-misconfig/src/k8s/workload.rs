@@ -62,12 +62,30 @@ const SECRET_WORDS: [&str; 12] = [
 
 /// Names that say the value is where a secret is, not the secret.
 const REFERENCE_SUFFIXES: [&str; 8] = [
-    "_FILE", "_PATH", "_DIR", "_URL", "_NAME", "_ENDPOINT", "_HEADER", "_TTL",
+    "_FILE",
+    "_PATH",
+    "_DIR",
+    "_URL",
+    "_NAME",
+    "_ENDPOINT",
+    "_HEADER",
+    "_TTL",
 ];
 
 /// Values that are credentials whatever the variable is called.
 fn looks_like_credential(v: &str) -> bool {
-    let prefixed = ["AKIA", "ASIA", "ghp_", "gho_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "sk_live_", "-----BEGIN"];
+    let prefixed = [
+        "AKIA",
+        "ASIA",
+        "ghp_",
+        "gho_",
+        "github_pat_",
+        "glpat-",
+        "xoxb-",
+        "xoxp-",
+        "sk_live_",
+        "-----BEGIN",
+    ];
     prefixed.iter().any(|p| v.starts_with(p) && v.len() >= 16)
 }
 
@@ -122,7 +140,10 @@ pub fn hygiene(pod: &PodView<'_>) -> Vec<(&'static str, Pos, String)> {
             }
         }
         for env in c.get("env").map(Node::items).unwrap_or(&[]) {
-            let var = env.get("name").and_then(Node::scalar_text).unwrap_or_default();
+            let var = env
+                .get("name")
+                .and_then(Node::scalar_text)
+                .unwrap_or_default();
             if let Some(val) = field(env, "value") {
                 let value = val.scalar_text().unwrap_or_default();
                 if secret_env(&var, &value) {
@@ -196,7 +217,9 @@ impl Selector {
                 .collect();
             s.expressions.push((
                 e.get("key").and_then(Node::scalar_text).unwrap_or_default(),
-                e.get("operator").and_then(Node::scalar_text).unwrap_or_default(),
+                e.get("operator")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_default(),
                 values,
             ));
         }
@@ -291,7 +314,10 @@ mod tests {
     #[test]
     fn image_references_split() {
         let r = parse_image("registry:5000/team/app:1.2@sha256:abc");
-        assert_eq!((r.name, r.tag, r.digest), ("registry:5000/team/app", Some("1.2"), Some("sha256:abc")));
+        assert_eq!(
+            (r.name, r.tag, r.digest),
+            ("registry:5000/team/app", Some("1.2"), Some("sha256:abc"))
+        );
         assert_eq!(parse_image("registry:5000/app").tag, None);
         assert_eq!(parse_image("nginx").tag, None);
         assert_eq!(parse_image("nginx:latest").tag, Some("latest"));
@@ -312,7 +338,8 @@ mod tests {
         let labels: BTreeMap<String, String> = [("app".to_string(), "web".to_string())].into();
         assert!(Selector::default().matches(&labels));
         let mut s = Selector::default();
-        s.expressions.push(("app".into(), "In".into(), vec!["web".into()]));
+        s.expressions
+            .push(("app".into(), "In".into(), vec!["web".into()]));
         assert!(s.matches(&labels));
         s.expressions.push(("tier".into(), "Exists".into(), vec![]));
         assert!(!s.matches(&labels));
