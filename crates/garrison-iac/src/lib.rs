@@ -52,7 +52,13 @@ impl Hit {
 }
 
 /// Turns hits into findings of one document (1-based), with the catalog's metadata.
-fn to_findings(hits: Vec<Hit>, file: &SourceFile, document: usize, ctx: &Context<'_>, report: &mut FileReport) {
+fn to_findings(
+    hits: Vec<Hit>,
+    file: &SourceFile,
+    document: usize,
+    ctx: &Context<'_>,
+    report: &mut FileReport,
+) {
     for h in hits {
         match ctx.catalog.get(h.check) {
             Some(check) => {
@@ -101,7 +107,11 @@ impl Analyzer for DockerfileAnalyzer {
 
     fn analyze(&self, file: &SourceFile, ctx: &Context<'_>) -> Result<FileReport, AnalyzeError> {
         let df = dockerfile::parse::parse(&file.text).map_err(|e| {
-            error_at(file, e.line().and_then(|l| u32::try_from(l).ok()), format!("not a valid Dockerfile: {e}"))
+            error_at(
+                file,
+                e.line().and_then(|l| u32::try_from(l).ok()),
+                format!("not a valid Dockerfile: {e}"),
+            )
         })?;
         let mut report = FileReport::default();
         to_findings(dockerfile::check(&df), file, 1, ctx, &mut report);
@@ -135,7 +145,13 @@ impl Analyzer for TerraformAnalyzer {
             terraform::parse(&file.text).map_err(|e| error_at(file, Some(e.line), e.to_string()))?
         };
         let mut report = FileReport::default();
-        to_findings(terraform::check(&blocks, runtimes::today()), file, 1, ctx, &mut report);
+        to_findings(
+            terraform::check(&blocks, runtimes::today()),
+            file,
+            1,
+            ctx,
+            &mut report,
+        );
         Ok(report)
     }
 }

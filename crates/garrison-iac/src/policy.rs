@@ -93,10 +93,17 @@ pub fn tf_document_statement(
             .as_ref()
             .and_then(N::as_str)
             .is_some_and(|t| t == "*" || t == "AWS");
-        let star = ids
-            .as_ref()
-            .and_then(|ids| ids.one_or_many().into_iter().find(|x| x.as_str() == Some("*")).map(|x| x.line));
-        if ty_ok { star } else { None }
+        let star = ids.as_ref().and_then(|ids| {
+            ids.one_or_many()
+                .into_iter()
+                .find(|x| x.as_str() == Some("*"))
+                .map(|x| x.line)
+        });
+        if ty_ok {
+            star
+        } else {
+            None
+        }
     });
     Statement {
         line,
@@ -137,7 +144,9 @@ impl Statement {
         let write = self.not_action
             || self.actions.iter().any(|(a, _)| {
                 let verb = a.rsplit(':').next().unwrap_or(a);
-                !(verb.starts_with("Describe") || verb.starts_with("List") || verb.starts_with("Get"))
+                !(verb.starts_with("Describe")
+                    || verb.starts_with("List")
+                    || verb.starts_with("Get"))
             });
         write.then_some(star.1)
     }

@@ -74,7 +74,10 @@ mod tests {
         assert!(deprecated_on("nodejs18.x", (2025, 9, 1)).is_some());
         assert_eq!(deprecation("python3.13"), None);
         // Every row parses.
-        for l in TABLE.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        for l in TABLE
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
             let (r, d) = l.split_once('\t').unwrap_or((l, ""));
             assert!(parse_date(d.trim()).is_some(), "bad row {l:?}");
             assert!(deprecation(r).is_some());

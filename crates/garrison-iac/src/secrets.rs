@@ -41,6 +41,8 @@ const NAME_EXEMPT_SUFFIXES: &[&str] = &[
     "_TYPE",
     "_HEADER",
     "_VERSION",
+    "_PARAM",
+    "_PARAMETER",
 ];
 
 /// True when a variable name suggests it holds a secret.
@@ -64,7 +66,9 @@ pub fn secret_value(value: &str) -> Option<&'static str> {
     for word in v.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
         if word.len() == 20
             && (word.starts_with("AKIA") || word.starts_with("ASIA"))
-            && word[4..].chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && word[4..]
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         {
             return Some("an AWS access key ID");
         }
@@ -98,7 +102,10 @@ pub fn is_reference(value: &str) -> bool {
     let v = value.trim();
     v.is_empty()
         || (v.starts_with("${") && v.ends_with('}') && !v[2..].contains("${"))
-        || (v.starts_with('$') && v[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        || (v.starts_with('$')
+            && v[1..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'))
         || v.starts_with("arn:aws:secretsmanager:")
         || v.starts_with("arn:aws:ssm:")
         || v.starts_with("{{resolve:")
@@ -117,7 +124,10 @@ mod tests {
         assert!(!secret_name("TOKEN_TTL"));
         assert!(!secret_name("PATH"));
         assert!(!secret_name("PWD"));
-        assert_eq!(secret_value("key=AKIAIOSFODNN7EXAMPLE"), Some("an AWS access key ID"));
+        assert_eq!(
+            secret_value("key=AKIAIOSFODNN7EXAMPLE"),
+            Some("an AWS access key ID")
+        );
         assert_eq!(secret_value("hello"), None);
         assert!(is_reference("${DB_PASSWORD}"));
         assert!(is_reference("{{resolve:secretsmanager:x}}"));

@@ -14,12 +14,21 @@ pub fn check(doc: &N, today: Date) -> Vec<Hit> {
     let provider = doc.get("provider");
     if let Some(p) = provider {
         // v3 `provider.iam.role.statements`, v2 `provider.iamRoleStatements`.
-        for list in [p.path(&["iam", "role", "statements"]), p.get("iamRoleStatements")].into_iter().flatten() {
+        for list in [
+            p.path(&["iam", "role", "statements"]),
+            p.get("iamRoleStatements"),
+        ]
+        .into_iter()
+        .flatten()
+        {
             iam(list, "provider", &mut hits);
         }
         if let Some(env) = p.get("environment") {
             for (line, msg) in env_secrets(env) {
-                hits.push(Hit::new(ids::SLS_SECRET, line as usize, msg).on_kind("provider", "environment"));
+                hits.push(
+                    Hit::new(ids::SLS_SECRET, line as usize, msg)
+                        .on_kind("provider", "environment"),
+                );
             }
         }
         if let Some(rt) = p.get("runtime") {
@@ -69,10 +78,18 @@ pub fn check(doc: &N, today: Date) -> Vec<Hit> {
 fn runtime(rt: &N, today: Date, owner: &str, hits: &mut Vec<Hit>) {
     if let Some(name) = rt.as_str() {
         if let Some(d) = runtimes::deprecated_on(name, today) {
-            let kind = if owner == "provider" { "provider" } else { "function" };
+            let kind = if owner == "provider" {
+                "provider"
+            } else {
+                "function"
+            };
             hits.push(
-                Hit::new(ids::SLS_RUNTIME, rt.line as usize, format!("runtime {name} was deprecated on {}", runtimes::show(d)))
-                    .on_kind(kind, owner),
+                Hit::new(
+                    ids::SLS_RUNTIME,
+                    rt.line as usize,
+                    format!("runtime {name} was deprecated on {}", runtimes::show(d)),
+                )
+                .on_kind(kind, owner),
             );
         }
     }
@@ -80,7 +97,16 @@ fn runtime(rt: &N, today: Date, owner: &str, hits: &mut Vec<Hit>) {
 
 fn iam(list: &N, owner: &str, hits: &mut Vec<Hit>) {
     let mut out = Vec::new();
-    cloudformation::iam_with(&policy::statements(list), ids::SLS_IAM_ACTION, ids::SLS_IAM_RESOURCE, &mut out);
-    let kind = if owner == "provider" { "provider" } else { "function" };
+    cloudformation::iam_with(
+        &policy::statements(list),
+        ids::SLS_IAM_ACTION,
+        ids::SLS_IAM_RESOURCE,
+        &mut out,
+    );
+    let kind = if owner == "provider" {
+        "provider"
+    } else {
+        "function"
+    };
     hits.extend(out.into_iter().map(|h| h.on_kind(kind, owner)));
 }

@@ -142,9 +142,8 @@ pub fn commands(text: &str) -> Vec<Command> {
                     } else {
                         next_piped = true;
                     }
-                } else if c == '&' && chars.peek() == Some(&'&') {
-                    chars.next();
-                } else if c == ';' && chars.peek() == Some(&';') {
+                } else if (c == '&' || c == ';') && chars.peek() == Some(&c) {
+                    // `&&` and `;;` are one operator.
                     chars.next();
                 }
                 push_cmd(&mut out, &mut words, &mut raw, piped);
@@ -180,11 +179,28 @@ mod tests {
 
     #[test]
     fn splits_lists_and_pipes() {
-        let c = commands("apt-get update && apt-get install -y 'a b' \"c\" | tee x; curl -s u|sh # c\nls");
+        let c = commands(
+            "apt-get update && apt-get install -y 'a b' \"c\" | tee x; curl -s u|sh # c\nls",
+        );
         let w: Vec<_> = c.iter().map(|c| c.words.join(",")).collect();
-        assert_eq!(w, ["apt-get,update", "apt-get,install,-y,a b,c", "tee,x", "curl,-s,u", "sh", "ls"]);
+        assert_eq!(
+            w,
+            [
+                "apt-get,update",
+                "apt-get,install,-y,a b,c",
+                "tee,x",
+                "curl,-s,u",
+                "sh",
+                "ls"
+            ]
+        );
         assert!(c[2].piped_from_previous && c[4].piped_from_previous && !c[3].piped_from_previous);
-        assert_eq!(commands("sudo -E DEBIAN_FRONTEND=x /usr/bin/apk add a")[0].program().map(|p| p.0), Some("apk"));
+        assert_eq!(
+            commands("sudo -E DEBIAN_FRONTEND=x /usr/bin/apk add a")[0]
+                .program()
+                .map(|p| p.0),
+            Some("apk")
+        );
         assert_eq!(commands("sh -c \"$(curl -fsSL x | y)\"").len(), 1);
     }
 }

@@ -6,7 +6,9 @@ use crate::policy::{self, Statement};
 use crate::runtimes::{self, Date};
 use crate::secrets;
 use crate::tree::{Lines, N, V};
+use crate::yamltree;
 use crate::Hit;
+use garrison_misconfig::yaml;
 use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::structure::{Block, BlockLabel, Body, Structure};
 use hcl_edit::template::Element;
@@ -51,13 +53,18 @@ impl TfBlock {
 
 /// Parses an HCL file into its top-level blocks.
 pub fn parse(text: &str) -> Result<Vec<TfBlock>, HclError> {
-    let body: Body = text.parse().map_err(|e: hcl_edit::parser::Error| HclError {
-        line: u32::try_from(e.location().line()).unwrap_or(u32::MAX),
-        column: u32::try_from(e.location().column()).unwrap_or(u32::MAX),
-        message: e.message().to_string(),
-    })?;
+    let body: Body = text
+        .parse()
+        .map_err(|e: hcl_edit::parser::Error| HclError {
+            line: u32::try_from(e.location().line()).unwrap_or(u32::MAX),
+            column: u32::try_from(e.location().column()).unwrap_or(u32::MAX),
+            message: e.message().to_string(),
+        })?;
     let lines = Lines::new(text);
-    let cx = Cx { text, lines: &lines };
+    let cx = Cx {
+        text,
+        lines: &lines,
+    };
     let (_, blocks) = cx.body(&body);
     Ok(blocks)
 }
@@ -142,7 +149,11 @@ impl Cx<'_> {
                         _ => literal = false,
                     }
                 }
-                if literal { V::Str(s) } else { V::Expr(self.src(e.span())) }
+                if literal {
+                    V::Str(s)
+                } else {
+                    V::Expr(self.src(e.span()))
+                }
             }
             Expression::HeredocTemplate(h) => {
                 let mut s = String::new();
@@ -196,7 +207,13 @@ pub fn from_json(root: &N) -> Vec<TfBlock> {
                 _ => {}
             }
         }
-        TfBlock { ty, labels, line, attrs, blocks }
+        TfBlock {
+            ty,
+            labels,
+            line,
+            attrs,
+            blocks,
+        }
     }
     let mut out = Vec::new();
     for (top, v) in root.entries() {
@@ -208,7 +225,12 @@ pub fn from_json(root: &N) -> Vec<TfBlock> {
                 for one in named.one_or_many() {
                     for (name, b) in one.entries() {
                         for inst in b.one_or_many() {
-                            out.push(body(inst, top.clone(), vec![ty.clone(), name.clone()], inst.line));
+                            out.push(body(
+                                inst,
+                                top.clone(),
+                                vec![ty.clone(), name.clone()],
+                                inst.line,
+                            ));
                         }
                     }
                 }
@@ -218,49 +240,33 @@ pub fn from_json(root: &N) -> Vec<TfBlock> {
     out
 }
 
-/// Parses JSON text that starts at `first_line` into a positioned tree (lines of
-/// objects, arrays and values kept), or `None` when it is not JSON.
+/// Parses JSON text that starts at `first_line` into a positioned tree, or `None` when
+/// it is not JSON. Read with the position-keeping YAML loader (JSON is YAML), so every
+/// key and value keeps its own line and mappings keep their order.
 pub fn json_text(text: &str, first_line: u32) -> Option<N> {
     let t = text.trim_start();
     if !(t.starts_with('{') || t.starts_with('[')) {
         return None;
     }
-    let j: serde_json::Value = serde_json::from_str(text).ok()?;
-    let mut n = N::from_json(&j, first_line);
-    relines(&mut n, text, first_line);
+    let text = yaml::json_tabs_to_spaces(text);
+    let loaded = yaml::load("<inline JSON>", &text, &yaml::Limits::default());
+    if loaded.error.is_some() {
+        return None;
+    }
+    let doc = loaded.documents.first()?;
+    let mut n = yamltree::convert(&doc.root, &yamltree::Source::new(&text));
+    shift(&mut n, first_line.saturating_sub(1));
     Some(n)
 }
 
-/// Gives map entries the line where their key first appears (searching forward), so
-/// findings in heredoc JSON point at the right line.
-fn relines(n: &mut N, text: &str, first_line: u32) {
-    fn walk(n: &mut N, text: &str, cursor: &mut usize, lines: &Lines, base: u32) {
-        if let V::Map(entries) = &mut n.v {
-            for (k, v) in entries.iter_mut() {
-                let needle = format!("\"{k}\"");
-                if let Some(p) = text.get(*cursor..).and_then(|t| t.find(&needle)) {
-                    *cursor += p + needle.len();
-                    v.line = base + lines.line_of(*cursor) - 1;
-                }
-                walk(v, text, cursor, lines, base);
-            }
-        } else if let V::Seq(items) = &mut n.v {
-            for it in items.iter_mut() {
-                if let Some(s) = it.as_str().map(str::to_string) {
-                    let needle = format!("\"{s}\"");
-                    if let Some(p) = text.get(*cursor..).and_then(|t| t.find(&needle)) {
-                        *cursor += p + needle.len();
-                        it.line = base + lines.line_of(*cursor) - 1;
-                    }
-                } else {
-                    walk(it, text, cursor, lines, base);
-                }
-            }
-        }
+fn shift(n: &mut N, by: u32) {
+    n.line = n.line.saturating_add(by);
+    match &mut n.v {
+        V::Seq(items) => items.iter_mut().for_each(|x| shift(x, by)),
+        V::Map(entries) => entries.iter_mut().for_each(|(_, x)| shift(x, by)),
+        V::Call(_, args) => args.iter_mut().for_each(|x| shift(x, by)),
+        _ => {}
     }
-    let lines = Lines::new(text);
-    let mut cursor = 0;
-    walk(n, text, &mut cursor, &lines, first_line);
 }
 
 /// Ports that must not be reachable from the whole internet.
@@ -284,7 +290,11 @@ pub const ADMIN_PORTS: &[(i64, &str)] = &[
 ];
 
 /// What an ingress rule opens to the world, if anything worth reporting.
-pub fn open_admin_ports(protocol: Option<&str>, from: Option<i64>, to: Option<i64>) -> Option<String> {
+pub fn open_admin_ports(
+    protocol: Option<&str>,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> Option<String> {
     let proto = protocol.unwrap_or("tcp").to_ascii_lowercase();
     if proto == "-1" || proto == "all" {
         return Some("all ports and protocols".into());
@@ -313,15 +323,25 @@ pub fn check(blocks: &[TfBlock], today: Date) -> Vec<Hit> {
     let mut hits = Vec::new();
     let sse_targets: Vec<String> = blocks
         .iter()
-        .filter(|b| b.ty == "resource" && b.labels.first().map(String::as_str) == Some("aws_s3_bucket_server_side_encryption_configuration"))
+        .filter(|b| {
+            b.ty == "resource"
+                && b.labels.first().map(String::as_str)
+                    == Some("aws_s3_bucket_server_side_encryption_configuration")
+        })
         .filter_map(|b| b.attr("bucket").map(n_text))
         .collect();
     for b in blocks {
         let kind = b.labels.first().map(String::as_str).unwrap_or("");
         let addr = b.address();
         let (rkind, rname) = match b.ty.as_str() {
-            "data" => (format!("data.{kind}"), b.labels.get(1).cloned().unwrap_or_default()),
-            _ => (kind.to_string(), b.labels.get(1).cloned().unwrap_or_default()),
+            "data" => (
+                format!("data.{kind}"),
+                b.labels.get(1).cloned().unwrap_or_default(),
+            ),
+            _ => (
+                kind.to_string(),
+                b.labels.get(1).cloned().unwrap_or_default(),
+            ),
         };
         let mut push = |h: Hit| hits.push(h.on_kind(rkind.clone(), rname.clone()));
         match (b.ty.as_str(), kind) {
@@ -333,8 +353,13 @@ pub fn check(blocks: &[TfBlock], today: Date) -> Vec<Hit> {
                 let name = b.labels.get(1).cloned().unwrap_or_default();
                 let reference = format!("aws_s3_bucket.{name}.");
                 let literal = b.attr("bucket").and_then(N::as_str);
-                let encrypted = b.blocks_named("server_side_encryption_configuration").next().is_some()
-                    || sse_targets.iter().any(|t| t.contains(&reference) || Some(t.as_str()) == literal);
+                let encrypted = b
+                    .blocks_named("server_side_encryption_configuration")
+                    .next()
+                    .is_some()
+                    || sse_targets
+                        .iter()
+                        .any(|t| t.contains(&reference) || Some(t.as_str()) == literal);
                 if !encrypted {
                     push(Hit::new(ids::TF_S3_SSE, b.line as usize,
                         format!("bucket {addr} has no server-side encryption configuration (set one with a KMS key)")));
@@ -346,15 +371,35 @@ pub fn check(blocks: &[TfBlock], today: Date) -> Vec<Hit> {
                     bucket_policy(p, &mut push);
                 }
             }
-            ("resource", "aws_s3_bucket_public_access_block" | "aws_s3_account_public_access_block") => {
-                let off: Vec<&str> = ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"]
-                    .into_iter()
-                    .filter(|a| !b.attr(a).is_some_and(|v| v.is_true() || v.is_dynamic()))
-                    .collect();
+            (
+                "resource",
+                "aws_s3_bucket_public_access_block" | "aws_s3_account_public_access_block",
+            ) => {
+                let off: Vec<&str> = [
+                    "block_public_acls",
+                    "block_public_policy",
+                    "ignore_public_acls",
+                    "restrict_public_buckets",
+                ]
+                .into_iter()
+                .filter(|a| !b.attr(a).is_some_and(|v| v.is_true() || v.is_dynamic()))
+                .collect();
                 if !off.is_empty() {
-                    let line = off.iter().filter_map(|a| b.attr(a)).map(|n| n.line).next().unwrap_or(b.line);
-                    push(Hit::new(ids::TF_S3_PAB, line as usize,
-                        format!("{} {} not true (unset means false)", off.join(", "), if off.len() == 1 { "is" } else { "are" })));
+                    let line = off
+                        .iter()
+                        .filter_map(|a| b.attr(a))
+                        .map(|n| n.line)
+                        .next()
+                        .unwrap_or(b.line);
+                    push(Hit::new(
+                        ids::TF_S3_PAB,
+                        line as usize,
+                        format!(
+                            "{} {} not true (unset means false)",
+                            off.join(", "),
+                            if off.len() == 1 { "is" } else { "are" }
+                        ),
+                    ));
                 }
             }
             ("resource", "aws_security_group") => {
@@ -369,10 +414,10 @@ pub fn check(blocks: &[TfBlock], today: Date) -> Vec<Hit> {
                     }
                 }
             }
-            ("resource", "aws_security_group_rule") => {
-                if b.attr("type").and_then(N::as_str) == Some("ingress") {
-                    sg_rule(b, &mut push);
-                }
+            ("resource", "aws_security_group_rule")
+                if b.attr("type").and_then(N::as_str) == Some("ingress") =>
+            {
+                sg_rule(b, &mut push);
             }
             ("resource", "aws_vpc_security_group_ingress_rule") => {
                 let world = ["cidr_ipv4", "cidr_ipv6"]
@@ -384,12 +429,21 @@ pub fn check(blocks: &[TfBlock], today: Date) -> Vec<Hit> {
                     let from = b.attr("from_port").and_then(N::as_i64);
                     let to = b.attr("to_port").and_then(N::as_i64);
                     if let Some(what) = open_admin_ports(proto.as_deref(), from, to) {
-                        push(Hit::new(ids::TF_SG_OPEN, w.line as usize,
-                            format!("ingress from {} to {what}", w.as_str().unwrap_or(""))));
+                        push(Hit::new(
+                            ids::TF_SG_OPEN,
+                            w.line as usize,
+                            format!("ingress from {} to {what}", w.as_str().unwrap_or("")),
+                        ));
                     }
                 }
             }
-            ("resource", "aws_iam_policy" | "aws_iam_role_policy" | "aws_iam_user_policy" | "aws_iam_group_policy") => {
+            (
+                "resource",
+                "aws_iam_policy"
+                | "aws_iam_role_policy"
+                | "aws_iam_user_policy"
+                | "aws_iam_group_policy",
+            ) => {
                 if let Some(p) = b.attr("policy") {
                     iam(&policy_statements(p), &mut push);
                 }
@@ -402,49 +456,90 @@ pub fn check(blocks: &[TfBlock], today: Date) -> Vec<Hit> {
                 }
             }
             ("data", "aws_iam_policy_document") => iam(&document_statements(b), &mut push),
-            ("resource", "aws_ebs_volume") => {
-                if !b.attr("encrypted").is_some_and(|v| v.is_true() || v.is_dynamic()) {
-                    let line = b.attr("encrypted").map_or(b.line, |n| n.line);
-                    push(Hit::new(ids::TF_EBS, line as usize, format!("EBS volume {addr} is not encrypted")));
-                }
+            ("resource", "aws_ebs_volume")
+                if !b
+                    .attr("encrypted")
+                    .is_some_and(|v| v.is_true() || v.is_dynamic()) =>
+            {
+                let line = b.attr("encrypted").map_or(b.line, |n| n.line);
+                push(Hit::new(
+                    ids::TF_EBS,
+                    line as usize,
+                    format!("EBS volume {addr} is not encrypted"),
+                ));
             }
             ("resource", "aws_instance" | "aws_launch_configuration") => {
-                for dev in b.blocks_named("root_block_device").chain(b.blocks_named("ebs_block_device")) {
-                    if !dev.attr("encrypted").is_some_and(|v| v.is_true() || v.is_dynamic()) {
+                for dev in b
+                    .blocks_named("root_block_device")
+                    .chain(b.blocks_named("ebs_block_device"))
+                {
+                    if !dev
+                        .attr("encrypted")
+                        .is_some_and(|v| v.is_true() || v.is_dynamic())
+                    {
                         let line = dev.attr("encrypted").map_or(dev.line, |n| n.line);
-                        push(Hit::new(ids::TF_EBS, line as usize, format!("{} of {addr} is not encrypted", dev.ty)));
+                        push(Hit::new(
+                            ids::TF_EBS,
+                            line as usize,
+                            format!("{} of {addr} is not encrypted", dev.ty),
+                        ));
                     }
                 }
             }
             ("resource", "aws_launch_template") => {
                 for bdm in b.blocks_named("block_device_mappings") {
                     for ebs in bdm.blocks_named("ebs") {
-                        if !ebs.attr("encrypted").is_some_and(|v| v.is_true() || v.is_dynamic()) {
+                        if !ebs
+                            .attr("encrypted")
+                            .is_some_and(|v| v.is_true() || v.is_dynamic())
+                        {
                             let line = ebs.attr("encrypted").map_or(ebs.line, |n| n.line);
-                            push(Hit::new(ids::TF_EBS, line as usize, format!("an EBS block device of {addr} is not encrypted")));
+                            push(Hit::new(
+                                ids::TF_EBS,
+                                line as usize,
+                                format!("an EBS block device of {addr} is not encrypted"),
+                            ));
                         }
                     }
                 }
             }
             ("resource", "aws_db_instance" | "aws_rds_cluster") => {
-                let replica = b.attr("replicate_source_db").is_some() || b.attr("snapshot_identifier").is_some();
-                if !replica && !b.attr("storage_encrypted").is_some_and(|v| v.is_true() || v.is_dynamic()) {
+                let replica = b.attr("replicate_source_db").is_some()
+                    || b.attr("snapshot_identifier").is_some();
+                if !replica
+                    && !b
+                        .attr("storage_encrypted")
+                        .is_some_and(|v| v.is_true() || v.is_dynamic())
+                {
                     let line = b.attr("storage_encrypted").map_or(b.line, |n| n.line);
-                    push(Hit::new(ids::TF_RDS, line as usize, format!("{addr} sets no storage_encrypted = true")));
+                    push(Hit::new(
+                        ids::TF_RDS,
+                        line as usize,
+                        format!("{addr} sets no storage_encrypted = true"),
+                    ));
                 }
             }
-            ("resource", "aws_efs_file_system") => {
-                if !b.attr("encrypted").is_some_and(|v| v.is_true() || v.is_dynamic()) {
-                    let line = b.attr("encrypted").map_or(b.line, |n| n.line);
-                    push(Hit::new(ids::TF_EFS, line as usize, format!("EFS file system {addr} is not encrypted")));
-                }
+            ("resource", "aws_efs_file_system")
+                if !b
+                    .attr("encrypted")
+                    .is_some_and(|v| v.is_true() || v.is_dynamic()) =>
+            {
+                let line = b.attr("encrypted").map_or(b.line, |n| n.line);
+                push(Hit::new(
+                    ids::TF_EFS,
+                    line as usize,
+                    format!("EFS file system {addr} is not encrypted"),
+                ));
             }
             ("resource", "aws_lambda_function") => {
                 if let Some(rt) = b.attr("runtime") {
                     if let Some(name) = rt.as_str() {
                         if let Some(d) = runtimes::deprecated_on(name, today) {
-                            push(Hit::new(ids::TF_LAMBDA_RUNTIME, rt.line as usize,
-                                format!("runtime {name} was deprecated on {}", runtimes::show(d))));
+                            push(Hit::new(
+                                ids::TF_LAMBDA_RUNTIME,
+                                rt.line as usize,
+                                format!("runtime {name} was deprecated on {}", runtimes::show(d)),
+                            ));
                         }
                     }
                 }
@@ -476,15 +571,25 @@ const PUBLIC_ACLS: &[&str] = &["public-read", "public-read-write", "authenticate
 fn s3_acl(b: &TfBlock, push: &mut dyn FnMut(Hit)) {
     if let Some(acl) = b.attr("acl") {
         if let Some(a) = acl.as_str().filter(|a| PUBLIC_ACLS.contains(a)) {
-            push(Hit::new(ids::TF_S3_PUBLIC_ACL, acl.line as usize, format!("canned ACL {a} makes the bucket readable by anyone")));
+            push(Hit::new(
+                ids::TF_S3_PUBLIC_ACL,
+                acl.line as usize,
+                format!("canned ACL {a} makes the bucket readable by anyone"),
+            ));
         }
     }
     // Grants to the AllUsers / AuthenticatedUsers groups.
     fn grants(b: &TfBlock, push: &mut dyn FnMut(Hit)) {
         for x in &b.blocks {
             if let Some(uri) = x.attr("uri") {
-                if let Some(u) = uri.as_str().filter(|u| u.ends_with("/global/AllUsers") || u.ends_with("/global/AuthenticatedUsers")) {
-                    push(Hit::new(ids::TF_S3_PUBLIC_ACL, uri.line as usize, format!("ACL grant to {u}")));
+                if let Some(u) = uri.as_str().filter(|u| {
+                    u.ends_with("/global/AllUsers") || u.ends_with("/global/AuthenticatedUsers")
+                }) {
+                    push(Hit::new(
+                        ids::TF_S3_PUBLIC_ACL,
+                        uri.line as usize,
+                        format!("ACL grant to {u}"),
+                    ));
                 }
             }
             grants(x, push);
@@ -497,8 +602,11 @@ fn bucket_policy(p: &N, push: &mut dyn FnMut(Hit)) {
     let doc = policy_doc(p);
     for s in doc.iter().flat_map(policy::statements) {
         if let Some(line) = s.public() {
-            push(Hit::new(ids::TF_S3_POLICY_PUBLIC, line as usize,
-                "bucket policy allows Principal \"*\" with no condition".to_string()));
+            push(Hit::new(
+                ids::TF_S3_POLICY_PUBLIC,
+                line as usize,
+                "bucket policy allows Principal \"*\" with no condition".to_string(),
+            ));
         }
     }
 }
@@ -517,7 +625,9 @@ fn policy_doc(p: &N) -> Option<N> {
 /// `data.aws_iam_policy_document.X.json` yields none here: the document is a data
 /// source of its own and is checked where it is written.
 fn policy_statements(p: &N) -> Vec<Statement> {
-    policy_doc(p).map(|d| policy::statements(&d)).unwrap_or_default()
+    policy_doc(p)
+        .map(|d| policy::statements(&d))
+        .unwrap_or_default()
 }
 
 fn document_statements(b: &TfBlock) -> Vec<Statement> {
@@ -528,7 +638,12 @@ fn document_statements(b: &TfBlock) -> Vec<Statement> {
                 .map(|p| (p.attr("type").cloned(), p.attr("identifiers").cloned()))
                 .collect();
             let attr = |k: &str| s.attr(k).cloned();
-            policy::tf_document_statement(s.line, &attr, &principals, s.blocks_named("condition").next().is_some())
+            policy::tf_document_statement(
+                s.line,
+                &attr,
+                &principals,
+                s.blocks_named("condition").next().is_some(),
+            )
         })
         .collect()
 }
@@ -536,12 +651,24 @@ fn document_statements(b: &TfBlock) -> Vec<Statement> {
 fn iam(stmts: &[Statement], push: &mut dyn FnMut(Hit)) {
     for s in stmts {
         if let Some((line, a)) = s.wildcard_action(false) {
-            push(Hit::new(ids::TF_IAM_ACTION, line as usize, format!("an Allow statement grants Action \"{a}\"")));
+            push(Hit::new(
+                ids::TF_IAM_ACTION,
+                line as usize,
+                format!("an Allow statement grants Action \"{a}\""),
+            ));
         } else if s.allows_not_action() {
-            push(Hit::new(ids::TF_IAM_ACTION, s.line as usize, "an Allow statement with NotAction grants every other action".to_string()));
+            push(Hit::new(
+                ids::TF_IAM_ACTION,
+                s.line as usize,
+                "an Allow statement with NotAction grants every other action".to_string(),
+            ));
         }
         if let Some(line) = s.wildcard_resource() {
-            push(Hit::new(ids::TF_IAM_RESOURCE, line as usize, "an Allow statement grants non-read actions on Resource \"*\"".to_string()));
+            push(Hit::new(
+                ids::TF_IAM_RESOURCE,
+                line as usize,
+                "an Allow statement grants non-read actions on Resource \"*\"".to_string(),
+            ));
         }
     }
 }
@@ -564,7 +691,11 @@ fn sg_rule(rule: &TfBlock, push: &mut dyn FnMut(Hit)) {
     let mut world = None;
     for a in ["cidr_blocks", "ipv6_cidr_blocks"] {
         if let Some(list) = rule.attr(a) {
-            if let Some(w) = list.one_or_many().into_iter().find(|c| c.as_str().is_some_and(world_cidr)) {
+            if let Some(w) = list
+                .one_or_many()
+                .into_iter()
+                .find(|c| c.as_str().is_some_and(world_cidr))
+            {
                 world = Some((list.line, w.as_str().unwrap_or("").to_string()));
                 break;
             }
@@ -575,7 +706,11 @@ fn sg_rule(rule: &TfBlock, push: &mut dyn FnMut(Hit)) {
     let from = rule.attr("from_port").and_then(N::as_i64);
     let to = rule.attr("to_port").and_then(N::as_i64);
     if let Some(what) = open_admin_ports(proto.as_deref(), from, to) {
-        push(Hit::new(ids::TF_SG_OPEN, line as usize, format!("ingress from {cidr} to {what}")));
+        push(Hit::new(
+            ids::TF_SG_OPEN,
+            line as usize,
+            format!("ingress from {cidr} to {what}"),
+        ));
     }
 }
 
@@ -601,7 +736,13 @@ mod tests {
         let blocks = parse(src).unwrap();
         assert_eq!(blocks[0].labels, ["aws_s3_bucket", "b"]);
         assert_eq!(blocks[0].attr("acl").map(|n| n.line), Some(3));
-        assert!(matches!(blocks[0].attr("tags").and_then(|t| t.get("a")).map(|n| &n.v), Some(V::Expr(_))));
+        assert!(matches!(
+            blocks[0]
+                .attr("tags")
+                .and_then(|t| t.get("a"))
+                .map(|n| &n.v),
+            Some(V::Expr(_))
+        ));
         let hits = check(&blocks, (2026, 1, 1));
         let got: Vec<_> = hits.iter().map(|h| (h.check, h.line)).collect();
         assert_eq!(got, [(ids::TF_S3_SSE, 1), (ids::TF_S3_PUBLIC_ACL, 3)]);

@@ -97,7 +97,11 @@ impl N {
         match &self.v {
             V::Expr(_) | V::Call(..) => true,
             // CloudFormation intrinsics in long form.
-            V::Map(e) => e.len() == 1 && e.first().is_some_and(|(k, _)| k == "Ref" || k.starts_with("Fn::")),
+            V::Map(e) => {
+                e.len() == 1
+                    && e.first()
+                        .is_some_and(|(k, _)| k == "Ref" || k.starts_with("Fn::"))
+            }
             _ => false,
         }
     }
@@ -135,7 +139,11 @@ impl N {
             J::Number(n) => V::Num(n.as_f64().unwrap_or(0.0)),
             J::String(s) => V::Str(s.clone()),
             J::Array(a) => V::Seq(a.iter().map(|x| N::from_json(x, line)).collect()),
-            J::Object(o) => V::Map(o.iter().map(|(k, x)| (k.clone(), N::from_json(x, line))).collect()),
+            J::Object(o) => V::Map(
+                o.iter()
+                    .map(|(k, x)| (k.clone(), N::from_json(x, line)))
+                    .collect(),
+            ),
         };
         N::new(line, v)
     }
@@ -169,11 +177,24 @@ mod tests {
     #[test]
     fn lines_and_values() {
         let l = Lines::new("a\nbc\n\nd");
-        assert_eq!((l.line_of(0), l.line_of(2), l.line_of(3), l.line_of(5), l.line_of(6)), (1, 2, 2, 3, 4));
+        assert_eq!(
+            (
+                l.line_of(0),
+                l.line_of(2),
+                l.line_of(3),
+                l.line_of(5),
+                l.line_of(6)
+            ),
+            (1, 2, 2, 3, 4)
+        );
         let j = serde_json::json!({"A": [1, "x"], "B": true});
         let n = N::from_json(&j, 7);
         assert_eq!(n.get("A").map(|a| a.one_or_many().len()), Some(2));
         assert!(n.get("B").is_some_and(N::is_true));
-        assert_eq!(n.get("A").and_then(|a| a.one_or_many().first().and_then(|x| x.scalar())), Some("1".into()));
+        assert_eq!(
+            n.get("A")
+                .and_then(|a| a.one_or_many().first().and_then(|x| x.scalar())),
+            Some("1".into())
+        );
     }
 }

@@ -23,7 +23,9 @@ impl<'a> Source<'a> {
 
     /// Byte offset of a 1-based line and (character) column.
     fn offset(&self, line: u32, column: u32) -> Option<usize> {
-        let start = *self.starts.get(usize::try_from(line).ok()?.checked_sub(1)?)?;
+        let start = *self
+            .starts
+            .get(usize::try_from(line).ok()?.checked_sub(1)?)?;
         let rest = self.text.get(start..)?;
         let col = usize::try_from(column).ok()?.saturating_sub(1);
         Some(start + rest.char_indices().nth(col).map_or(rest.len(), |(i, _)| i))
@@ -35,16 +37,26 @@ impl<'a> Source<'a> {
         let before = self.text.get(..end)?;
         let mut t = before.trim_end();
         // A block scalar's header (`|`, `>-`, `|+2`) sits between the tag and the content.
-        let header = t
-            .rsplit(|c: char| c.is_whitespace())
-            .next()
-            .filter(|w| !w.is_empty() && (w.starts_with('|') || w.starts_with('>')) && w[1..].chars().all(|c| c == '-' || c == '+' || c.is_ascii_digit()));
+        let header = t.rsplit(|c: char| c.is_whitespace()).next().filter(|w| {
+            !w.is_empty()
+                && (w.starts_with('|') || w.starts_with('>'))
+                && w[1..]
+                    .chars()
+                    .all(|c| c == '-' || c == '+' || c.is_ascii_digit())
+        });
         if let Some(h) = header {
             t = t[..t.len() - h.len()].trim_end();
         }
-        let word = t.rsplit(|c: char| c.is_whitespace() || c == '[' || c == ',' || c == '{').next()?;
+        let word = t
+            .rsplit(|c: char| c.is_whitespace() || c == '[' || c == ',' || c == '{')
+            .next()?;
         let name = word.strip_prefix('!')?;
-        if name.is_empty() || name.starts_with('!') || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '_') {
+        if name.is_empty()
+            || name.starts_with('!')
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '_')
+        {
             return None;
         }
         // The tag must start a token (after `:`, `-`, a flow indicator or whitespace).

@@ -12,23 +12,44 @@ use parse::{Args, Dockerfile, Instruction, Stage};
 pub fn check(df: &Dockerfile) -> Vec<Hit> {
     let mut hits = Vec::new();
     let chain = final_chain(df);
-    root_user(df, &chain, &mut hits);
-    healthcheck(df, &chain, &mut hits);
+    let stage_name = |idx: usize| {
+        df.stages
+            .get(idx)
+            .and_then(|s| s.name.clone())
+            .unwrap_or_else(|| format!("#{idx}"))
+    };
+    let last = df.stages.len().saturating_sub(1);
+    let mut final_hits = Vec::new();
+    root_user(df, &chain, &mut final_hits);
+    healthcheck(df, &chain, &mut final_hits);
+    hits.extend(
+        final_hits
+            .into_iter()
+            .map(|h| h.on_kind("stage", stage_name(last))),
+    );
     for (idx, stage) in df.stages.iter().enumerate() {
-        base_image(df, idx, stage, &mut hits);
+        let mut stage_hits = Vec::new();
+        base_image(df, idx, stage, &mut stage_hits);
         let ships = chain.contains(&idx);
         for ins in &stage.instructions {
             match ins.keyword.as_str() {
-                "ADD" => add_url(ins, &mut hits),
-                "ENV" | "ARG" => env_secrets(ins, &mut hits),
-                "RUN" => run(ins, ships, &mut hits),
+                "ADD" => add_url(ins, &mut stage_hits),
+                "ENV" | "ARG" => env_secrets(ins, &mut stage_hits),
+                "RUN" => run(ins, ships, &mut stage_hits),
                 _ => {}
             }
         }
+        hits.extend(
+            stage_hits
+                .into_iter()
+                .map(|h| h.on_kind("stage", stage_name(idx))),
+        );
     }
+    let mut global = Vec::new();
     for ins in &df.global_args {
-        env_secrets(ins, &mut hits);
+        env_secrets(ins, &mut global);
     }
+    hits.extend(global.into_iter().map(|h| h.on_kind("global ARG", "")));
     hits.sort_by_key(|h| h.line);
     hits
 }
@@ -63,8 +84,15 @@ fn stage_ref(df: &Dockerfile, before: usize, image: &str) -> Option<usize> {
 fn root_user(df: &Dockerfile, chain: &[usize], hits: &mut Vec<Hit>) {
     // The last USER along the chain (the final stage first, then its parents) wins.
     for &idx in chain {
-        let Some(stage) = df.stages.get(idx) else { continue };
-        if let Some(user) = stage.instructions.iter().rev().find(|i| i.keyword == "USER") {
+        let Some(stage) = df.stages.get(idx) else {
+            continue;
+        };
+        if let Some(user) = stage
+            .instructions
+            .iter()
+            .rev()
+            .find(|i| i.keyword == "USER")
+        {
             let text = user.args.text();
             let name = text.split(':').next().unwrap_or("").trim();
             if name == "root" || name == "0" {
@@ -88,8 +116,15 @@ fn root_user(df: &Dockerfile, chain: &[usize], hits: &mut Vec<Hit>) {
 
 fn healthcheck(df: &Dockerfile, chain: &[usize], hits: &mut Vec<Hit>) {
     for &idx in chain {
-        let Some(stage) = df.stages.get(idx) else { continue };
-        if let Some(hc) = stage.instructions.iter().rev().find(|i| i.keyword == "HEALTHCHECK") {
+        let Some(stage) = df.stages.get(idx) else {
+            continue;
+        };
+        if let Some(hc) = stage
+            .instructions
+            .iter()
+            .rev()
+            .find(|i| i.keyword == "HEALTHCHECK")
+        {
             if hc.args.text().trim().eq_ignore_ascii_case("NONE") {
                 hits.push(Hit::new(
                     ids::DF_HEALTHCHECK,
@@ -179,7 +214,10 @@ fn add_url(ins: &Instruction, hits: &mut Vec<Hit>) {
         Args::Exec(v) => v.iter().take(v.len().saturating_sub(1)).cloned().collect(),
         Args::Shell(s) => {
             let w: Vec<&str> = s.split_whitespace().collect();
-            w.iter().take(w.len().saturating_sub(1)).map(|s| s.to_string()).collect()
+            w.iter()
+                .take(w.len().saturating_sub(1))
+                .map(|s| s.to_string())
+                .collect()
         }
     };
     for s in srcs {
@@ -236,7 +274,10 @@ fn env_secrets(ins: &Instruction, hits: &mut Vec<Hit>) {
         } else if secrets::secret_name(&name) {
             let why = match (ins.keyword.as_str(), value.is_some()) {
                 ("ARG", false) => "build arguments are recorded in the image history".to_string(),
-                ("ARG", true) => "it has a default value and build arguments are recorded in the image history".to_string(),
+                ("ARG", true) => {
+                    "it has a default value and build arguments are recorded in the image history"
+                        .to_string()
+                }
                 _ => "environment variables are stored in the image configuration".to_string(),
             };
             if ins.keyword == "ENV" && v.is_empty() {
@@ -245,7 +286,10 @@ fn env_secrets(ins: &Instruction, hits: &mut Vec<Hit>) {
             hits.push(Hit::new(
                 ids::DF_SECRET,
                 ins.line,
-                format!("{} {name} looks like a secret: {why}; use RUN --mount=type=secret", ins.keyword),
+                format!(
+                    "{} {name} looks like a secret: {why}; use RUN --mount=type=secret",
+                    ins.keyword
+                ),
             ));
         }
     }
@@ -287,21 +331,48 @@ fn run(ins: &Instruction, ships: bool, hits: &mut Vec<Hit>) {
     let mut yum = None;
     let mut apk_cached = false;
     for (i, c) in cmds.iter().enumerate() {
-        let Some((prog, args)) = c.program() else { continue };
+        let Some((prog, args)) = c.program() else {
+            continue;
+        };
         // curl/wget piped into a shell.
-        if matches!(prog, "sh" | "bash" | "zsh" | "dash" | "ash" | "ksh" | "python" | "python3" | "perl" | "ruby" | "node")
-            && c.piped_from_previous
+        if matches!(
+            prog,
+            "sh" | "bash"
+                | "zsh"
+                | "dash"
+                | "ash"
+                | "ksh"
+                | "python"
+                | "python3"
+                | "perl"
+                | "ruby"
+                | "node"
+        ) && c.piped_from_previous
+            && pipe_chain_has_fetch(&cmds, i)
         {
-            if pipe_chain_has_fetch(&cmds, i) {
-                hits.push(Hit::new(
+            hits.push(Hit::new(
                     ids::DF_CURL_PIPE,
                     ins.line,
                     format!("a downloaded script is piped into `{prog}`; download, verify a checksum, then run it"),
                 ));
-            }
         }
-        if (c.raw.contains("$(curl") || c.raw.contains("$(wget") || c.raw.contains("<(curl") || c.raw.contains("<(wget"))
-            && matches!(prog, "sh" | "bash" | "zsh" | "dash" | "ash" | "ksh" | "python" | "python3" | "perl" | "source" | ".")
+        if (c.raw.contains("$(curl")
+            || c.raw.contains("$(wget")
+            || c.raw.contains("<(curl")
+            || c.raw.contains("<(wget"))
+            && matches!(
+                prog,
+                "sh" | "bash"
+                    | "zsh"
+                    | "dash"
+                    | "ash"
+                    | "ksh"
+                    | "python"
+                    | "python3"
+                    | "perl"
+                    | "source"
+                    | "."
+            )
         {
             hits.push(Hit::new(
                 ids::DF_CURL_PIPE,
@@ -316,11 +387,18 @@ fn run(ins: &Instruction, ships: bool, hits: &mut Vec<Hit>) {
                 ins.line,
                 format!(
                     "`{prog}` installs {} without a pinned version",
-                    unpinned.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                    unpinned
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
         }
-        let sub = args.iter().find(|a| !a.starts_with('-')).map(String::as_str);
+        let sub = args
+            .iter()
+            .find(|a| !a.starts_with('-'))
+            .map(String::as_str);
         match (prog, sub) {
             ("apt-get" | "apt", Some("install")) => apt = true,
             ("yum" | "dnf" | "microdnf", Some("install")) => yum = Some(prog),
@@ -333,7 +411,9 @@ fn run(ins: &Instruction, ships: bool, hits: &mut Vec<Hit>) {
     }
     if apt
         && !cmds.iter().any(|c| {
-            c.program().is_some_and(|(p, a)| p == "rm" && a.iter().any(|x| x.starts_with("/var/lib/apt/lists")))
+            c.program().is_some_and(|(p, a)| {
+                p == "rm" && a.iter().any(|x| x.starts_with("/var/lib/apt/lists"))
+            })
         })
     {
         hits.push(Hit::new(
@@ -352,15 +432,21 @@ fn run(ins: &Instruction, ships: bool, hits: &mut Vec<Hit>) {
     if let Some(y) = yum {
         let cleaned = cmds.iter().any(|c| {
             c.program().is_some_and(|(p, a)| {
-                (matches!(p, "yum" | "dnf" | "microdnf") && a.first().map(String::as_str) == Some("clean"))
-                    || (p == "rm" && a.iter().any(|x| x.starts_with("/var/cache/yum") || x.starts_with("/var/cache/dnf")))
+                (matches!(p, "yum" | "dnf" | "microdnf")
+                    && a.first().map(String::as_str) == Some("clean"))
+                    || (p == "rm"
+                        && a.iter().any(|x| {
+                            x.starts_with("/var/cache/yum") || x.starts_with("/var/cache/dnf")
+                        }))
             })
         });
         if !cleaned {
             hits.push(Hit::new(
                 ids::DF_PKG_CACHE,
                 ins.line,
-                format!("{y} install without `{y} clean all` leaves the package cache in the layer"),
+                format!(
+                    "{y} install without `{y} clean all` leaves the package cache in the layer"
+                ),
             ));
         }
     }
@@ -391,9 +477,25 @@ fn unpinned_packages(prog: &str, args: &[String]) -> Vec<String> {
     let skip_value = |a: &str| {
         matches!(
             a,
-            "-o" | "-t" | "--target-release" | "--repository" | "-X" | "--root" | "-p" | "--arch"
-                | "--enablerepo" | "--disablerepo" | "-i" | "--index-url" | "--extra-index-url"
-                | "-c" | "--constraint" | "--registry" | "--prefix" | "-C" | "--virtual" | "-t2"
+            "-o" | "-t"
+                | "--target-release"
+                | "--repository"
+                | "-X"
+                | "--root"
+                | "-p"
+                | "--arch"
+                | "--enablerepo"
+                | "--disablerepo"
+                | "-i"
+                | "--index-url"
+                | "--extra-index-url"
+                | "-c"
+                | "--constraint"
+                | "--registry"
+                | "--prefix"
+                | "-C"
+                | "--virtual"
+                | "-t2"
         )
     };
     let mut pkgs = Vec::new();
@@ -416,21 +518,34 @@ fn unpinned_packages(prog: &str, args: &[String]) -> Vec<String> {
     let _ = from_requirements;
     let is_var = |p: &str| p.contains('$');
     let pinned: &dyn Fn(&str) -> bool = match (prog, sub) {
-        ("apt-get" | "apt", "install") => &|p: &str| p.contains('=') || p.ends_with(".deb") || p.contains('/'),
+        ("apt-get" | "apt", "install") => {
+            &|p: &str| p.contains('=') || p.ends_with(".deb") || p.contains('/')
+        }
         ("apk", "add") => &|p: &str| p.contains('=') || p.contains('~') || p.ends_with(".apk"),
         ("yum" | "dnf" | "microdnf", "install") => &|p: &str| {
             p.ends_with(".rpm")
                 || p.contains("://")
                 || p.starts_with('@')
-                || p.split('-').skip(1).any(|s| s.starts_with(|c: char| c.is_ascii_digit()))
+                || p.split('-')
+                    .skip(1)
+                    .any(|s| s.starts_with(|c: char| c.is_ascii_digit()))
         },
         ("pip" | "pip3", "install") => &|p: &str| {
-            p.contains("==") || p.contains("===") || p.contains('@') || p.starts_with('.') || p.starts_with('/')
-                || p.ends_with(".whl") || p.ends_with(".tar.gz") || p.contains("://")
+            p.contains("==")
+                || p.contains("===")
+                || p.contains('@')
+                || p.starts_with('.')
+                || p.starts_with('/')
+                || p.ends_with(".whl")
+                || p.ends_with(".tar.gz")
+                || p.contains("://")
         },
         ("npm", "install" | "i" | "add") => &|p: &str| {
-            p.starts_with('.') || p.starts_with('/') || p.contains("://")
-                || p.rsplit_once('@').is_some_and(|(n, v)| !n.is_empty() && !v.is_empty() && v != "latest")
+            p.starts_with('.')
+                || p.starts_with('/')
+                || p.contains("://")
+                || p.rsplit_once('@')
+                    .is_some_and(|(n, v)| !n.is_empty() && !v.is_empty() && v != "latest")
         },
         _ => return Vec::new(),
     };
@@ -451,15 +566,59 @@ mod tests {
 
     #[test]
     fn pins_and_caches() {
-        assert_eq!(unpinned_packages("apt-get", &["install".into(), "-y".into(), "curl=7.88".into(), "git".into()]), ["git"]);
-        assert!(unpinned_packages("pip", &["install".into(), "-r".into(), "req.txt".into(), "x==1".into()]).is_empty());
-        assert_eq!(unpinned_packages("npm", &["install".into(), "-g".into(), "left-pad".into(), "@scope/a@1.2.3".into()]), ["left-pad"]);
-        assert_eq!(unpinned_packages("yum", &["install".into(), "-y".into(), "httpd-2.4.6".into(), "vim".into()]), ["vim"]);
+        assert_eq!(
+            unpinned_packages(
+                "apt-get",
+                &[
+                    "install".into(),
+                    "-y".into(),
+                    "curl=7.88".into(),
+                    "git".into()
+                ]
+            ),
+            ["git"]
+        );
+        assert!(unpinned_packages(
+            "pip",
+            &[
+                "install".into(),
+                "-r".into(),
+                "req.txt".into(),
+                "x==1".into()
+            ]
+        )
+        .is_empty());
+        assert_eq!(
+            unpinned_packages(
+                "npm",
+                &[
+                    "install".into(),
+                    "-g".into(),
+                    "left-pad".into(),
+                    "@scope/a@1.2.3".into()
+                ]
+            ),
+            ["left-pad"]
+        );
+        assert_eq!(
+            unpinned_packages(
+                "yum",
+                &[
+                    "install".into(),
+                    "-y".into(),
+                    "httpd-2.4.6".into(),
+                    "vim".into()
+                ]
+            ),
+            ["vim"]
+        );
     }
 
     #[test]
     fn multi_stage_user_from_parent() {
-        let v = ids_of("FROM debian:12 AS base\nUSER 1000\nHEALTHCHECK CMD true\nFROM base\nCMD [\"x\"]\n");
+        let v = ids_of(
+            "FROM debian:12 AS base\nUSER 1000\nHEALTHCHECK CMD true\nFROM base\nCMD [\"x\"]\n",
+        );
         assert!(v.is_empty(), "{v:?}");
         let v = ids_of("FROM debian:12 AS build\nRUN apt-get install -y gcc\nFROM debian:12\nUSER 1000\nHEALTHCHECK CMD true\n");
         // The build stage does not ship, so only the pin finding remains.

@@ -10,7 +10,9 @@ use std::fmt;
 pub enum ParseError {
     #[error("line {line}: unterminated heredoc `<<{delimiter}`: add a line holding only `{delimiter}` to close it")]
     UnterminatedHeredoc { line: usize, delimiter: String },
-    #[error("line {line}: `{text}` is not an instruction (expected a keyword such as FROM, RUN, COPY)")]
+    #[error(
+        "line {line}: `{text}` is not an instruction (expected a keyword such as FROM, RUN, COPY)"
+    )]
     NotAnInstruction { line: usize, text: String },
     #[error("line {line}: {keyword} needs arguments")]
     MissingArguments { line: usize, keyword: String },
@@ -215,7 +217,11 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
                 while i < lines.len() {
                     let l = lines[i];
                     i += 1;
-                    let candidate = if strip_tabs { l.trim_start_matches('\t') } else { l };
+                    let candidate = if strip_tabs {
+                        l.trim_start_matches('\t')
+                    } else {
+                        l
+                    };
                     if candidate == delimiter {
                         closed = true;
                         break;
@@ -264,7 +270,9 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
             let mut words = text.split_whitespace();
             let image = words.next().unwrap_or_default().to_string();
             let name = match (words.next(), words.next()) {
-                (Some(kw), Some(n)) if kw.eq_ignore_ascii_case("as") => Some(n.to_ascii_lowercase()),
+                (Some(kw), Some(n)) if kw.eq_ignore_ascii_case("as") => {
+                    Some(n.to_ascii_lowercase())
+                }
                 _ => None,
             };
             stages.push(Stage {
@@ -430,7 +438,10 @@ mod tests {
             "# syntax=docker/dockerfile:1\n# escape=\\\nARG BASE=debian:12\nFROM ${BASE} AS build\nRUN apt-get update && \\\n# a comment\n    apt-get install -y curl\nCMD [\"/bin/app\", \"--flag\"]\n",
         )
         .unwrap();
-        assert_eq!(df.directives[0], ("syntax".into(), "docker/dockerfile:1".into()));
+        assert_eq!(
+            df.directives[0],
+            ("syntax".into(), "docker/dockerfile:1".into())
+        );
         assert_eq!(df.global_args.len(), 1);
         let st = &df.stages[0];
         assert_eq!(st.name.as_deref(), Some("build"));
@@ -463,11 +474,23 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error() {
-        assert!(matches!(parse("FROM a\nRUN <<EOF\nx\n"), Err(ParseError::UnterminatedHeredoc { line: 2, .. })));
-        assert!(matches!(parse("FROM a\nBOGUS x\n"), Err(ParseError::NotAnInstruction { line: 2, .. })));
-        assert!(matches!(parse("RUN x\n"), Err(ParseError::BeforeFrom { line: 1, .. })));
+        assert!(matches!(
+            parse("FROM a\nRUN <<EOF\nx\n"),
+            Err(ParseError::UnterminatedHeredoc { line: 2, .. })
+        ));
+        assert!(matches!(
+            parse("FROM a\nBOGUS x\n"),
+            Err(ParseError::NotAnInstruction { line: 2, .. })
+        ));
+        assert!(matches!(
+            parse("RUN x\n"),
+            Err(ParseError::BeforeFrom { line: 1, .. })
+        ));
         assert_eq!(parse("# just a comment\n"), Err(ParseError::NoFrom));
-        assert!(matches!(parse("FROM a\nRUN\n"), Err(ParseError::MissingArguments { .. })));
+        assert!(matches!(
+            parse("FROM a\nRUN\n"),
+            Err(ParseError::MissingArguments { .. })
+        ));
         assert!(parse("\u{0}\u{ff}<<<<").is_err());
     }
 }
