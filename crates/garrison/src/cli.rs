@@ -49,6 +49,24 @@ pub enum Command {
     /// Manage the advisory database: update it, import advisories offline, show its state.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Check posture: misconfigurations in Kubernetes manifests, Dockerfiles, IaC and serverless configs.
+    #[command(subcommand)]
+    Check(CheckCommand),
+    /// Serve a Kubernetes validating admission webhook (AdmissionReview v1 over HTTPS), or make its certificates.
+    Admission(crate::admission::AdmissionArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Misconfigurations in Kubernetes manifests (Pod Security Standards, RBAC,
+    /// NetworkPolicy, images, secrets), Dockerfiles, Terraform, CloudFormation and serverless.yml.
+    #[command(after_help = crate::check_config::EXIT_HELP)]
+    Config(crate::check_config::ConfigArgs),
+    /// Validate a folder of check data files (checks/<kind>/<ID>.yaml); exit 1 on any problem.
+    LintChecks {
+        #[arg(default_value = "checks", value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

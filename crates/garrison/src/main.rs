@@ -4,6 +4,8 @@
 //! nothing is over the gate; 1 = findings at or above the gate; 2 = bad usage;
 //! 3 = the run could not complete (unreadable input, missing database).
 
+mod admission;
+mod check_config;
 mod cli;
 mod db;
 mod progress;
@@ -37,6 +39,11 @@ fn main() -> ExitCode {
         cli::Command::Sbom(args) => sbom::run(&cli.global, args),
         cli::Command::Scan(args) => scan::run(&cli.global, args),
         cli::Command::Db(cmd) => db::run(&cli.global, cmd),
+        cli::Command::Check(cli::CheckCommand::Config(args)) => check_config::run(&cli.global, args),
+        cli::Command::Check(cli::CheckCommand::LintChecks { dir }) => {
+            check_config::lint(&cli.global, &dir)
+        }
+        cli::Command::Admission(args) => admission::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,
