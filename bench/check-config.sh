@@ -95,17 +95,19 @@ if [ "${SKIP_AGREEMENT:-}" != 1 ]; then
         cp -r "$shared/pss-testdata/$level/v1.37/pass" "$shared/pss-testdata/$level/v1.37/fail" "$corpus/pss/$level/"
     done
     log "agreement corpus: $(find "$corpus" -type f | wc -l) files"
-    run_garrison "$out/check-config-garrison.json" "$corpus"
+    # Upstream judges each PSS fixture at its own level: the baseline ones at baseline.
+    run_garrison "$out/check-config-garrison.json" "$corpus/k8s" "$corpus/iac" "$corpus/pss/restricted"
+    run_garrison "$out/check-config-garrison-baseline.json" --pss baseline "$corpus/pss/baseline"
     run_checkov "$out/check-config-checkov.json" "$corpus"
     run_trivy "$out/check-config-trivy.json" "$corpus"
     {
         echo "## Agreement on the overlapping checks"
         echo
-        echo "Corpus: fixtures/k8s (risky, hardened), fixtures/iac (dockerfile, terraform, cloudformation, serverless) and pss-testdata {baseline,restricted}/v1.37/{pass,fail}: $(find "$corpus" -type f | wc -l) files. A file counts once per check, whatever the number of findings in it."
+        echo "Corpus: fixtures/k8s (risky, hardened), fixtures/iac (dockerfile, terraform, cloudformation, serverless) and pss-testdata {baseline,restricted}/v1.37/{pass,fail}: $(find "$corpus" -type f | wc -l) files. Garrison judges the baseline PSS fixtures at \`--pss baseline\` and everything else at the default restricted level. A file counts once per check, whatever the number of findings in it. Mapping: bench/check-config-map.tsv; reasons: bench/check-config-explain.tsv."
         echo
     } >>"$report"
     status=0
-    python3 bench/check-config-agree.py "$corpus" "$out/check-config-garrison.json" \
+    python3 bench/check-config-agree.py "$corpus" "$out/check-config-garrison.json,$out/check-config-garrison-baseline.json" \
         "$out/check-config-checkov.json" "$out/check-config-trivy.json" \
         bench/check-config-map.tsv bench/check-config-explain.tsv >>"$report" || status=$?
     [ $status -eq 0 ] || log "UNEXPLAINED disagreements: see $report"
