@@ -138,34 +138,34 @@ impl AnalyzeError {
 
 impl From<crate::yaml::YamlError> for AnalyzeError {
     fn from(e: crate::yaml::YamlError) -> AnalyzeError {
-        let file = match &e {
-            crate::yaml::YamlError::TooLarge { file, .. }
-            | crate::yaml::YamlError::Syntax { file, .. }
-            | crate::yaml::YamlError::AliasExpansion { file, .. }
-            | crate::yaml::YamlError::TooDeep { file, .. } => file.clone(),
+        use crate::yaml::YamlError as Y;
+        let (file, message) = match &e {
+            Y::TooLarge { file, size, limit } => (
+                file,
+                format!("{size} bytes is over the {limit}-byte limit for one file; split it or raise the limit"),
+            ),
+            Y::Syntax {
+                file,
+                column,
+                message,
+                ..
+            } => (file, format!("invalid YAML at column {column}: {message}")),
+            Y::AliasExpansion { file, limit, .. } => (
+                file,
+                format!("expands to more than {limit} nodes (aliases expanding aliases: an alias bomb?); the document was not checked"),
+            ),
+            Y::TooDeep { file, limit, .. } => (
+                file,
+                format!("nested deeper than {limit} levels; the document was not checked"),
+            ),
         };
-        let full = e.to_string();
-        let message = full
-            .strip_prefix(&format!("{file}: "))
-            .unwrap_or(&full)
-            .to_string();
-        // The position is already in the message; keep the fields for tools.
         AnalyzeError {
-            file,
+            file: file.clone(),
             document: e.document(),
             line: e.line(),
-            message: strip_doc_line(&message),
+            message,
         }
     }
-}
-
-fn strip_doc_line(m: &str) -> String {
-    // "document 2, line 3, column 4: invalid YAML: ..." → "column 4: invalid YAML: ..."
-    let rest = m
-        .strip_prefix("document ")
-        .and_then(|r| r.split_once(", line ").map(|(_, r)| r))
-        .and_then(|r| r.split_once([',', ':']).map(|(_, r)| r.trim_start()));
-    rest.unwrap_or(m).to_string()
 }
 
 /// Something worth telling that is not a finding (a skipped kind, a CRD).

@@ -230,8 +230,10 @@ pub fn run(global: &Global, args: ConfigArgs) -> anyhow::Result<ExitCode> {
             started.elapsed().as_secs_f64()
         );
     }
-    for e in &report.errors {
-        tracing::warn!("{e}");
+    if format != ConfigFormat::Table || args.output.is_some() {
+        for e in &report.errors {
+            tracing::warn!("{e}");
+        }
     }
     if report.files.is_empty() && !report.errors.is_empty() {
         anyhow::bail!(
