@@ -133,14 +133,13 @@ pub(crate) fn build(report: &ConfigReport) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {
                 "name": "garrison",
                 "version": TOOL_VERSION,
-                "informationUri": env!("CARGO_PKG_REPOSITORY"),
                 "rules": rules.values().map(|c| rule(c)).collect::<Vec<_>>(),
             }},
             "invocations": [{
@@ -149,5 +148,10 @@ pub(crate) fn build(report: &ConfigReport) -> Value {
             }],
             "results": results,
         }],
-    })
+    });
+    let home = env!("CARGO_PKG_REPOSITORY");
+    if !home.is_empty() {
+        doc["runs"][0]["tool"]["driver"]["informationUri"] = json!(home);
+    }
+    doc
 }
