@@ -19,6 +19,16 @@ from frameworks import FAMILIES, KEYS  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.dirname(HERE)
+IDS_FILE = os.path.join(HERE, "ids.json")
+# key -> offset in each version's id block; new keys get the next free offset,
+# so ids never change once published.
+IDS = json.load(open(IDS_FILE)) if os.path.exists(IDS_FILE) else {}
+for _c in C:
+    if _c["key"] not in IDS:
+        IDS[_c["key"]] = max(IDS.values(), default=-1) + 1
+with open(IDS_FILE, "w") as _f:
+    json.dump(IDS, _f, indent=0, sort_keys=True)
+    _f.write("\n")
 
 VERSIONS = {
     "12": dict(file="cis_debian12.yml", id="garrison_cis_debian12", base=90000, cis="cis12", extra="extra_cis12",
@@ -31,7 +41,7 @@ VERSIONS = {
                bench="CIS Debian Linux 11 Benchmark v1.0.0"),
 }
 # Checks that no CIS section covers but that the policies keep on purpose.
-NO_CIS = {"ssh-protocol"}
+NO_CIS = {"ssh-protocol", "service-telnet-server"}
 
 
 def q(s):
@@ -81,7 +91,7 @@ def emit(ver):
     ]
     n = 0
     seen = set()
-    for i, c in enumerate(C):
+    for c in C:
         c = dict(c)
         if ver == "11" and "d11" in c:
             c.update(c["d11"])
@@ -93,7 +103,7 @@ def emit(ver):
         fam = FAMILIES[c["family"]]
         cond, rules = c["rule"]
         lines.append(f"  # {c['key']}" + (f" (CIS {cis})" if cis else " (no CIS section)"))
-        lines.append(f"  - id: {v['base'] + i}")
+        lines.append(f"  - id: {v['base'] + IDS[c['key']]}")
         lines.append(f"    title: {q(c['title'])}")
         lines.append(f"    description: {q(c['description'])}")
         lines.append(f"    rationale: {q(c['rationale'])}")

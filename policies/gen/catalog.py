@@ -54,7 +54,7 @@ add(key="tmp-separate", cis12="1.1.2.1.1", cis11="1.1.2.1", family="mounts", sev
               "filling the root filesystem.",
     remediation="printf 'tmpfs /tmp tmpfs defaults,rw,nosuid,nodev,noexec,relatime,size=2G 0 0\\n' >> /etc/fstab && mount /tmp",
     rule=("any", [r"f:/etc/fstab -> r:^\s*[^#\s]\S*\s+/tmp\s",
-                  r"d:/etc/systemd/system/local-fs.target.wants -> tmp.mount"]))
+                  "f:/etc/systemd/system/local-fs.target.wants/tmp.mount"]))
 for opt, c12, c11, why in [
     ("nodev", "1.1.2.1.2", "1.1.2.2", "device files on /tmp would bypass the access control of /dev"),
     ("nosuid", "1.1.2.1.3", "1.1.2.4", "a setuid program dropped in /tmp would run with its owner's rights"),
@@ -263,6 +263,13 @@ for slug, pkgs, c12, c11, what in SERVICES:
         remediation=f"apt-get purge -y {' '.join(pkgs)}",
         impact="Removes the service; keep it only if this host's role needs it, and document that.",
         rule=packages_absent(*pkgs))
+add(key="service-telnet-server", cis12=None, cis11=None, family="services", severity="HIGH",
+    title="A telnet server is not installed",
+    description="None of these packages is installed: telnetd, inetutils-telnetd, telnetd-ssl. (No CIS section of its own: "
+                "the benchmarks cover it through the inetd control; OpenSCAP's profiles check it directly.)",
+    rationale="telnet sends passwords and sessions in clear text.",
+    remediation="apt-get purge -y telnetd inetutils-telnetd telnetd-ssl",
+    rule=packages_absent("telnetd", "inetutils-telnetd", "telnetd-ssl"))
 add(key="mta-local-only-exim", cis12="2.1.21", cis11="2.2.15", family="services", severity="MEDIUM",
     title="Exim listens on the loopback interface only",
     description="dc_local_interfaces in /etc/exim4/update-exim4.conf.conf lists only 127.0.0.1 and ::1 "
