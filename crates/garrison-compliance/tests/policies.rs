@@ -103,7 +103,9 @@ fn every_check_maps_to_every_framework() {
             for f in frameworks {
                 assert!(c.compliance.get(f).is_some_and(|v| !v.is_empty()), "{place}: no {f} mapping");
             }
-            if !exempt.contains(&c.id) {
+            // The container policy names CIS Docker sections where no Debian one fits.
+            let docker_only = base.is_none() && c.compliance.contains_key("cis_docker");
+            if !exempt.contains(&c.id) && !docker_only {
                 let cis = c.compliance.get("cis").unwrap_or_else(|| panic!("{place}: no cis mapping"));
                 assert!(
                     cis.iter().all(|s| !s.is_empty() && s.split('.').all(|n| n.parse::<u32>().is_ok())),
