@@ -20,7 +20,7 @@ pub enum PolicyError {
         id: String,
         reason: String,
     },
-    #[error("{}: {place}: rule {rule:?}: {reason}", path.display())]
+    #[error("{}: {place}: rule `{rule}`: {reason}", path.display())]
     Rule {
         path: PathBuf,
         /// `check 1234` or `requirements`.
