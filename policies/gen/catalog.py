@@ -140,7 +140,7 @@ add(key="apt-unattended-upgrades", cis12="1.2.2.1", cis11="1.9", family="package
     description="unattended-upgrades is installed and APT::Periodic::Unattended-Upgrade is \"1\".",
     rationale="Patches that wait for a person to install them leave known vulnerabilities open for days or weeks.",
     remediation="apt-get install -y unattended-upgrades && printf 'APT::Periodic::Update-Package-Lists \"1\";\\nAPT::Periodic::Unattended-Upgrade \"1\";\\n' > /etc/apt/apt.conf.d/20auto-upgrades",
-    rule=("all", ["f:/var/lib/dpkg/info/unattended-upgrades.list",
+    rule=("all", [r"d:/var/lib/dpkg/info -> r:^unattended-upgrades\.list$",
                   r'd:/etc/apt/apt.conf.d -> r:. -> r:^\s*APT::Periodic::Unattended-Upgrade\s+"1"']))
 
 # ---------------------------------------------------------------- 1.3 AppArmor
@@ -213,7 +213,7 @@ add(key="apport-disabled", cis12="1.5.5", cis11="1.5.3", family="process", sever
     description="apport is not installed, or /etc/default/apport sets enabled=0.",
     rationale="Crash reports can carry memory contents off the host.",
     remediation="apt-get purge -y apport",
-    rule=("any", ["not f:/var/lib/dpkg/info/apport.list", r"f:/etc/default/apport -> r:^\s*enabled\s*=\s*0"]))
+    rule=("any", [r"not d:/var/lib/dpkg/info -> r:^apport\.list$", r"f:/etc/default/apport -> r:^\s*enabled\s*=\s*0"]))
 
 # ---------------------------------------------------------------- 1.6 banners
 for f, c12, c11, pc12, pc11 in [("/etc/motd", "1.6.1", "1.7.1", "1.6.4", "1.7.4"),
@@ -340,7 +340,7 @@ add(key="at-allow", cis12="2.4.2.1", cis11="5.1.9", family="cron", severity="LOW
     description="at is not installed, or /etc/at.allow exists.",
     rationale="With an allow list only named users may schedule jobs.",
     remediation="touch /etc/at.allow && chown root:daemon /etc/at.allow && chmod 640 /etc/at.allow",
-    rule=("any", ["not f:/var/lib/dpkg/info/at.list", "f:/etc/at.allow"]))
+    rule=("any", [r"not d:/var/lib/dpkg/info -> r:^at\.list$", "f:/etc/at.allow"]))
 
 # ---------------------------------------------------------------- 3 network
 add(key="bluetooth-absent", cis12="3.1.3", cis11=None, family="services", severity="LOW",
@@ -621,36 +621,44 @@ add(key="faillock-unlock-time", cis12="5.3.3.1.2", cis11="5.4.2", family="lockou
     remediation="sed -i -E 's/^\\s*#?\\s*unlock_time\\s*=.*/unlock_time = 900/' /etc/security/faillock.conf",
     rule=("all", [r"f:/etc/security/faillock.conf -> r:^\s*unlock_time\s*=\s*(0|9\d\d|[1-9]\d{3,})\s*$"]))
 PWQ = ("/etc/security/pwquality.conf", "/etc/security/pwquality.conf.d")
+
+
+def pwq_set(content):
+    """pwquality.conf or a pwquality.conf.d/*.conf sets it. Searched from
+    /etc/security, which every PAM system has, so that a missing pwquality
+    fails the check instead of making it not applicable."""
+    return "all", [f"d:/etc/security -> r:\\.conf$ -> {content}"]
+
 add(key="pwquality-difok", cis12="5.3.3.2.1", cis11=None, family="pw_quality", severity="LOW",
     title="New passwords differ from the old in at least 2 characters (difok)",
     description="pwquality.conf or pwquality.conf.d sets difok >= 2.",
     rationale="A new password that is the old one with a digit changed is no new password.",
     remediation="printf 'difok = 2\\n' >> /etc/security/pwquality.conf.d/50-cis.conf",
-    rule=in_file_or_dropins(*PWQ, r"n:^\s*difok\s*=\s*(\d+)\s*$ compare >= 2"))
+    rule=pwq_set(r"n:^\s*difok\s*=\s*(\d+)\s*$ compare >= 2"))
 add(key="pwquality-minlen", cis12="5.3.3.2.2", cis11="5.4.1", family="pw_quality", severity="MEDIUM",
     title="Passwords have at least 14 characters (minlen)",
     description="pwquality.conf or pwquality.conf.d sets minlen >= 14.",
     rationale="Length is the strongest factor against guessing.",
     remediation="printf 'minlen = 14\\n' >> /etc/security/pwquality.conf.d/50-cis.conf",
-    rule=in_file_or_dropins(*PWQ, r"n:^\s*minlen\s*=\s*(\d+)\s*$ compare >= 14"))
+    rule=pwq_set(r"n:^\s*minlen\s*=\s*(\d+)\s*$ compare >= 14"))
 add(key="pwquality-minclass", cis12=None, cis11="5.4.1", family="pw_quality", severity="LOW",
     title="Passwords use all four character classes (minclass 4)",
     description="pwquality.conf or pwquality.conf.d sets minclass = 4.",
     rationale="The Debian 11 benchmark asks for complexity by character classes.",
     remediation="printf 'minclass = 4\\n' >> /etc/security/pwquality.conf.d/50-cis.conf",
-    rule=in_file_or_dropins(*PWQ, r"n:^\s*minclass\s*=\s*(\d+)\s*$ compare >= 4"))
+    rule=pwq_set(r"n:^\s*minclass\s*=\s*(\d+)\s*$ compare >= 4"))
 add(key="pwquality-maxrepeat", cis12="5.3.3.2.4", cis11=None, family="pw_quality", severity="LOW",
     title="Passwords repeat a character at most 3 times (maxrepeat)",
     description="pwquality.conf or pwquality.conf.d sets maxrepeat between 1 and 3.",
     rationale="Runs of one character add length without strength.",
     remediation="printf 'maxrepeat = 3\\n' >> /etc/security/pwquality.conf.d/50-cis.conf",
-    rule=in_file_or_dropins(*PWQ, r"n:^\s*maxrepeat\s*=\s*([1-9]\d*)\s*$ compare <= 3"))
+    rule=pwq_set(r"n:^\s*maxrepeat\s*=\s*([1-9]\d*)\s*$ compare <= 3"))
 add(key="pwquality-maxsequence", cis12="5.3.3.2.5", cis11=None, family="pw_quality", severity="LOW",
     title="Passwords hold sequences of at most 3 characters (maxsequence)",
     description="pwquality.conf or pwquality.conf.d sets maxsequence between 1 and 3.",
     rationale="Sequences like 12345 or abcde are guessed first.",
     remediation="printf 'maxsequence = 3\\n' >> /etc/security/pwquality.conf.d/50-cis.conf",
-    rule=in_file_or_dropins(*PWQ, r"n:^\s*maxsequence\s*=\s*([1-9]\d*)\s*$ compare <= 3"))
+    rule=pwq_set(r"n:^\s*maxsequence\s*=\s*([1-9]\d*)\s*$ compare <= 3"))
 add(key="pwquality-dictcheck", cis12="5.3.3.2.6", cis11=None, family="pw_quality", severity="LOW",
     title="The password dictionary check is not disabled",
     description="No pwquality file sets dictcheck = 0 (not applicable without pwquality.conf).",
@@ -668,7 +676,7 @@ add(key="pwquality-root", cis12="5.3.3.2.8", cis11=None, family="pw_quality", se
     description="pwquality.conf or pwquality.conf.d has enforce_for_root.",
     rationale="root's password is the most valuable one.",
     remediation="printf 'enforce_for_root\\n' >> /etc/security/pwquality.conf.d/50-cis.conf",
-    rule=in_file_or_dropins(*PWQ, r"r:^\s*enforce_for_root\b"))
+    rule=pwq_set(r"r:^\s*enforce_for_root\b"))
 add(key="pwhistory-remember", cis12="5.3.3.3.1", cis11="5.4.3", family="pw_history", severity="MEDIUM",
     title="The last 24 passwords cannot be reused (pam_pwhistory remember)",
     description="common-password calls pam_pwhistory.so with remember >= 24.",
@@ -883,14 +891,14 @@ add(key="auditd-max-log-file-action", cis12="6.2.2.2", cis11="4.1.2.2", family="
 AUDIT_RULES = [
     ("audit-sudoers", "6.2.3.1", "4.1.3.1", "Changes to sudoers are audited", [r"-w\s+/etc/sudoers\s+-p\s+wa", r"-w\s+/etc/sudoers\.d/?\s+-p\s+wa"],
      "-w /etc/sudoers -p wa -k scope\\n-w /etc/sudoers.d -p wa -k scope"),
-    ("audit-time-change", "6.2.3.4", "4.1.3.4", "Changes to the system time are audited", [r"-S\s+.*\b(adjtimex|settimeofday|clock_settime)\b", r"-w\s+/etc/localtime\s+-p\s+wa"],
+    ("audit-time-change", "6.2.3.4", "4.1.3.4", "Changes to the system time are audited", [r"-a\s+.*-S\s+\S*\b(adjtimex|settimeofday|clock_settime)\b", r"-w\s+/etc/localtime\s+-p\s+wa"],
      "-a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -k time-change\\n-w /etc/localtime -p wa -k time-change"),
-    ("audit-network-env", "6.2.3.5", "4.1.3.5", "Changes to the network environment are audited", [r"-S\s+.*\b(sethostname|setdomainname)\b", r"-w\s+/etc/hosts\s+-p\s+wa"],
+    ("audit-network-env", "6.2.3.5", "4.1.3.5", "Changes to the network environment are audited", [r"-a\s+.*-S\s+\S*\b(sethostname|setdomainname)\b", r"-w\s+/etc/hosts\s+-p\s+wa"],
      "-a always,exit -F arch=b64 -S sethostname,setdomainname -k system-locale\\n-w /etc/hosts -p wa -k system-locale\\n-w /etc/issue -p wa -k system-locale"),
     ("audit-identity", "6.2.3.8", "4.1.3.8", "Changes to users and groups are audited",
      [r"-w\s+/etc/passwd\s+-p\s+wa", r"-w\s+/etc/shadow\s+-p\s+wa", r"-w\s+/etc/group\s+-p\s+wa", r"-w\s+/etc/gshadow\s+-p\s+wa"],
      "-w /etc/group -p wa -k identity\\n-w /etc/passwd -p wa -k identity\\n-w /etc/gshadow -p wa -k identity\\n-w /etc/shadow -p wa -k identity\\n-w /etc/security/opasswd -p wa -k identity"),
-    ("audit-perm-mod", "6.2.3.9", "4.1.3.9", "Permission changes are audited", [r"-S\s+.*\bchmod\b", r"-S\s+.*\bchown\b", r"-S\s+.*\bsetxattr\b"],
+    ("audit-perm-mod", "6.2.3.9", "4.1.3.9", "Permission changes are audited", [r"-a\s+.*-S\s+\S*\bchmod\b", r"-a\s+.*-S\s+\S*\bchown\b", r"-a\s+.*-S\s+\S*\bsetxattr\b"],
      "-a always,exit -F arch=b64 -S chmod,fchmod,fchmodat -F auid>=1000 -F auid!=unset -k perm_mod\\n-a always,exit -F arch=b64 -S chown,fchown,lchown,fchownat -F auid>=1000 -F auid!=unset -k perm_mod\\n-a always,exit -F arch=b64 -S setxattr,lsetxattr,fsetxattr,removexattr,lremovexattr,fremovexattr -F auid>=1000 -F auid!=unset -k perm_mod"),
     ("audit-logins", "6.2.3.12", "4.1.3.12", "Login and logout events are audited", [r"-w\s+/var/log/lastlog\s+-p\s+wa", r"-w\s+/var/run/faillock/?\s+-p\s+wa"],
      "-w /var/log/lastlog -p wa -k logins\\n-w /var/run/faillock -p wa -k logins"),
@@ -898,7 +906,7 @@ AUDIT_RULES = [
      "-w /var/run/utmp -p wa -k session\\n-w /var/log/wtmp -p wa -k session\\n-w /var/log/btmp -p wa -k session"),
     ("audit-mac-policy", "6.2.3.14", "4.1.3.14", "Changes to the AppArmor policy are audited", [r"-w\s+/etc/apparmor/?\s+-p\s+wa", r"-w\s+/etc/apparmor\.d/?\s+-p\s+wa"],
      "-w /etc/apparmor/ -p wa -k MAC-policy\\n-w /etc/apparmor.d/ -p wa -k MAC-policy"),
-    ("audit-modules", "6.2.3.19", "4.1.3.19", "Kernel module loading and unloading is audited", [r"-S\s+.*\b(init_module|finit_module)\b", r"-S\s+.*\bdelete_module\b"],
+    ("audit-modules", "6.2.3.19", "4.1.3.19", "Kernel module loading and unloading is audited", [r"-a\s+.*-S\s+\S*\b(init_module|finit_module)\b", r"-a\s+.*-S\s+\S*\bdelete_module\b"],
      "-a always,exit -F arch=b64 -S init_module,finit_module,delete_module,create_module,query_module -F auid>=1000 -F auid!=unset -k kernel_modules"),
     ("audit-immutable", "6.2.3.20", "4.1.3.20", "The audit configuration is immutable (-e 2)", [r"-e\s+2\s*$"],
      "-e 2"),
@@ -955,7 +963,7 @@ add(key="passwd-shadowed", cis12="7.2.1", cis11="6.2.1", family="passwords_set",
     title="Every account's password is in /etc/shadow",
     description="Every /etc/passwd password field is 'x'.",
     rationale="/etc/passwd is world-readable: a hash there can be cracked by any user.",
-    remediation="pwconv",
+    remediation="pwconv  # moves every hash from /etc/passwd into /etc/shadow",
     rule=("all", [r"not f:/etc/passwd -> r:^[^:#]+:(?!x:)[^:]*:"]))
 add(key="shadow-no-empty", cis12="7.2.2", cis11="6.2.2", family="passwords_set", severity="CRITICAL",
     title="No account has an empty password",

@@ -58,12 +58,18 @@ def host_sysctl(pairs):
     return "all", [f"f:{proc_sys(k)} -> r:^{esc(v)}$" for k, v in pairs]
 
 
+def _dpkg_list(pkgs):
+    """dpkg keeps PKG.list (or PKG:ARCH.list for Multi-Arch: same packages) per installed package."""
+    names = "|".join(esc(p) for p in pkgs)
+    return f"d:{DPKG_INFO} -> r:^({names})(:[a-z0-9]+)?\\.list$"
+
+
 def packages_absent(*pkgs):
-    return "all", [f"not f:{DPKG_INFO}/{p}.list" for p in pkgs]
+    return "all", ["not " + _dpkg_list(pkgs)]
 
 
 def package_present(*alternatives):
-    return "any", [f"f:{DPKG_INFO}/{p}.list" for p in alternatives]
+    return "all", [_dpkg_list(alternatives)]
 
 
 def module_disabled(mod):

@@ -253,3 +253,79 @@ fn cis_policies_apply_to_their_own_release_only() {
     // bullseye's pam_unix hashes with sha512.
     assert_eq!(outcome(&on_bullseye, "pam-unix-hash", D11), Outcome::Passed);
 }
+
+/// The tree the `fixtures/sca/wazuh-doc-*.yml` titles were written against.
+fn doc_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files: &[(&str, &str)] = &[
+        ("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"),
+        (
+            "etc/passwd",
+            "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
+             toor:x:0:0:second root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n",
+        ),
+        (
+            "etc/ssh/sshd_config",
+            "# documentation example tree\nPort 22\nProtocol 2\nPasswordAuthentication no\nMaxAuthTries 4\n",
+        ),
+        ("etc/mysql/my.cnf", "[mysqld]\n"),
+        ("home/alice/.mysql_history", "select 1;\n"),
+        ("proc/sys/net/ipv4/ip_forward", "0\n"),
+    ];
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, text).expect("write");
+    }
+    for d in ["var", "tmp"] {
+        std::fs::create_dir_all(dir.path().join(d)).expect("mkdir");
+    }
+    dir
+}
+
+/// Each policy written from the Wazuh SCA documentation gives, check by check,
+/// the result its title states (the documented semantics).
+#[test]
+fn wazuh_documentation_examples_give_their_documented_results() {
+    let tree = doc_tree();
+    let dir = workspace().join("fixtures/sca");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixtures/sca")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("wazuh-doc-") && n.ends_with(".yml"))
+        })
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 4, "{files:?}");
+    let mut checked = 0;
+    for file in &files {
+        // Untrusted, as a policy from elsewhere would be.
+        let policy = Policy::load(file, false).unwrap_or_else(|e| panic!("{e}"));
+        let r = run_rootfs(tree.path(), &policy);
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name == "wazuh-doc-requirements-unmet.yml" {
+            assert!(!r.applicable, "{name}: its requirements fail on the tree");
+            assert!(r.checks.iter().all(|c| c.result == Outcome::NotApplicable) || r.checks.is_empty());
+            continue;
+        }
+        assert!(r.applicable, "{name}: requirements");
+        assert_eq!(r.checks.len(), policy.checks.len(), "{name}: every check ran");
+        for c in &r.checks {
+            let want = if c.title.starts_with("[passed]") {
+                Outcome::Passed
+            } else if c.title.starts_with("[failed]") {
+                Outcome::Failed
+            } else if c.title.starts_with("[na]") {
+                Outcome::NotApplicable
+            } else {
+                panic!("{name} check {}: title must start with [passed], [failed] or [na]", c.id)
+            };
+            assert_eq!(c.result, want, "{name} check {} {}: {:?}", c.id, c.title, c.evidence);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 25, "{checked} documented results checked");
+}
