@@ -329,3 +329,49 @@ fn wazuh_documentation_examples_give_their_documented_results() {
     }
     assert!(checked >= 25, "{checked} documented results checked");
 }
+
+/// The container policy on the stock and hardened trees, and on the Debian 12
+/// image of `fixtures/debian/make.sh` read as an image archive.
+#[test]
+fn container_policy_on_trees_and_an_image() {
+    use Outcome::{Failed as F, Passed as P};
+    let policy = load("container_image.yml");
+    let default = run_rootfs(&fixture("default"), &policy);
+    let hardened = run_rootfs(&fixture("hardened"), &policy);
+    let expected: &[(u64, Outcome, Outcome, &str)] = &[
+        (93000, P, P, "root is the only UID 0 account"),
+        (93004, P, P, "login.defs hashes with SHA512 / YESCRYPT"),
+        (93006, F, F, "both trees have openssh-server"),
+        (93007, F, P, "PermitRootLogin no only once hardened"),
+        (93009, F, F, "openssh-server generated host keys into both trees"),
+        (93015, F, P, "debootstrap leaves package lists; harden.sh removes them"),
+        (93016, F, P, "debootstrap leaves .deb files; harden.sh removes them"),
+        (93018, P, P, "nothing half-installed"),
+        (93021, F, P, "only the hardened tree has the security archive"),
+    ];
+    let mut wrong = Vec::new();
+    for &(id, d, h, why) in expected {
+        let (gd, gh) = (result(&default, id).result, result(&hardened, id).result);
+        if (gd, gh) != (d, h) {
+            wrong.push(format!("{id} ({why}): default {gd:?}, hardened {gh:?}; {:?}", result(&hardened, id).evidence));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    let base = std::env::var_os("GARRISON_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("fixtures/out"));
+    let archive = base.join("debian/debian-docker.tar");
+    assert!(archive.exists(), "{} is missing: run fixtures/debian/make.sh", archive.display());
+    let spec = archive.to_str().expect("utf-8 path");
+    let opened = target::open_image(spec, &[&policy]).unwrap_or_else(|e| panic!("{spec}: {e}"));
+    let report = target::run(&opened, &[&policy], Duration::from_secs(5));
+    let image = &report.policies[0];
+    assert!(image.applicable);
+    // minbase: no SSH server, caches removed by make.sh, accounts clean.
+    for id in [93000, 93001, 93006, 93009, 93015, 93016, 93018] {
+        assert_eq!(result(image, id).result, P, "image check {id}: {:?}", result(image, id).evidence);
+    }
+    // No sshd_config in the image: the SSH settings checks do not apply.
+    assert_eq!(result(image, 93007).result, Outcome::NotApplicable);
+}
