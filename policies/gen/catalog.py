@@ -8,7 +8,7 @@ optionally impact and per-version overrides (`d11`: a dict of fields that
 replace the entry's in the Debian 11 policy).
 """
 
-from rules import (SSHD, SSHD_D, esc, fstab_option, fstab_option_if_present, host_module_not_loaded,
+from rules import (SSHD, SSHD_D, esc, in_tree, fstab_option, fstab_option_if_present, host_module_not_loaded,
                    host_stat, host_sysctl, in_file_or_dropins, module_disabled, nowhere, package_present,
                    packages_absent, sshd_num, sshd_set, sysctl_set)
 
@@ -118,8 +118,7 @@ add(key="apt-no-trusted-yes", cis12="1.2.1.1", cis11="1.2.2", family="packages",
               "network path controls the packages.",
     remediation="Remove trusted=yes / 'Trusted: yes' from /etc/apt/sources.list and /etc/apt/sources.list.d/*, "
                 "import the repository's key into /etc/apt/keyrings and reference it with signed-by=.",
-    rule=nowhere("/etc/apt/sources.list", "/etc/apt/sources.list.d", r"r:(?i)trusted\s*[=:]\s*yes",
-                 dropin_name=r"r:\.(list|sources)$"))
+    rule=("all", [r"not d:/etc/apt -> r:^sources\.list$|\.(list|sources)$ -> r:(?i)trusted\s*[=:]\s*yes"]))
 add(key="apt-no-unauthenticated", cis12="1.2.1.1", cis11="1.2.2", family="packages", severity="HIGH",
     title="APT does not allow unauthenticated or insecure repositories",
     description="No apt.conf.d file sets APT::Get::AllowUnauthenticated or Acquire::AllowInsecureRepositories to true.",
@@ -132,9 +131,8 @@ add(key="apt-security-source", cis12="1.2.1.2", cis11="1.2.1", family="packages"
     rationale="Security fixes for Debian stable are published in the security archive only; without it the host "
               "never receives them.",
     remediation="printf 'deb http://security.debian.org/debian-security CODENAME-security main\\n' >> /etc/apt/sources.list && apt-get update  # CODENAME: bookworm, bullseye",
-    rule=in_file_or_dropins("/etc/apt/sources.list", "/etc/apt/sources.list.d",
-                            r"r:^\s*(deb\s|URIs:).*(debian-security|security\.debian\.org)|^\s*Suites:.*-security",
-                            dropin_name=r"r:\.(list|sources)$"))
+    rule=in_tree("/etc/apt", r"r:^sources\.list$|\.(list|sources)$",
+                 r"r:^\s*(deb\s|URIs:).*(debian-security|security\.debian\.org)|^\s*Suites:.*-security"))
 add(key="apt-unattended-upgrades", cis12="1.2.2.1", cis11="1.9", family="packages", severity="MEDIUM",
     title="Security updates are installed automatically",
     description="unattended-upgrades is installed and APT::Periodic::Unattended-Upgrade is \"1\".",
@@ -168,7 +166,7 @@ add(key="apparmor-live", cis12="1.3.1.3", cis11="1.6.1.3", family="mac", severit
 # ---------------------------------------------------------------- 1.4 bootloader
 add(key="grub-cfg-perms", cis12="1.4.2", cis11="1.4.2", family="boot", severity="MEDIUM", host=True,
     title="/boot/grub/grub.cfg is owned by root and mode 0600",
-    description="stat of /boot/grub/grub.cfg (needs a command: host only).",
+    description="find on /boot/grub/grub.cfg (needs a command: host only; passes when the file is absent).",
     rationale="The boot configuration can hold a password hash and decides the kernel's parameters.",
     remediation="chown root:root /boot/grub/grub.cfg && chmod u-x,go-rwx /boot/grub/grub.cfg",
     rule=host_stat("/boot/grub/grub.cfg", "600"))
@@ -228,7 +226,7 @@ for f, c12, c11, pc12, pc11 in [("/etc/motd", "1.6.1", "1.7.1", "1.6.4", "1.7.4"
         rule=("all", [f"not f:{f} -> r:(?i)\\\\[mrsv]|debian|gnu/linux"]))
     add(key=f"banner-{slug}-perms", cis12=pc12, cis11=pc11, family="banners", severity="LOW", host=True,
         title=f"{f} is owned by root and not writable by others",
-        description=f"stat of {f} (mode 0644 or stricter; needs a command: host only).",
+        description=f"find on {f} (mode 0644 or stricter; needs a command: host only; passes when the file is absent).",
         rationale="A banner others can write can be used to mislead users.",
         remediation=f"chown root:root {f} && chmod u-x,go-wx {f}",
         rule=host_stat(f, "644"))
@@ -325,7 +323,7 @@ for path, mode, c12, c11 in [("/etc/crontab", "600", "2.4.1.2", "5.1.2"),
     slug = path.split("/")[-1].replace(".", "-")
     add(key=f"perms-{slug}", cis12=c12, cis11=c11, family="cron", severity="MEDIUM", host=True,
         title=f"{path} is owned by root and mode 0{mode}",
-        description=f"stat of {path} (needs a command: host only).",
+        description=f"find on {path} (needs a command: host only; passes when the path is absent).",
         rationale="Whoever can write or read the system crontabs can run commands as root or learn what runs when.",
         remediation=f"chown root:root {path} && chmod og-rwx {path}",
         rule=host_stat(path, mode))
@@ -408,7 +406,7 @@ add(key="firewall-installed", cis12="4.1", cis11="3.5.1.1", family="firewall", s
 # ---------------------------------------------------------------- 5.1 SSH
 add(key="perms-sshd-config", cis12="5.1.1", cis11="5.2.1", family="file_perms", severity="MEDIUM", host=True,
     title="/etc/ssh/sshd_config is owned by root and mode 0600",
-    description="stat of /etc/ssh/sshd_config (needs a command: host only).",
+    description="find on /etc/ssh/sshd_config (needs a command: host only; passes when the file is absent).",
     rationale="The SSH server configuration decides who can log in and how.",
     remediation="chown root:root /etc/ssh/sshd_config && chmod u-x,og-rwx /etc/ssh/sshd_config",
     rule=host_stat("/etc/ssh/sshd_config", "600"))
@@ -825,18 +823,18 @@ add(key="default-umask", cis12="5.4.3.3", cis11="5.5.4", family="environment", s
 # ---------------------------------------------------------------- 6 logging and audit
 add(key="journald-compress", cis12="6.1.2.3", cis11="4.2.1.3", family="log_storage", severity="LOW",
     title="journald compresses large log files (Compress=yes)",
-    description="/etc/systemd/journald.conf or a journald.conf.d drop-in sets Compress=yes "
-                "(not applicable without journald.conf).",
+    description="/etc/systemd/journald.conf or a journald.conf.d drop-in sets Compress=yes (files under "
+                "/etc/systemd are searched; coredump.conf's Compress= would also count).",
     rationale="Uncompressed journals fill the disk sooner, and a full disk stops logging.",
     remediation="mkdir -p /etc/systemd/journald.conf.d && printf '[Journal]\\nCompress=yes\\n' > /etc/systemd/journald.conf.d/60-compress.conf && systemctl restart systemd-journald",
-    rule=in_file_or_dropins("/etc/systemd/journald.conf", "/etc/systemd/journald.conf.d", r"r:^\s*Compress\s*=\s*yes\s*$"))
+    rule=in_tree("/etc/systemd", r"r:^journald\.conf$|\.conf$", r"r:^\s*Compress\s*=\s*yes\s*$"))
 add(key="journald-storage", cis12="6.1.2.4", cis11="4.2.1.4", family="log_storage", severity="MEDIUM",
     title="journald writes logs to persistent storage (Storage=persistent)",
     description="/etc/systemd/journald.conf or a journald.conf.d drop-in sets Storage=persistent "
-                "(not applicable without journald.conf).",
+                "(files under /etc/systemd are searched; only journald accepts 'persistent').",
     rationale="Logs kept only in memory are lost at reboot, with the evidence they hold.",
     remediation="mkdir -p /etc/systemd/journald.conf.d && printf '[Journal]\\nStorage=persistent\\n' > /etc/systemd/journald.conf.d/60-storage.conf && systemctl restart systemd-journald",
-    rule=in_file_or_dropins("/etc/systemd/journald.conf", "/etc/systemd/journald.conf.d", r"r:^\s*Storage\s*=\s*persistent\s*$"))
+    rule=in_tree("/etc/systemd", r"r:^journald\.conf$|\.conf$", r"r:^\s*Storage\s*=\s*persistent\s*$"))
 add(key="rsyslog-installed", cis12="6.1.3.1", cis11="4.2.2.1", family="logging", severity="MEDIUM",
     title="rsyslog is installed",
     description="The rsyslog package is installed.",
@@ -943,7 +941,7 @@ for path, mode, owner, group, c12, c11, fam, sev in PERMS:
     slug = path.strip("/").replace("/", "-").replace("-", "-").rstrip("-") + ("-backup" if path.endswith("-") else "")
     add(key=f"perms-{slug}", cis12=c12, cis11=c11, family=fam, severity=sev, host=True,
         title=f"{path} is owned by {owner}:{group.replace('|', ' or ')} and mode 0{mode} or stricter",
-        description=f"stat of {path} (needs a command: host only).",
+        description=f"find on {path} (needs a command: host only; passes when the path is absent).",
         rationale="Account databases readable or writable beyond their owners expose hashes or let accounts be forged.",
         remediation=f"chown {owner}:{group.split('|')[-1]} {path} && chmod {'u-x,go-wx' if mode == '644' else 'u-x,g-wx,o-rwx' if mode == '640' else 'u-x,go-rwx'} {path}",
         rule=host_stat(path, mode, owner, group))

@@ -95,8 +95,17 @@ def fstab_option_if_present(mountpoint, option):
 
 
 def host_stat(path, mode, owner="root", group="root"):
-    """`mode` is the most permissive allowed octal mode, e.g. "644"."""
-    allowed = {"7": "[0-7]", "6": "[0246]", "5": "[0145]", "4": "[04]", "2": "[02]", "1": "[01]", "0": "0"}
-    digits = "".join(allowed[d] for d in mode)
-    grp = group if "|" not in group else f"({group})"
-    return "all", [f"c:stat -Lc '%04a %U %G' {path} -> r:^0{digits} {owner} {grp}$"]
+    """find prints the path when its owner, group or mode is wrong: the rule
+    passes when it prints nothing (also when the path does not exist, as there
+    is then nothing to protect). `mode` is the most permissive allowed octal
+    mode, e.g. "644"; setuid, setgid and sticky bits are never allowed."""
+    forbidden = "7" + "".join(str(7 - int(d)) for d in mode)
+    groups = " -a ".join(f"! -group {g}" for g in group.split("|"))
+    return "all", [f"not c:find {path} -maxdepth 0 ( ! -user {owner} -o ( {groups} ) -o -perm /{forbidden} ) -> r:^/"]
+
+
+def in_tree(parent, name, content):
+    """A file named `name` anywhere under `parent` has a line satisfying
+    `content`: fails (rather than being not applicable) when the configuration
+    file or drop-in directory is missing, as long as `parent` exists."""
+    return "all", [f"d:{parent} -> {name} -> {content}"]
