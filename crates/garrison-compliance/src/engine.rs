@@ -148,10 +148,7 @@ fn line_satisfies(content: &Content, line: &[u8]) -> Result<bool, String> {
             Test::Literal(l) => line == l.as_bytes(),
             Test::Regex(p) => p.is_match(line)?,
             Test::Numeric { pattern, op, value } => match pattern.first_capture(line)? {
-                Some(cap) => cap
-                    .trim()
-                    .parse::<i64>()
-                    .is_ok_and(|n| op.holds(n, *value)),
+                Some(cap) => cap.trim().parse::<i64>().is_ok_and(|n| op.holds(n, *value)),
                 None => false,
             },
         };
@@ -215,15 +212,19 @@ impl<'a> Engine<'a> {
                         .compliance
                         .iter()
                         .map(|(k, v)| (crate::framework::framework_id(k), v.clone()))
-                        .fold(Default::default(), |mut m: std::collections::BTreeMap<String, Vec<String>>, (k, v)| {
-                            m.entry(k).or_default().extend(v);
-                            m
-                        }),
+                        .fold(
+                            Default::default(),
+                            |mut m: std::collections::BTreeMap<String, Vec<String>>, (k, v)| {
+                                m.entry(k).or_default().extend(v);
+                                m
+                            },
+                        ),
                     severity: c.severity.unwrap_or(Severity::Unknown),
                     condition: c.condition.as_str(),
                     result,
                     reason,
                     evidence,
+                    suppressed: None,
                 });
             }
         }
@@ -355,14 +356,21 @@ impl<'a> Engine<'a> {
         }
         if existing == 0 {
             if problems.is_empty() {
-                return Eval::na(format!("{shown}: no such file, so its content cannot be checked"));
+                return Eval::na(format!(
+                    "{shown}: no such file, so its content cannot be checked"
+                ));
             }
             return Eval::na(problems.join("; "));
         }
         Eval::not_found(format!("no line of {shown} matches"))
     }
 
-    fn dir_rule(&self, paths: &[String], name: Option<&NameTest>, content: Option<&Content>) -> Eval {
+    fn dir_rule(
+        &self,
+        paths: &[String],
+        name: Option<&NameTest>,
+        content: Option<&Content>,
+    ) -> Eval {
         let mut dirs = Vec::new();
         let mut problems = Vec::new();
         for p in paths {
@@ -384,7 +392,9 @@ impl<'a> Engine<'a> {
         };
         if dirs.is_empty() {
             if problems.is_empty() {
-                return Eval::na(format!("{shown}: no such directory, so its files cannot be checked"));
+                return Eval::na(format!(
+                    "{shown}: no such directory, so its files cannot be checked"
+                ));
             }
             return Eval::na(problems.join("; "));
         }

@@ -12,9 +12,9 @@
 //!   by the same rules as `RESOLVE_IN_ROOT` (`..` stops at `/`, absolute
 //!   targets start at the image's root, at most 40 hops).
 
+use garrison_model::Warning;
 use garrison_source::rootfs::Rootfs;
 use garrison_source::{EntryKind, EntryMeta, Limits, Source, SourceError, Visitor, Want};
-use garrison_model::Warning;
 use rustix::fs::FileType;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
@@ -66,7 +66,10 @@ impl RootFs {
 }
 
 fn missing(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory)
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
 }
 
 impl TargetFs for RootFs {
@@ -404,9 +407,9 @@ impl TargetFs for MemFs {
     }
 
     fn list(&self, path: &str) -> io::Result<Vec<(String, Kind)>> {
-        let key = self
-            .resolve(path, true)?
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such directory in the image"))?;
+        let key = self.resolve(path, true)?.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, "no such directory in the image")
+        })?;
         let prefix = if key == "/" { key } else { format!("{key}/") };
         let mut out: BTreeMap<String, Kind> = BTreeMap::new();
         for (k, n) in self

@@ -8,6 +8,7 @@
 //! - [`target`]: opening the host, a rootfs or an image and running policies into a [`report::ComplianceReport`].
 //! - [`sys`]: the process list and command execution (timeouts, process groups).
 
+pub mod builtin;
 pub mod engine;
 pub mod error;
 pub mod framework;

@@ -186,7 +186,10 @@ pub fn translate_os_regex(src: &str) -> Result<String, String> {
                         ))
                     }
                 };
-                let is_class = matches!(e, b'w' | b'W' | b'd' | b'D' | b's' | b'S' | b't' | b'p' | b'.');
+                let is_class = matches!(
+                    e,
+                    b'w' | b'W' | b'd' | b'D' | b's' | b'S' | b't' | b'p' | b'.'
+                );
                 if is_class && e == b's' {
                     // A single space as an atom so that a quantifier applies to it.
                     out.push_str("(?: )");
@@ -319,7 +322,10 @@ mod tests {
         // Case-sensitive.
         assert!(!os(r"permitrootlogin", "PermitRootLogin no"));
         let p = Pattern::compile(r"^\s*MaxAuthTries\s+(\d+)", RegexType::OsRegex).unwrap();
-        assert_eq!(p.first_capture(b"  MaxAuthTries 4").unwrap().as_deref(), Some("4"));
+        assert_eq!(
+            p.first_capture(b"  MaxAuthTries 4").unwrap().as_deref(),
+            Some("4")
+        );
         assert_eq!(p.groups(), 1);
     }
 

@@ -122,10 +122,13 @@ impl Policy {
             path: path.to_path_buf(),
             source,
         })?;
-        Policy::parse(&text, Origin {
-            path: path.to_path_buf(),
-            trusted,
-        })
+        Policy::parse(
+            &text,
+            Origin {
+                path: path.to_path_buf(),
+                trusted,
+            },
+        )
     }
 
     /// Parses and validates a policy from its YAML text.

@@ -100,6 +100,9 @@ pub struct CheckResult {
     pub reason: Option<String>,
     /// The rules evaluated, in order (evaluation stops once the condition is decided).
     pub evidence: Vec<RuleEvidence>,
+    /// Set when `.garrisonignore` accepts this check's failure (by `POLICY:ID` or `ID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<garrison_model::Suppression>,
 }
 
 /// The requirements' result: a policy whose requirements do not pass does not apply.
@@ -175,14 +178,23 @@ impl ComplianceReport {
             .flat_map(|p| p.checks.iter())
     }
 
-    /// Keeps only the checks mapped to `framework` (see
-    /// [`crate::framework::matches`]) and recomputes summaries and scores.
-    pub fn restrict_to_framework(&mut self, framework: &str) {
+    /// Keeps only the checks `keep` accepts and recomputes summaries and scores.
+    pub fn retain_checks(&mut self, keep: impl Fn(&CheckResult) -> bool) {
         for p in &mut self.policies {
-            p.checks
-                .retain(|c| c.compliance.keys().any(|k| crate::framework::matches(k, framework)));
+            p.checks.retain(&keep);
             p.summary = summarize(&p.checks);
         }
+        self.compute_frameworks();
+    }
+
+    /// Keeps only the checks mapped to `framework` (see
+    /// [`crate::framework::matches`]) and that framework's scores.
+    pub fn restrict_to_framework(&mut self, framework: &str) {
+        self.retain_checks(|c| {
+            c.compliance
+                .keys()
+                .any(|k| crate::framework::matches(k, framework))
+        });
         self.frameworks
             .retain(|f| crate::framework::matches(&f.framework, framework));
     }

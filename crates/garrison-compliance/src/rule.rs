@@ -182,7 +182,9 @@ pub fn parse_rule(
         None => (false, trimmed),
     };
     let Some((ty, rest)) = body.split_once(':') else {
-        return Err("no rule type: start with f:, d:, p:, c: or r: (optionally after `not `)".into());
+        return Err(
+            "no rule type: start with f:, d:, p:, c: or r: (optionally after `not `)".into(),
+        );
     };
     let (target, pattern) = match rest.split_once(ARROW) {
         Some((t, p)) => (t, Some(p)),
@@ -282,21 +284,25 @@ pub fn parse_content(text: &str, dialect: RegexType) -> Result<Content, String> 
             Test::Regex(Pattern::compile(re, dialect)?)
         } else if let Some(expr) = t.strip_prefix("n:") {
             let Some((re, cmp)) = expr.rsplit_once(" compare ") else {
-                return Err("n: needs ` compare OP VALUE` (e.g. `n:^MaxAuthTries\\s+(\\d+) compare <= 4`)".into());
+                return Err(
+                    "n: needs ` compare OP VALUE` (e.g. `n:^MaxAuthTries\\s+(\\d+) compare <= 4`)"
+                        .into(),
+                );
             };
             let mut it = cmp.split_whitespace();
             let (Some(op), Some(value), None) = (it.next(), it.next(), it.next()) else {
                 return Err(format!("n: comparison {cmp:?} must be `OP VALUE`"));
             };
-            let op = CompareOp::parse(op).ok_or_else(|| {
-                format!("unknown comparison {op:?}: use <, <=, ==, !=, >= or >")
-            })?;
+            let op = CompareOp::parse(op)
+                .ok_or_else(|| format!("unknown comparison {op:?}: use <, <=, ==, !=, >= or >"))?;
             let value: i64 = value
                 .parse()
                 .map_err(|_| format!("n: value {value:?} is not an integer"))?;
             let pattern = Pattern::compile(re, dialect)?;
             if pattern.groups() == 0 {
-                return Err("n: pattern needs a capture group around the number, e.g. (\\d+)".into());
+                return Err(
+                    "n: pattern needs a capture group around the number, e.g. (\\d+)".into(),
+                );
             }
             Test::Numeric { pattern, op, value }
         } else {
@@ -332,9 +338,22 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let r = parse(r"d:$sshd -> r:^sshd -> n:^MaxAuthTries\s+(\d+) compare <= 4").unwrap();
-        assert!(matches!(r.kind, RuleKind::Dir { name: Some(NameTest::Regex(_)), content: Some(_), .. }));
-        assert!(matches!(parse("p:sshd").unwrap().kind, RuleKind::Process { .. }));
-        assert!(matches!(parse("c:sshd -T -> r:x").unwrap().kind, RuleKind::Command { .. }));
+        assert!(matches!(
+            r.kind,
+            RuleKind::Dir {
+                name: Some(NameTest::Regex(_)),
+                content: Some(_),
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse("p:sshd").unwrap().kind,
+            RuleKind::Process { .. }
+        ));
+        assert!(matches!(
+            parse("c:sshd -T -> r:x").unwrap().kind,
+            RuleKind::Command { .. }
+        ));
         assert!(parse("x:/etc").is_err());
         assert!(parse("f:/etc/a->r:x").is_err());
         assert!(parse("f:relative").is_err());

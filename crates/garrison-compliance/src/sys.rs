@@ -81,8 +81,20 @@ pub fn run_command(command: &str, timeout: Duration) -> Result<Output, RunError>
     let pgid = child.id();
     let (tx, rx) = mpsc::channel::<(bool, Vec<u8>)>();
     for (is_out, pipe) in [
-        (true, child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
-        (false, child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
+        (
+            true,
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        ),
+        (
+            false,
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        ),
     ] {
         let tx = tx.clone();
         if let Some(pipe) = pipe {
@@ -146,7 +158,10 @@ pub fn process_names() -> std::io::Result<Vec<String>> {
     for entry in std::fs::read_dir("/proc")? {
         let Ok(entry) = entry else { continue };
         let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|s| s.bytes().all(|b| b.is_ascii_digit())) else {
+        let Some(pid) = name
+            .to_str()
+            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        else {
             continue;
         };
         if let Ok(comm) = std::fs::read_to_string(format!("/proc/{pid}/comm")) {

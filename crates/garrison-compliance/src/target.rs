@@ -116,7 +116,8 @@ pub fn os_release(fs: &dyn TargetFs) -> Vec<(String, String)> {
 
 /// Runs `policies` against an opened target.
 pub fn run(opened: &Opened, policies: &[&Policy], command_timeout: Duration) -> ComplianceReport {
-    let engine = Engine::new(opened.fs.as_ref(), opened.scope).with_command_timeout(command_timeout);
+    let engine =
+        Engine::new(opened.fs.as_ref(), opened.scope).with_command_timeout(command_timeout);
     let results = policies.iter().map(|p| engine.evaluate(p)).collect();
     let os = os_release(opened.fs.as_ref())
         .into_iter()
@@ -136,7 +137,10 @@ pub fn run(opened: &Opened, policies: &[&Policy], command_timeout: Duration) -> 
         schema_version: COMPLIANCE_SCHEMA_VERSION,
         target: opened.target.clone(),
         host: HostInfo { hostname, os },
-        generated_at: jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()).to_string(),
+        generated_at: jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .unwrap_or_else(|_| jiff::Timestamp::now())
+            .to_string(),
         policies: results,
         frameworks: Vec::new(),
         warnings: opened.warnings.clone(),

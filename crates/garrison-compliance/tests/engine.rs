@@ -27,8 +27,12 @@ fn policy(name: &str, trusted: bool) -> Policy {
 
 fn rootfs() -> RootFs {
     RootFs::new(
-        Rootfs::open(sca().join("root"), TargetKind::Rootfs, RootfsOptions::default())
-            .expect("open fixtures/sca/root"),
+        Rootfs::open(
+            sca().join("root"),
+            TargetKind::Rootfs,
+            RootfsOptions::default(),
+        )
+        .expect("open fixtures/sca/root"),
     )
 }
 
@@ -36,7 +40,8 @@ fn rootfs() -> RootFs {
 fn image_source() -> Box<dyn Source> {
     let mut b = tar::Builder::new(Vec::new());
     b.follow_symlinks(false);
-    b.append_dir_all(".", sca().join("root")).expect("tar the fixture root");
+    b.append_dir_all(".", sca().join("root"))
+        .expect("tar the fixture root");
     let blob = b.into_inner().expect("finish tar");
     Box::new(Image(MemoryImage::new("sca-fixture", vec![blob])))
 }
@@ -105,11 +110,20 @@ fn evidence_names_the_file_line_and_value() {
     assert_eq!(n.value.as_deref(), Some("MaxAuthTries 4"));
     // The climbing symlink read the fixture's passwd, not the host's.
     let climb = &by_id(1093).evidence[0];
-    assert_eq!(climb.value.as_deref(), Some("root:x:0:0:fixture-root:/root:/bin/bash"));
-    assert_eq!(by_id(1092).evidence[0].value.as_deref(), Some("sca-fixture"));
+    assert_eq!(
+        climb.value.as_deref(),
+        Some("root:x:0:0:fixture-root:/root:/bin/bash")
+    );
+    assert_eq!(
+        by_id(1092).evidence[0].value.as_deref(),
+        Some("sca-fixture")
+    );
     // A not-applicable check says why.
     let na = by_id(1060);
-    assert!(na.reason.as_deref().unwrap_or("").contains("no such file"), "{na:?}");
+    assert!(
+        na.reason.as_deref().unwrap_or("").contains("no such file"),
+        "{na:?}"
+    );
     // Short-circuit: `all` stops at the first failed rule.
     assert_eq!(by_id(1071).evidence.len(), 2);
     // The severity extension and the framework keys, mapped to Garrison ids.
@@ -133,7 +147,10 @@ fn scores_follow_wazuhs_formula_per_policy_and_framework() {
     // 1016 and 1018 pass, 1031 and 1033 fail.
     assert_eq!((cis.summary.passed, cis.summary.failed), (2, 2));
     assert_eq!(cis.summary.score, Some(50.0));
-    let pci = fw.iter().find(|f| f.framework == "pci-dss-4.0").expect("pci");
+    let pci = fw
+        .iter()
+        .find(|f| f.framework == "pci-dss-4.0")
+        .expect("pci");
     assert_eq!(pci.controls.len(), 2);
     assert!(fw.iter().any(|f| f.framework == "nist-800-53"));
 }
@@ -145,7 +162,10 @@ fn requirements_decide_whether_a_policy_applies() {
     let unmet = engine.evaluate(&policy("requirements-unmet.yml", false));
     assert!(!unmet.applicable);
     assert!(unmet.checks.is_empty());
-    assert_eq!(unmet.requirements.as_ref().map(|r| r.result), Some(Outcome::Failed));
+    assert_eq!(
+        unmet.requirements.as_ref().map(|r| r.result),
+        Some(Outcome::Failed)
+    );
     let met = engine.evaluate(&policy("requirements-met.yml", false));
     assert_as_titled(&met, "requirements met");
 }
@@ -158,19 +178,33 @@ fn trusted_commands_run_without_a_shell_and_hang_no_longer_than_the_timeout() {
     let r = engine.evaluate(&commands);
     assert_as_titled(&r, "trusted commands");
     let hang = r.checks.iter().find(|c| c.id == 2005).expect("2005");
-    assert!(hang.reason.as_deref().unwrap_or("").contains("killed"), "{hang:?}");
+    assert!(
+        hang.reason.as_deref().unwrap_or("").contains("killed"),
+        "{hang:?}"
+    );
 }
 
 #[test]
 fn untrusted_policies_and_rootfs_targets_refuse_commands() {
     let fs = rootfs();
     let untrusted = Engine::new(&fs, Scope::Host).evaluate(&policy("commands.yml", false));
-    assert!(untrusted.checks.iter().all(|c| c.result == Outcome::NotApplicable));
-    assert!(untrusted.checks[0].reason.as_deref().unwrap_or("").contains("not trusted"));
+    assert!(untrusted
+        .checks
+        .iter()
+        .all(|c| c.result == Outcome::NotApplicable));
+    assert!(untrusted.checks[0]
+        .reason
+        .as_deref()
+        .unwrap_or("")
+        .contains("not trusted"));
     for scope in [Scope::Rootfs, Scope::Image] {
         let r = Engine::new(&fs, scope).evaluate(&policy("commands.yml", true));
         assert!(r.checks.iter().all(|c| c.result == Outcome::NotApplicable));
-        assert!(r.checks[0].reason.as_deref().unwrap_or("").contains("never run against"));
+        assert!(r.checks[0]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("never run against"));
     }
 }
 
@@ -205,15 +239,42 @@ checks:
 fn malformed_policies_name_the_file_check_and_rule() {
     let bad = sca().join("bad");
     let cases: &[(&str, &[&str])] = &[
-        ("unknown-key.yml", &["unknown-key.yml", "check 9101", "remediaton"]),
-        ("bad-rule.yml", &["bad-rule.yml", "check 9202", "f:/etc/passwd->r:^root", " -> "]),
-        ("bad-regex.yml", &["bad-regex.yml", "check 9301", r"r:^root\q", "unknown escape"]),
+        (
+            "unknown-key.yml",
+            &["unknown-key.yml", "check 9101", "remediaton"],
+        ),
+        (
+            "bad-rule.yml",
+            &[
+                "bad-rule.yml",
+                "check 9202",
+                "f:/etc/passwd->r:^root",
+                " -> ",
+            ],
+        ),
+        (
+            "bad-regex.yml",
+            &[
+                "bad-regex.yml",
+                "check 9301",
+                r"r:^root\q",
+                "unknown escape",
+            ],
+        ),
         ("duplicate-id.yml", &["duplicate-id.yml", "9401", "twice"]),
-        ("bad-condition.yml", &["bad-condition.yml", "check 9501", "most"]),
-        ("bad-compare.yml", &["bad-compare.yml", "check 9601", "capture group"]),
+        (
+            "bad-condition.yml",
+            &["bad-condition.yml", "check 9501", "most"],
+        ),
+        (
+            "bad-compare.yml",
+            &["bad-compare.yml", "check 9601", "capture group"],
+        ),
     ];
     for (file, needles) in cases {
-        let err = Policy::load(&bad.join(file), false).expect_err(file).to_string();
+        let err = Policy::load(&bad.join(file), false)
+            .expect_err(file)
+            .to_string();
         for n in *needles {
             assert!(err.contains(n), "{file}: {err:?} lacks {n:?}");
         }

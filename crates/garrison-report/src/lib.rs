@@ -24,6 +24,7 @@
 //! SPDX) take them from [`RenderOptions`] when set, so that output can be made
 //! reproducible; otherwise they use the current time and a fresh random UUID.
 
+pub mod compliance;
 mod cyclonedx;
 mod license;
 mod scan;

@@ -49,6 +49,47 @@ pub enum Command {
     /// Manage the advisory database: update it, import advisories offline, show its state.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Check compliance: CIS and other SCA policies (Wazuh format) against the
+    /// host, a root filesystem or an image, scored per policy and framework.
+    #[command(subcommand)]
+    Check(CheckCommand),
+    /// Work with SCA policy files.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// This machine: files, processes and (trusted policies only) commands.
+    #[command(after_help = EXIT_CODES)]
+    Host {
+        #[command(flatten)]
+        args: crate::compliance::CheckArgs,
+    },
+    /// A root filesystem directory: file rules only, read inside PATH.
+    #[command(after_help = EXIT_CODES)]
+    Rootfs {
+        path: PathBuf,
+        #[command(flatten)]
+        args: crate::compliance::CheckArgs,
+    },
+    /// An image: docker-archive or OCI archive, or oci:DIR[:TAG]; file rules only.
+    #[command(after_help = EXIT_CODES)]
+    Image {
+        archive: String,
+        #[command(flatten)]
+        args: crate::compliance::CheckArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check policy files: syntax, unknown keys, rules, regexes, duplicate ids.
+    /// Exit 1 when any problem is found.
+    Validate {
+        #[arg(required = true, value_name = "DIR|FILE")]
+        paths: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 //! 3 = the run could not complete (unreadable input, missing database).
 
 mod cli;
+mod compliance;
 mod db;
 mod progress;
 mod sbom;
@@ -37,6 +38,8 @@ fn main() -> ExitCode {
         cli::Command::Sbom(args) => sbom::run(&cli.global, args),
         cli::Command::Scan(args) => scan::run(&cli.global, args),
         cli::Command::Db(cmd) => db::run(&cli.global, cmd),
+        cli::Command::Check(cmd) => compliance::run_check(&cli.global, cmd),
+        cli::Command::Policy(cmd) => compliance::run_policy(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,
