@@ -39,9 +39,13 @@ fn load(name: &str) -> Policy {
 
 /// Check key (the stable names of policies/gen/ids.json) → id in a policy's block.
 fn id(key: &str, base: u64) -> u64 {
-    let text = std::fs::read_to_string(policy_dir().join("gen/ids.json")).expect("policies/gen/ids.json");
-    let ids: BTreeMap<String, u64> = serde_json::from_str(&text).expect("ids.json is a map of key to offset");
-    base + ids.get(key).unwrap_or_else(|| panic!("no check key {key} in ids.json"))
+    let text =
+        std::fs::read_to_string(policy_dir().join("gen/ids.json")).expect("policies/gen/ids.json");
+    let ids: BTreeMap<String, u64> =
+        serde_json::from_str(&text).expect("ids.json is a map of key to offset");
+    base + ids
+        .get(key)
+        .unwrap_or_else(|| panic!("no check key {key} in ids.json"))
 }
 const D12: u64 = 90000;
 const D11: u64 = 91000;
@@ -49,7 +53,11 @@ const D11: u64 = 91000;
 fn run_rootfs(tree: &Path, policy: &Policy) -> PolicyResult {
     let opened = target::open_rootfs(tree).unwrap_or_else(|e| panic!("{}: {e}", tree.display()));
     let report = target::run(&opened, &[policy], Duration::from_secs(5));
-    report.policies.into_iter().next().expect("one policy result")
+    report
+        .policies
+        .into_iter()
+        .next()
+        .expect("one policy result")
 }
 
 fn result<'a>(r: &'a PolicyResult, id: u64) -> &'a CheckResult {
@@ -64,56 +72,109 @@ fn outcome(r: &PolicyResult, key: &str, base: u64) -> Outcome {
 }
 
 fn is_host_only(policy: &Policy, id: u64) -> bool {
-    let c = policy.checks.iter().find(|c| c.id == id).expect("check in policy");
-    c.rules.iter().all(|r| {
-        r.is_command() || r.text.contains(":/proc/") || r.text.contains(":/sys/")
-    })
+    let c = policy
+        .checks
+        .iter()
+        .find(|c| c.id == id)
+        .expect("check in policy");
+    c.rules
+        .iter()
+        .all(|r| r.is_command() || r.text.contains(":/proc/") || r.text.contains(":/sys/"))
 }
 
 #[test]
 fn every_shipped_policy_validates_and_ids_are_unique() {
     let policies = load_all(&[policy_dir()], &|_| true).unwrap_or_else(|errs| {
-        panic!("{}", errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+        panic!(
+            "{}",
+            errs.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
     });
     let names: Vec<&str> = policies.iter().map(|p| p.meta.file.as_str()).collect();
-    for want in ["cis_debian11.yml", "cis_debian12.yml", "container_image.yml"] {
+    for want in [
+        "cis_debian11.yml",
+        "cis_debian12.yml",
+        "container_image.yml",
+    ] {
         assert!(names.contains(&want), "{want} not shipped: {names:?}");
     }
     assert!(check_unique(&policies).is_empty());
     for p in &policies {
-        let file = p.origin.path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+        let file = p
+            .origin
+            .path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or_default();
         assert_eq!(p.meta.file, file, "policy.file must name its own file");
-        assert!(p.requirements.is_some(), "{file}: every shipped policy states what it applies to");
+        assert!(
+            p.requirements.is_some(),
+            "{file}: every shipped policy states what it applies to"
+        );
     }
-    let d12 = policies.iter().find(|p| p.meta.file == "cis_debian12.yml").map(|p| p.checks.len());
-    let d11 = policies.iter().find(|p| p.meta.file == "cis_debian11.yml").map(|p| p.checks.len());
-    assert!(d12 >= Some(100) && d11 >= Some(100), "Debian 12: {d12:?} checks, Debian 11: {d11:?}");
+    let d12 = policies
+        .iter()
+        .find(|p| p.meta.file == "cis_debian12.yml")
+        .map(|p| p.checks.len());
+    let d11 = policies
+        .iter()
+        .find(|p| p.meta.file == "cis_debian11.yml")
+        .map(|p| p.checks.len());
+    assert!(
+        d12 >= Some(100) && d11 >= Some(100),
+        "Debian 12: {d12:?} checks, Debian 11: {d11:?}"
+    );
 }
 
 #[test]
 fn every_check_maps_to_every_framework() {
     // Checks kept on purpose without a CIS section of their own.
     let no_cis = ["ssh-protocol", "service-telnet-server"];
-    let frameworks = ["cis_csc_v8", "pci_dss_v4.0", "hipaa", "soc_2", "nist_sp_800-53"];
-    for (file, base) in [("cis_debian12.yml", Some(D12)), ("cis_debian11.yml", Some(D11)), ("container_image.yml", None)] {
+    let frameworks = [
+        "cis_csc_v8",
+        "pci_dss_v4.0",
+        "hipaa",
+        "soc_2",
+        "nist_sp_800-53",
+    ];
+    for (file, base) in [
+        ("cis_debian12.yml", Some(D12)),
+        ("cis_debian11.yml", Some(D11)),
+        ("container_image.yml", None),
+    ] {
         let p = load(file);
-        let exempt: Vec<u64> = base.map(|b| no_cis.iter().map(|k| id(k, b)).collect()).unwrap_or_default();
+        let exempt: Vec<u64> = base
+            .map(|b| no_cis.iter().map(|k| id(k, b)).collect())
+            .unwrap_or_default();
         for c in &p.checks {
             let place = format!("{file} check {} ({})", c.id, c.title);
             for f in frameworks {
-                assert!(c.compliance.get(f).is_some_and(|v| !v.is_empty()), "{place}: no {f} mapping");
+                assert!(
+                    c.compliance.get(f).is_some_and(|v| !v.is_empty()),
+                    "{place}: no {f} mapping"
+                );
             }
             // The container policy names CIS Docker sections where no Debian one fits.
             let docker_only = base.is_none() && c.compliance.contains_key("cis_docker");
             if !exempt.contains(&c.id) && !docker_only {
-                let cis = c.compliance.get("cis").unwrap_or_else(|| panic!("{place}: no cis mapping"));
+                let cis = c
+                    .compliance
+                    .get("cis")
+                    .unwrap_or_else(|| panic!("{place}: no cis mapping"));
                 assert!(
-                    cis.iter().all(|s| !s.is_empty() && s.split('.').all(|n| n.parse::<u32>().is_ok())),
+                    cis.iter()
+                        .all(|s| !s.is_empty() && s.split('.').all(|n| n.parse::<u32>().is_ok())),
                     "{place}: CIS sections must be dotted numbers: {cis:?}"
                 );
             }
             for id in c.compliance.get("nist_sp_800-53").into_iter().flatten() {
-                assert!(id.len() >= 4 && id.as_bytes()[2] == b'-', "{place}: NIST control {id}");
+                assert!(
+                    id.len() >= 4 && id.as_bytes()[2] == b'-',
+                    "{place}: NIST control {id}"
+                );
             }
             for id in c.compliance.get("soc_2").into_iter().flatten() {
                 assert!(id.starts_with("CC"), "{place}: SOC 2 criterion {id}");
@@ -122,8 +183,15 @@ fn every_check_maps_to_every_framework() {
                 assert!(id.starts_with("164."), "{place}: HIPAA section {id}");
             }
             assert!(c.severity.is_some(), "{place}: no severity");
-            for (what, v) in [("description", &c.description), ("rationale", &c.rationale), ("remediation", &c.remediation)] {
-                assert!(v.as_deref().is_some_and(|s| s.len() > 5), "{place}: no {what}");
+            for (what, v) in [
+                ("description", &c.description),
+                ("rationale", &c.rationale),
+                ("remediation", &c.remediation),
+            ] {
+                assert!(
+                    v.as_deref().is_some_and(|s| s.len() > 5),
+                    "{place}: no {what}"
+                );
             }
         }
     }
@@ -150,7 +218,10 @@ fn cis_debian12_on_default_and_hardened_trees() {
     let policy = load("cis_debian12.yml");
     let default = run_rootfs(&fixture("default"), &policy);
     let hardened = run_rootfs(&fixture("hardened"), &policy);
-    assert!(default.applicable && hardened.applicable, "requirements: Debian 12");
+    assert!(
+        default.applicable && hardened.applicable,
+        "requirements: Debian 12"
+    );
 
     use Outcome::{Failed as F, NotApplicable as NA, Passed as P};
     let expected: &[(&str, Outcome, Outcome)] = &[
@@ -215,25 +286,48 @@ fn cis_debian12_on_default_and_hardened_trees() {
     for c in &policy.checks {
         if is_host_only(&policy, c.id) {
             host_only += 1;
-            assert_eq!(result(&default, c.id).result, Outcome::NotApplicable, "check {} on a rootfs", c.id);
+            assert_eq!(
+                result(&default, c.id).result,
+                Outcome::NotApplicable,
+                "check {} on a rootfs",
+                c.id
+            );
         }
     }
     assert!(host_only >= 30, "{host_only} host-only checks");
     // The hardened tree passes every check a file can decide, but for the
     // ones that need what a root filesystem lacks (GRUB).
-    let expected_na = [id("apparmor-bootloader", D12), id("mta-local-only-exim", D12), id("mta-local-only-postfix", D12)];
+    let expected_na = [
+        id("apparmor-bootloader", D12),
+        id("mta-local-only-exim", D12),
+        id("mta-local-only-postfix", D12),
+    ];
     let failing: Vec<String> = hardened
         .checks
         .iter()
         .filter(|c| c.result == Outcome::Failed)
         .map(|c| format!("{} {}: {:?}", c.id, c.title, c.evidence))
         .collect();
-    assert!(failing.is_empty(), "hardened tree fails:\n{}", failing.join("\n"));
+    assert!(
+        failing.is_empty(),
+        "hardened tree fails:\n{}",
+        failing.join("\n")
+    );
     for id in expected_na {
-        assert_eq!(result(&hardened, id).result, Outcome::NotApplicable, "check {id}");
+        assert_eq!(
+            result(&hardened, id).result,
+            Outcome::NotApplicable,
+            "check {id}"
+        );
     }
-    let (d, h) = (default.summary.score.unwrap_or(0.0), hardened.summary.score.unwrap_or(0.0));
-    assert!(h == 100.0 && d < 50.0, "scores: default {d:.1}, hardened {h:.1}");
+    let (d, h) = (
+        default.summary.score.unwrap_or(0.0),
+        hardened.summary.score.unwrap_or(0.0),
+    );
+    assert!(
+        h == 100.0 && d < 50.0,
+        "scores: default {d:.1}, hardened {h:.1}"
+    );
 }
 
 #[test]
@@ -248,8 +342,14 @@ fn cis_policies_apply_to_their_own_release_only() {
     assert!(on_bullseye.applicable);
     assert!(!run_rootfs(&bullseye, &d12).applicable);
     // Debian 11 as shipped: root may log in with a key only by default, but CIS wants "no".
-    assert_eq!(outcome(&on_bullseye, "ssh-permit-root-login", D11), Outcome::Failed);
-    assert_eq!(outcome(&on_bullseye, "shadow-no-empty", D11), Outcome::Passed);
+    assert_eq!(
+        outcome(&on_bullseye, "ssh-permit-root-login", D11),
+        Outcome::Failed
+    );
+    assert_eq!(
+        outcome(&on_bullseye, "shadow-no-empty", D11),
+        Outcome::Passed
+    );
     // bullseye's pam_unix hashes with sha512.
     assert_eq!(outcome(&on_bullseye, "pam-unix-hash", D11), Outcome::Passed);
 }
@@ -305,14 +405,23 @@ fn wazuh_documentation_examples_give_their_documented_results() {
         // Untrusted, as a policy from elsewhere would be.
         let policy = Policy::load(file, false).unwrap_or_else(|e| panic!("{e}"));
         let r = run_rootfs(tree.path(), &policy);
-        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if name == "wazuh-doc-requirements-unmet.yml" {
             assert!(!r.applicable, "{name}: its requirements fail on the tree");
-            assert!(r.checks.iter().all(|c| c.result == Outcome::NotApplicable) || r.checks.is_empty());
+            assert!(
+                r.checks.iter().all(|c| c.result == Outcome::NotApplicable) || r.checks.is_empty()
+            );
             continue;
         }
         assert!(r.applicable, "{name}: requirements");
-        assert_eq!(r.checks.len(), policy.checks.len(), "{name}: every check ran");
+        assert_eq!(
+            r.checks.len(),
+            policy.checks.len(),
+            "{name}: every check ran"
+        );
         for c in &r.checks {
             let want = if c.title.starts_with("[passed]") {
                 Outcome::Passed
@@ -321,9 +430,16 @@ fn wazuh_documentation_examples_give_their_documented_results() {
             } else if c.title.starts_with("[na]") {
                 Outcome::NotApplicable
             } else {
-                panic!("{name} check {}: title must start with [passed], [failed] or [na]", c.id)
+                panic!(
+                    "{name} check {}: title must start with [passed], [failed] or [na]",
+                    c.id
+                )
             };
-            assert_eq!(c.result, want, "{name} check {} {}: {:?}", c.id, c.title, c.evidence);
+            assert_eq!(
+                c.result, want,
+                "{name} check {} {}: {:?}",
+                c.id, c.title, c.evidence
+            );
             checked += 1;
         }
     }
@@ -343,17 +459,40 @@ fn container_policy_on_trees_and_an_image() {
         (93004, P, P, "login.defs hashes with SHA512 / YESCRYPT"),
         (93006, F, F, "both trees have openssh-server"),
         (93007, F, P, "PermitRootLogin no only once hardened"),
-        (93009, F, F, "openssh-server generated host keys into both trees"),
-        (93015, F, P, "debootstrap leaves package lists; harden.sh removes them"),
-        (93016, F, P, "debootstrap leaves .deb files; harden.sh removes them"),
+        (
+            93009,
+            F,
+            F,
+            "openssh-server generated host keys into both trees",
+        ),
+        (
+            93015,
+            F,
+            P,
+            "debootstrap leaves package lists; harden.sh removes them",
+        ),
+        (
+            93016,
+            F,
+            P,
+            "debootstrap leaves .deb files; harden.sh removes them",
+        ),
         (93018, P, P, "nothing half-installed"),
-        (93021, F, P, "only the hardened tree has the security archive"),
+        (
+            93021,
+            F,
+            P,
+            "only the hardened tree has the security archive",
+        ),
     ];
     let mut wrong = Vec::new();
     for &(id, d, h, why) in expected {
         let (gd, gh) = (result(&default, id).result, result(&hardened, id).result);
         if (gd, gh) != (d, h) {
-            wrong.push(format!("{id} ({why}): default {gd:?}, hardened {gh:?}; {:?}", result(&hardened, id).evidence));
+            wrong.push(format!(
+                "{id} ({why}): default {gd:?}, hardened {gh:?}; {:?}",
+                result(&hardened, id).evidence
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -362,7 +501,11 @@ fn container_policy_on_trees_and_an_image() {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("fixtures/out"));
     let archive = base.join("debian/debian-docker.tar");
-    assert!(archive.exists(), "{} is missing: run fixtures/debian/make.sh", archive.display());
+    assert!(
+        archive.exists(),
+        "{} is missing: run fixtures/debian/make.sh",
+        archive.display()
+    );
     let spec = archive.to_str().expect("utf-8 path");
     let opened = target::open_image(spec, &[&policy]).unwrap_or_else(|e| panic!("{spec}: {e}"));
     let report = target::run(&opened, &[&policy], Duration::from_secs(5));
@@ -370,7 +513,12 @@ fn container_policy_on_trees_and_an_image() {
     assert!(image.applicable);
     // minbase: no SSH server, caches removed by make.sh, accounts clean.
     for id in [93000, 93001, 93006, 93009, 93015, 93016, 93018] {
-        assert_eq!(result(image, id).result, P, "image check {id}: {:?}", result(image, id).evidence);
+        assert_eq!(
+            result(image, id).result,
+            P,
+            "image check {id}: {:?}",
+            result(image, id).evidence
+        );
     }
     // No sshd_config in the image: the SSH settings checks do not apply.
     assert_eq!(result(image, 93007).result, Outcome::NotApplicable);
