@@ -147,7 +147,8 @@ impl Policy {
                     reason: format!("variable {k:?} must start with '$' (`$name: value`)"),
                 });
             }
-            variables.insert(k, v.into_string());
+            // A list is the same as its comma-separated string.
+            variables.insert(k, v.0.join(","));
         }
         let requirements = match raw.requirements {
             None => None,
@@ -271,7 +272,7 @@ struct RawPolicy {
     #[serde(default)]
     requirements: Option<RawRequirements>,
     #[serde(default)]
-    variables: Option<BTreeMap<String, Scalar>>,
+    variables: Option<BTreeMap<String, Scalars>>,
     checks: Vec<serde_yaml_ng::Value>,
 }
 
@@ -310,32 +311,6 @@ struct RawCheck {
     condition: Condition,
     #[serde(deserialize_with = "strings")]
     rules: Vec<String>,
-}
-
-/// A YAML scalar read as text: policies write control ids both as strings
-/// (`"1.1.1"`) and as numbers (`2.2`).
-#[derive(Debug, Clone)]
-struct Scalar(String);
-
-impl Scalar {
-    fn into_string(self) -> String {
-        self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde_yaml_ng::Value;
-        match Value::deserialize(d)? {
-            Value::String(s) => Ok(Scalar(s)),
-            Value::Number(n) => Ok(Scalar(n.to_string())),
-            Value::Bool(b) => Ok(Scalar(b.to_string())),
-            other => Err(serde::de::Error::custom(format!(
-                "expected a string or number, found {}",
-                kind_of(&other)
-            ))),
-        }
-    }
 }
 
 /// One scalar or a list of scalars.

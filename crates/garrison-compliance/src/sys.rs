@@ -144,11 +144,41 @@ pub fn run_command(command: &str, timeout: Duration) -> Result<Output, RunError>
     Ok(out)
 }
 
+/// Kills every process of the group with `SIGKILL` and waits (up to 2 s)
+/// until none of them runs any more (exited, or a zombie for its parent).
 fn kill_group(pgid: u32) {
-    let Ok(pid) = i32::try_from(pgid) else { return };
-    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    let Ok(raw) = i32::try_from(pgid) else { return };
+    let Some(pid) = rustix::process::Pid::from_raw(raw) else {
+        return;
+    };
+    if rustix::process::kill_process_group(pid, rustix::process::Signal::KILL).is_err() {
+        return;
     }
+    let until = Instant::now() + Duration::from_secs(2);
+    while group_running(pgid) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether a process of group `pgid` is still running (not a zombie), by `/proc/*/stat`.
+fn group_running(pgid: u32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.filter_map(Result::ok).any(|e| {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            return false;
+        };
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        let mut rest = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r)
+            .unwrap_or("")
+            .split_whitespace();
+        let state = rest.next();
+        let pgrp = rest.nth(1).and_then(|g| g.parse::<u32>().ok());
+        pgrp == Some(pgid) && !matches!(state, Some("Z") | Some("X"))
+    })
 }
 
 /// Names of the running processes: each process's `comm` and the base name

@@ -286,3 +286,97 @@ fn malformed_policies_name_the_file_check_and_rule() {
     let good = load_all(&[sca().join("policies")], &|_| false).expect("good dir");
     assert_eq!(good.len(), 5);
 }
+
+#[test]
+fn variables_may_be_lists() {
+    let text = r#"
+policy: {id: "v", file: "v.yml", name: "v", description: "list variables"}
+variables:
+  $files: [/etc/nonexistent, /etc/login.defs]
+checks:
+  - {id: 1, title: "[passed] list variable", condition: all, rules: ['f:$files -> r:^UMASK']}
+"#;
+    let p = Policy::parse(
+        text,
+        Origin {
+            path: "v.yml".into(),
+            trusted: false,
+        },
+    )
+    .expect("parse");
+    let fs = rootfs();
+    assert_as_titled(
+        &Engine::new(&fs, Scope::Rootfs).evaluate(&p),
+        "list variables",
+    );
+}
+
+#[test]
+fn image_whiteouts_remove_files_from_lower_layers() {
+    // Layer 1: the fixture tree; layer 2 deletes sshd_config and makes /home opaque.
+    let mut base = tar::Builder::new(Vec::new());
+    base.follow_symlinks(false);
+    base.append_dir_all(".", sca().join("root")).expect("tar");
+    let base = base.into_inner().expect("tar");
+    let mut top = tar::Builder::new(Vec::new());
+    for name in ["etc/ssh/.wh.sshd_config", "home/.wh..wh..opq"] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(0);
+        h.set_mode(0o644);
+        h.set_cksum();
+        top.append_data(&mut h, name, std::io::empty())
+            .expect("whiteout");
+    }
+    let top = top.into_inner().expect("tar");
+    let make = move || -> Box<dyn Source> {
+        Box::new(Image(MemoryImage::new(
+            "layers",
+            vec![base.clone(), top.clone()],
+        )))
+    };
+    let text = r#"
+policy: {id: "w", file: "w.yml", name: "w", description: "whiteouts"}
+checks:
+  - {id: 1, title: "[failed] deleted by a whiteout", condition: all, rules: ['f:/etc/ssh/sshd_config']}
+  - {id: 2, title: "[passed] its sibling stays", condition: all, rules: ['d:/etc/ssh -> r:\.conf$ -> PasswordAuthentication no']}
+  - {id: 3, title: "[failed] an opaque directory hides lower files", condition: all, rules: ['d:/home -> r:^.mysql_history$']}
+"#;
+    let p = Policy::parse(
+        text,
+        Origin {
+            path: "w.yml".into(),
+            trusted: false,
+        },
+    )
+    .expect("parse");
+    let (files, dirs) = garrison_compliance::target::paths_read_by(&[&p]);
+    let mut src = make();
+    let again = make.clone();
+    let fs = MemFs::load(src.as_mut(), &files, &dirs, &mut || Ok(again())).expect("load");
+    assert_as_titled(&Engine::new(&fs, Scope::Image).evaluate(&p), "whiteouts");
+}
+
+#[test]
+fn a_timed_out_command_takes_its_whole_process_group_with_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pidfile = dir.path().join("grandchild.pid");
+    let cmd = format!("sh -c 'sleep 60 & echo $! > {}; wait'", pidfile.display());
+    let err = garrison_compliance::sys::run_command(&cmd, Duration::from_secs(1))
+        .expect_err("must time out");
+    assert!(
+        matches!(err, garrison_compliance::sys::RunError::Timeout(_)),
+        "{err}"
+    );
+    let pid = std::fs::read_to_string(&pidfile).expect("the shell wrote the pid");
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+    // Gone, or a zombie waiting for a reaper that is not us: not running.
+    if let Ok(stat) = stat {
+        let state = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .next();
+        assert_eq!(state, Some("Z"), "grandchild still alive: {stat}");
+    }
+}
