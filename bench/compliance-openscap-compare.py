@@ -39,12 +39,13 @@ def garrison_results(path):
         for c in p.get("checks", []):
             ev = c.get("evidence") or []
             detail = "; ".join(e.get("detail", "") for e in ev[:2])
-            out[c["id"]] = (G.get(c["result"], c["result"]), detail or c.get("reason") or "")
+            refused = any("refused" in e.get("detail", "") for e in ev)
+            out[c["id"]] = (G.get(c["result"], c["result"]), detail or c.get("reason") or "", refused)
     return out
 
 
 def combine(verdicts):
-    vs = [v for v, _ in verdicts]
+    vs = [v for v, _, _ in verdicts]
     if "fail" in vs:
         return "fail"
     if "pass" in vs:
@@ -75,7 +76,7 @@ def main():
         head = "| SSG rule | " + " | ".join(p for p, _ in profiles) + " | Garrison check | Garrison | agree |"
         print(head)
         print("|" + "---|" * (head.count("|") - 1))
-        agree = partly = n = 0
+        agree = partly = n = not_comparable = 0
         disagreements = []
         for ssg, keys, note in rows:
             verdicts = [(p, r.get(ssg)) for p, r in profiles]
@@ -89,17 +90,23 @@ def main():
             g = combine(checks)
             ids_text = "+".join(str(base + ids[k]) for k in keys if k in ids)
             seen = {v for _, v in verdicts if v is not None}
-            state = "yes" if seen == {g} else "partly" if g in seen else "**no**"
-            n += 1
-            agree += state == "yes"
-            partly += state == "partly"
+            host_only = g == "notapplicable" and checks and all(r for _, _, r in checks)
+            if host_only:
+                state = "n/c"
+                not_comparable += 1
+            else:
+                state = "yes" if seen == {g} else "partly" if g in seen else "**no**"
+                n += 1
+                agree += state == "yes"
+                partly += state == "partly"
             print(f"| {ssg} | " + " | ".join(v or "—" for _, v in verdicts) +
                   f" | {ids_text} `{keys[0]}` | {g} | {state} |")
-            if state != "yes":
-                detail = " / ".join(d for _, d in checks if d)
+            if state not in ("yes", "n/c"):
+                detail = " / ".join(d for _, d, _ in checks if d)
                 disagreements.append(f"- `{ssg}` ({', '.join(f'{p}: {v}' for p, v in verdicts if v)}) vs `{keys[0]}` ({g}): {note}. Garrison evidence: {detail or 'none'}")
         print(f"\n{agree} of {n} mapped controls agree with every profile that evaluated them, "
-              f"{partly} with some of the profiles (the profiles disagree among themselves), {n - agree - partly} with none.")
+              f"{partly} with some of the profiles (the profiles disagree among themselves), {n - agree - partly} with none; "
+              f"{not_comparable} not comparable (n/c: Garrison's check needs a command, which it refuses on a root filesystem).")
         if disagreements:
             print("\nDisagreements:\n")
             print("\n".join(disagreements))

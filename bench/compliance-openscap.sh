@@ -86,7 +86,7 @@ for t in $targets; do
     done
     log "$t: garrison with $policy"
     if [ "$t" = host ]; then
-        timed "garrison-$t" "$GARRISON" check host --policy "policies/$policy" --format json
+        timed "garrison-$t" "$GARRISON" check host --policy "policies/$policy" --trust-policy "policies/$policy" --format json
     else
         timed "garrison-$t" "$GARRISON" check rootfs "$tree" --policy "policies/$policy" --format json
     fi
@@ -101,7 +101,7 @@ done
     echo "oscap-chroot TREE xccdf eval --profile xccdf_org.ssgproject.content_profile_PROFILE --results R.xml $DS11"
     echo "oscap xccdf eval --profile ... --results R.xml $(basename "$DS12")   # host; the adapted copy"
     echo "garrison check rootfs TREE --policy policies/cis_debian1X.yml --format json"
-    echo "garrison check host --policy policies/cis_debian12.yml --format json"
+    echo "garrison check host --policy policies/cis_debian12.yml --trust-policy policies/cis_debian12.yml --format json"
     echo '```'
     echo
     echo "Versions: $(dpkg-query -W -f '${Package} ${Version}, ' openscap-scanner ssg-debian) garrison $("$GARRISON" --version 2>/dev/null | head -1)"
