@@ -297,6 +297,9 @@ impl<'a> Engine<'a> {
             RuleKind::Registry { key } => Eval::na(format!(
                 "registry key {key}: Windows registry rules do not apply to Linux targets"
             )),
+            RuleKind::Invalid { reason } => {
+                Eval::na(format!("the rule cannot be evaluated: {reason}"))
+            }
         };
         if rule.negated {
             e.result = match e.result {
@@ -418,7 +421,7 @@ impl<'a> Engine<'a> {
                     match kind {
                         Kind::Dir if depth < MAX_DIR_DEPTH => stack.push((path, depth + 1)),
                         Kind::File => {
-                            match name.matches(&entry) {
+                            match line_satisfies(&name.0, entry.as_bytes()) {
                                 Ok(true) => {}
                                 Ok(false) => continue,
                                 Err(e) => return Eval::na(e).at(&path),

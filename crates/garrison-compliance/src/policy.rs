@@ -8,7 +8,7 @@
 
 use crate::error::PolicyError;
 use crate::pattern::RegexType;
-use crate::rule::{parse_rule, Rule};
+use crate::rule::{parse_rule, Rule, RuleKind};
 use garrison_model::Severity;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
@@ -38,7 +38,6 @@ impl Condition {
 
 /// The `policy` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct PolicyMeta {
     pub id: String,
     pub file: String,
@@ -99,6 +98,9 @@ pub struct Policy {
     pub variables: BTreeMap<String, String>,
     pub checks: Vec<Check>,
     pub origin: Origin,
+    /// Problems that do not stop a lenient load (unknown keys); a strict load
+    /// (`policy validate`) reports them as errors instead.
+    pub warnings: Vec<String>,
 }
 
 impl Policy {
@@ -116,25 +118,44 @@ impl Policy {
             .any(Rule::is_command)
     }
 
-    /// Reads and validates one policy file.
+    /// Reads and validates one policy file, strictly (unknown keys are errors).
     pub fn load(path: &Path, trusted: bool) -> Result<Policy, PolicyError> {
+        Policy::load_with(path, trusted, true)
+    }
+
+    /// Reads and validates one policy file; with `strict == false` unknown
+    /// keys become [`Policy::warnings`] (as Wazuh ignores them).
+    pub fn load_with(path: &Path, trusted: bool, strict: bool) -> Result<Policy, PolicyError> {
         let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Policy::parse(
+        Policy::parse_with(
             &text,
             Origin {
                 path: path.to_path_buf(),
                 trusted,
             },
+            strict,
         )
     }
 
-    /// Parses and validates a policy from its YAML text.
+    /// Parses and validates a policy from its YAML text, strictly.
     pub fn parse(text: &str, origin: Origin) -> Result<Policy, PolicyError> {
+        Policy::parse_with(text, origin, true)
+    }
+
+    /// Parses and validates a policy from its YAML text (see [`Policy::load_with`]).
+    pub fn parse_with(text: &str, origin: Origin, strict: bool) -> Result<Policy, PolicyError> {
         let path = origin.path.clone();
-        let raw: RawPolicy = serde_yaml_ng::from_str(text).map_err(|e| PolicyError::Parse {
+        let doc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(text).map_err(|e| PolicyError::Parse {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        let mut warnings = Vec::new();
+        check_keys(&doc, &path, strict, &mut warnings)?;
+        let raw: RawPolicy = serde_yaml_ng::from_value(doc).map_err(|e| PolicyError::Parse {
             path: path.clone(),
             reason: e.to_string(),
         })?;
@@ -153,9 +174,21 @@ impl Policy {
         let requirements = match raw.requirements {
             None => None,
             Some(r) => {
-                let rules = parse_rules(&path, "requirements", &r.rules, &variables, regex_type)?;
+                let rules = parse_rules(
+                    &path,
+                    "requirements",
+                    &r.rules,
+                    &variables,
+                    regex_type,
+                    strict,
+                    &mut warnings,
+                )?;
+                let title = r.title.or(r.name).ok_or_else(|| PolicyError::Parse {
+                    path: path.clone(),
+                    reason: "requirements: no `title` (or `name`)".into(),
+                })?;
                 Some(Requirements {
-                    title: r.title,
+                    title,
                     description: r.description,
                     condition: r.condition,
                     rules,
@@ -202,13 +235,40 @@ impl Policy {
                 Some(s) => Some(s.parse::<Severity>().map_err(check_err)?),
             };
             let mut compliance: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for map in rc.compliance {
+            let maps = match rc.compliance {
+                Compliance::List(l) => l,
+                Compliance::Map(m) => vec![m],
+            };
+            for map in maps {
                 for (k, v) in map {
                     compliance.entry(k).or_default().extend(v.0);
                 }
             }
+            // Newer Wazuh policies carry MITRE ATT&CK ids in their own section.
+            if let Some(m) = &rc.mitre {
+                for (section, key) in [
+                    ("technique", "mitre_techniques"),
+                    ("tactic", "mitre_tactics"),
+                    ("mitigation", "mitre_mitigations"),
+                ] {
+                    if let Some(serde_yaml_ng::Value::Sequence(ids)) =
+                        m.get(section).and_then(|s| s.get("id"))
+                    {
+                        let ids = ids.iter().filter_map(|v| v.as_str().map(String::from));
+                        compliance.entry(key.to_string()).or_default().extend(ids);
+                    }
+                }
+            }
             let place = format!("check {}", rc.id);
-            let rules = parse_rules(&path, &place, &rc.rules, &variables, regex_type)?;
+            let rules = parse_rules(
+                &path,
+                &place,
+                &rc.rules,
+                &variables,
+                regex_type,
+                strict,
+                &mut warnings,
+            )?;
             checks.push(Check {
                 id: rc.id,
                 title,
@@ -235,16 +295,22 @@ impl Policy {
             variables,
             checks,
             origin,
+            warnings,
         })
     }
 }
 
+/// Parses rules. A rule that does not parse is an error when `strict`;
+/// otherwise it is kept as [`RuleKind::Invalid`] (never applicable) with a
+/// warning, so that one bad rule does not stop a whole existing policy.
 fn parse_rules(
     path: &Path,
     place: &str,
     rules: &[String],
     variables: &BTreeMap<String, String>,
     regex_type: RegexType,
+    strict: bool,
+    warnings: &mut Vec<String>,
 ) -> Result<Vec<Rule>, PolicyError> {
     if rules.is_empty() {
         return Err(PolicyError::Parse {
@@ -252,21 +318,32 @@ fn parse_rules(
             reason: format!("{place}: `rules` is empty"),
         });
     }
-    rules
-        .iter()
-        .map(|r| {
-            parse_rule(r, variables, regex_type).map_err(|reason| PolicyError::Rule {
-                path: path.to_path_buf(),
-                place: place.to_string(),
-                rule: r.clone(),
-                reason,
-            })
-        })
-        .collect()
+    let mut out = Vec::with_capacity(rules.len());
+    for r in rules {
+        match parse_rule(r, variables, regex_type) {
+            Ok(rule) => out.push(rule),
+            Err(reason) if !strict => {
+                warnings.push(format!("{place}: rule `{r}`: {reason}"));
+                out.push(Rule {
+                    text: r.clone(),
+                    negated: false,
+                    kind: RuleKind::Invalid { reason },
+                });
+            }
+            Err(reason) => {
+                return Err(PolicyError::Rule {
+                    path: path.to_path_buf(),
+                    place: place.to_string(),
+                    rule: r.clone(),
+                    reason,
+                })
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawPolicy {
     policy: PolicyMeta,
     #[serde(default)]
@@ -277,9 +354,11 @@ struct RawPolicy {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawRequirements {
-    title: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
     description: String,
     condition: Condition,
     #[serde(deserialize_with = "strings")]
@@ -287,7 +366,6 @@ struct RawRequirements {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawCheck {
     id: u64,
     #[serde(default)]
@@ -305,12 +383,115 @@ struct RawCheck {
     #[serde(default, deserialize_with = "strings")]
     references: Vec<String>,
     #[serde(default)]
-    compliance: Vec<BTreeMap<String, Scalars>>,
+    compliance: Compliance,
+    #[serde(default)]
+    mitre: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     severity: Option<String>,
     condition: Condition,
     #[serde(deserialize_with = "strings")]
     rules: Vec<String>,
+}
+
+/// Unknown keys: errors when `strict`, else warnings.
+fn check_keys(
+    doc: &serde_yaml_ng::Value,
+    path: &Path,
+    strict: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(), PolicyError> {
+    let mut unknown = |place: &str,
+                       v: Option<&serde_yaml_ng::Value>,
+                       known: &[&str],
+                       id: Option<&str>|
+     -> Result<(), PolicyError> {
+        let Some(serde_yaml_ng::Value::Mapping(m)) = v else {
+            return Ok(());
+        };
+        for k in m.keys() {
+            let name = k.as_str().unwrap_or("");
+            if known.contains(&name) {
+                continue;
+            }
+            let reason = format!("unknown key `{name}` (known: {})", known.join(", "));
+            if !strict {
+                warnings.push(format!("{place}: {reason}"));
+                continue;
+            }
+            return Err(match id {
+                Some(id) => PolicyError::Check {
+                    path: path.to_path_buf(),
+                    id: id.to_string(),
+                    reason,
+                },
+                None => PolicyError::Parse {
+                    path: path.to_path_buf(),
+                    reason: format!("{place}: {reason}"),
+                },
+            });
+        }
+        Ok(())
+    };
+    unknown("top level", Some(doc), TOP_KEYS, None)?;
+    unknown("policy", doc.get("policy"), POLICY_KEYS, None)?;
+    unknown(
+        "requirements",
+        doc.get("requirements"),
+        REQUIREMENT_KEYS,
+        None,
+    )?;
+    if let Some(serde_yaml_ng::Value::Sequence(checks)) = doc.get("checks") {
+        for (i, c) in checks.iter().enumerate() {
+            let id = match c.get("id") {
+                Some(serde_yaml_ng::Value::Number(n)) => n.to_string(),
+                Some(serde_yaml_ng::Value::String(s)) => s.clone(),
+                _ => format!("#{}", i + 1),
+            };
+            unknown(&format!("check {id}"), Some(c), CHECK_KEYS, Some(&id))?;
+        }
+    }
+    Ok(())
+}
+
+const TOP_KEYS: &[&str] = &["policy", "requirements", "variables", "checks"];
+const POLICY_KEYS: &[&str] = &[
+    "id",
+    "file",
+    "name",
+    "description",
+    "references",
+    "regex_type",
+];
+const REQUIREMENT_KEYS: &[&str] = &["title", "name", "description", "condition", "rules"];
+const CHECK_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "name",
+    "description",
+    "rationale",
+    "impact",
+    "remediation",
+    "references",
+    "compliance",
+    "mitre",
+    "severity",
+    "condition",
+    "rules",
+];
+
+/// `compliance` as Wazuh 4 writes it (a list of one-key maps) or as newer
+/// policies do (one map).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Compliance {
+    List(Vec<BTreeMap<String, Scalars>>),
+    Map(BTreeMap<String, Scalars>),
+}
+
+impl Default for Compliance {
+    fn default() -> Self {
+        Compliance::List(Vec::new())
+    }
 }
 
 /// One scalar or a list of scalars.
@@ -366,6 +547,15 @@ pub fn load_all(
     paths: &[PathBuf],
     trusted: &dyn Fn(&Path) -> bool,
 ) -> Result<Vec<Policy>, Vec<PolicyError>> {
+    load_all_with(paths, trusted, true)
+}
+
+/// [`load_all`], with unknown keys as warnings when `strict == false`.
+pub fn load_all_with(
+    paths: &[PathBuf],
+    trusted: &dyn Fn(&Path) -> bool,
+    strict: bool,
+) -> Result<Vec<Policy>, Vec<PolicyError>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -376,7 +566,7 @@ pub fn load_all(
     }
     let mut policies = Vec::new();
     for f in files {
-        match Policy::load(&f, trusted(&f)) {
+        match Policy::load_with(&f, trusted(&f), strict) {
             Ok(p) => policies.push(p),
             Err(e) => errors.push(e),
         }

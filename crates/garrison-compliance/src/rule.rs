@@ -59,23 +59,15 @@ pub enum RuleKind {
     },
     /// `r:` — Windows registry: never applicable on the targets Garrison checks.
     Registry { key: String },
+    /// A rule that does not parse, kept by a lenient load: never applicable.
+    Invalid { reason: String },
 }
 
-/// How a `d:` rule picks files in a directory.
+/// How a `d:` rule picks files in a directory: a content expression tested
+/// on the file name (a literal is the whole name; `r:`, `!` and ` && ` work as
+/// on a line, as in Wazuh).
 #[derive(Debug, Clone)]
-pub enum NameTest {
-    Literal(String),
-    Regex(Pattern),
-}
-
-impl NameTest {
-    pub fn matches(&self, name: &str) -> Result<bool, String> {
-        match self {
-            NameTest::Literal(l) => Ok(l == name),
-            NameTest::Regex(p) => p.is_match(name.as_bytes()),
-        }
-    }
-}
+pub struct NameTest(pub Content);
 
 /// A chain of minterms joined by ` && `: a line satisfies it when it
 /// satisfies every minterm.
@@ -121,7 +113,8 @@ impl CompareOp {
         Some(match s {
             "<" => CompareOp::Lt,
             "<=" => CompareOp::Le,
-            "==" => CompareOp::Eq,
+            // Wazuh 4 reads any operator starting with '=' as equality.
+            "==" | "=" => CompareOp::Eq,
             "!=" => CompareOp::Ne,
             ">=" => CompareOp::Ge,
             ">" => CompareOp::Gt,
@@ -210,13 +203,7 @@ pub fn parse_rule(
                         Some((n, c)) => (n, Some(c)),
                         None => (p, None),
                     };
-                    let name = if let Some(re) = n.strip_prefix("r:") {
-                        NameTest::Regex(Pattern::compile(re, dialect)?)
-                    } else if n.starts_with('!') {
-                        return Err("a negated file name (`!`) is not supported in d: rules; negate the whole rule with `not`".into());
-                    } else {
-                        NameTest::Literal(n.to_string())
-                    };
+                    let name = NameTest(parse_content(n, dialect)?);
                     (Some(name), c.map(|c| parse_content(c, dialect)).transpose()?)
                 }
             };
@@ -289,10 +276,15 @@ pub fn parse_content(text: &str, dialect: RegexType) -> Result<Content, String> 
                         .into(),
                 );
             };
-            let mut it = cmp.split_whitespace();
-            let (Some(op), Some(value), None) = (it.next(), it.next(), it.next()) else {
+            // `OP VALUE`; Wazuh also reads `<=15` (no space).
+            let cmp = cmp.trim();
+            let op_len = cmp
+                .find(|c: char| !matches!(c, '<' | '>' | '=' | '!'))
+                .unwrap_or(cmp.len());
+            let (op, value) = (&cmp[..op_len], cmp[op_len..].trim());
+            if op.is_empty() || value.is_empty() || value.contains(char::is_whitespace) {
                 return Err(format!("n: comparison {cmp:?} must be `OP VALUE`"));
-            };
+            }
             let op = CompareOp::parse(op)
                 .ok_or_else(|| format!("unknown comparison {op:?}: use <, <=, ==, !=, >= or >"))?;
             let value: i64 = value

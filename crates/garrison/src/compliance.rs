@@ -6,7 +6,7 @@ use crate::UsageError;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use garrison_compliance::engine::Scope;
-use garrison_compliance::policy::{check_unique, load_all, policy_files};
+use garrison_compliance::policy::{check_unique, load_all_with, policy_files};
 use garrison_compliance::report::Outcome;
 use garrison_compliance::target::{self, Opened};
 use garrison_compliance::{builtin, framework, ComplianceReport, Policy};
@@ -126,7 +126,8 @@ pub fn run_check(global: &Global, cmd: CheckCommand) -> anyhow::Result<ExitCode>
         let trusted = |f: &Path| {
             std::fs::canonicalize(f).is_ok_and(|c| trusted_roots.iter().any(|r| c.starts_with(r)))
         };
-        load_all(&args.policy, &trusted).map_err(|errors| {
+        // Lenient: unknown keys are warnings here (Wazuh ignores them); `policy validate` is strict.
+        load_all_with(&args.policy, &trusted, false).map_err(|errors| {
             anyhow::anyhow!(
                 "{} policy problem(s); run `garrison policy validate` for details:\n  {}",
                 errors.len(),
@@ -149,6 +150,14 @@ pub fn run_check(global: &Global, cmd: CheckCommand) -> anyhow::Result<ExitCode>
         &refs,
         Duration::from_secs(args.command_timeout.max(1)),
     );
+    for p in &policies {
+        for w in &p.warnings {
+            report.warnings.push(garrison_model::Warning::new(
+                p.origin.path.display().to_string(),
+                w.clone(),
+            ));
+        }
+    }
     if defaults {
         report.policies.retain(|p| p.applicable);
         if report.policies.is_empty() {
