@@ -333,7 +333,7 @@ mod tests {
         assert!(matches!(
             r.kind,
             RuleKind::Dir {
-                name: Some(NameTest::Regex(_)),
+                name: Some(_),
                 content: Some(_),
                 ..
             }

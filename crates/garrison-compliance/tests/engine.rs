@@ -284,7 +284,42 @@ fn malformed_policies_name_the_file_check_and_rule() {
     assert_eq!(errors.len(), cases.len());
     // The good fixtures load together: ids are unique across them.
     let good = load_all(&[sca().join("policies")], &|_| false).expect("good dir");
-    assert_eq!(good.len(), 5);
+    assert_eq!(good.len(), 6);
+}
+
+#[test]
+fn wazuh_format_variants() {
+    let p = policy("format-variants.yml", false);
+    assert_eq!(
+        p.requirements.as_ref().map(|r| r.title.as_str()),
+        Some("Debian-like")
+    );
+    let fs = rootfs();
+    let r = Engine::new(&fs, Scope::Rootfs).evaluate(&p);
+    assert_as_titled(&r, "format variants");
+    let c = r.checks.iter().find(|c| c.id == 5001).expect("5001");
+    assert_eq!(c.compliance["soc2"], ["CC6.1"]);
+    assert_eq!(c.compliance["mitre-attack"], ["T1078"]);
+    assert_eq!(c.compliance["mitre-attack-tactics"], ["TA0004"]);
+}
+
+#[test]
+fn lenient_loads_keep_bad_rules_as_not_applicable() {
+    let text = r#"
+policy: {id: "l", file: "l.yml", name: "l", description: "lenient", referencces: []}
+checks:
+  - {id: 1, title: "[na] a rule Wazuh cannot parse either", condition: all, rules: ['f:/etc/passwd->r:^root']}
+  - {id: 2, title: "[passed] the others still run", condition: all, rules: ['f:/etc/passwd -> r:^root'], typo: 1}
+"#;
+    let origin = || Origin {
+        path: "l.yml".into(),
+        trusted: false,
+    };
+    assert!(Policy::parse(text, origin()).is_err());
+    let p = Policy::parse_with(text, origin(), false).expect("lenient");
+    assert_eq!(p.warnings.len(), 3, "{:?}", p.warnings);
+    let fs = rootfs();
+    assert_as_titled(&Engine::new(&fs, Scope::Rootfs).evaluate(&p), "lenient");
 }
 
 #[test]
