@@ -281,3 +281,47 @@ fn policy_validate() {
     );
     assert!(Path::new(&workspace().join("policies")).is_dir());
 }
+
+#[test]
+fn an_image_and_its_rootfs_give_the_same_verdicts() {
+    let verdicts = |args: &[&str]| -> Vec<(String, u64, String)> {
+        let out = garrison(args);
+        let report = json(&out);
+        let mut v: Vec<(String, u64, String)> = checks(&report)
+            .iter()
+            .map(|c| {
+                (
+                    c["policy"].as_str().expect("policy").to_string(),
+                    c["id"].as_u64().expect("id"),
+                    c["result"].as_str().expect("result").to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let rootfs = verdicts(&[
+        "check",
+        "rootfs",
+        debian("rootfs").to_str().expect("path"),
+        "--format",
+        "json",
+        "-q",
+    ]);
+    let image = verdicts(&[
+        "check",
+        "image",
+        debian("debian-docker.tar").to_str().expect("path"),
+        "--format",
+        "json",
+        "-q",
+    ]);
+    assert!(rootfs.len() > 50);
+    let differ: Vec<_> = rootfs
+        .iter()
+        .zip(image.iter())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(rootfs.len(), image.len());
+    assert!(differ.is_empty(), "rootfs vs image: {differ:?}");
+}
