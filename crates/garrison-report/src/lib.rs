@@ -25,6 +25,7 @@
 //! reproducible; otherwise they use the current time and a fresh random UUID.
 
 pub mod config;
+pub mod compliance;
 mod cyclonedx;
 mod license;
 mod scan;

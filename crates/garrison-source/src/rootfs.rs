@@ -101,6 +101,25 @@ impl Rootfs {
     pub fn open_in_root(&self, path: &str) -> io::Result<File> {
         sys::open_file_in_root(self.root.as_fd(), path.as_bytes(), true)
     }
+
+    /// Metadata of `path` (inside the target), resolving symlinks as the
+    /// target itself would: relative to its root, never out of it.
+    pub fn stat_in_root(&self, path: &str) -> io::Result<Meta> {
+        sys::stat_in_root(self.root.as_fd(), path.as_bytes())
+    }
+
+    /// The entries of the directory `path` (inside the target; symlinks on the
+    /// way resolved as the target would), sorted by name, each with its own
+    /// metadata (a symlink entry is reported as a symlink, not followed).
+    pub fn list_in_root(&self, path: &str) -> io::Result<Vec<(String, Meta)>> {
+        let dir = sys::open_dir_in_root_following(self.root.as_fd(), path.as_bytes())?;
+        let listing = list(&dir)?;
+        Ok(listing
+            .entries
+            .into_iter()
+            .filter_map(|e| Some((e.name.to_string_lossy().into_owned(), e.meta?)))
+            .collect())
+    }
 }
 
 impl Source for Rootfs {

@@ -68,6 +68,34 @@ pub fn open_dir_in_root(root: BorrowedFd<'_>, path: &[u8]) -> io::Result<OwnedFd
     .map_err(io_err)
 }
 
+/// Opens the directory `path` (absolute inside the target) for reading its
+/// entries, resolving symlinks on the way as if the target's root were `/`
+/// (so that they cannot leave it).
+pub fn open_dir_in_root_following(root: BorrowedFd<'_>, path: &[u8]) -> io::Result<OwnedFd> {
+    rustix::fs::openat2(
+        root,
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+        in_root(true),
+    )
+    .map_err(io_err)
+}
+
+/// Metadata of `path` (absolute inside the target), resolving symlinks as if
+/// the target's root were `/`: what `stat(2)` would say inside the target.
+pub fn stat_in_root(root: BorrowedFd<'_>, path: &[u8]) -> io::Result<Meta> {
+    let fd = rustix::fs::openat2(
+        root,
+        path,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        in_root(true),
+    )
+    .map_err(io_err)?;
+    stat_fd(&fd)
+}
+
 /// Opens the regular file `path` (absolute inside the target) for reading.
 /// With `follow_symlinks == false` any symlink on the way is refused (for
 /// walked entries); with `true`, symlinks are resolved as if the target's root

@@ -343,3 +343,30 @@ fn a_missing_root_is_an_error_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn stat_and_list_in_root_resolve_symlinks_inside_the_tree() {
+    let t = sample_tree();
+    let r = t.path();
+    write(r, "etc/shadow", "inside\n");
+    symlink("/usr", r.join("etc/usr-link")).expect("symlink");
+    let src = Rootfs::open(r, TargetKind::Rootfs, RootfsOptions::default()).expect("open");
+    // `/abs-escape -> /etc/shadow` resolves to the tree's own /etc/shadow.
+    let m = src.stat_in_root("/abs-escape").expect("stat");
+    assert_eq!(m.size, "inside\n".len() as u64);
+    // `../../..` cannot climb above the tree's root: /etc/passwd of the tree is missing.
+    let e = src.stat_in_root("/usr/rel-escape").expect_err("no passwd in the tree");
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    assert!(src.stat_in_root("/../../etc/hostname").is_err());
+    // Listing through a symlinked directory stays inside, entries are not followed.
+    let names: Vec<String> = src
+        .list_in_root("/etc/usr-link/bin")
+        .expect("list")
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["tool", "tool-hardlink"]);
+    let top = src.list_in_root("/").expect("list /");
+    let (_, link) = top.iter().find(|(n, _)| n == "lib").expect("lib");
+    assert_eq!(link.file_type, rustix::fs::FileType::Symlink);
+}

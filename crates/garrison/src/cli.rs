@@ -49,11 +49,16 @@ pub enum Command {
     /// Manage the advisory database: update it, import advisories offline, show its state.
     #[command(subcommand)]
     Db(DbCommand),
-    /// Check posture: misconfigurations in Kubernetes manifests, Dockerfiles, IaC and serverless configs.
+    /// Check posture: misconfigurations in Kubernetes manifests, Dockerfiles, IaC and
+    /// serverless configs; compliance (CIS and other SCA policies) of the host, a root
+    /// filesystem or an image.
     #[command(subcommand)]
     Check(CheckCommand),
     /// Serve a Kubernetes validating admission webhook (AdmissionReview v1 over HTTPS), or make its certificates.
     Admission(crate::admission::AdmissionArgs),
+    /// Work with SCA policy files.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +71,36 @@ pub enum CheckCommand {
     LintChecks {
         #[arg(default_value = "checks", value_name = "DIR")]
         dir: PathBuf,
+    },
+    /// This machine: files, processes and (trusted policies only) commands.
+    #[command(after_help = EXIT_CODES)]
+    Host {
+        #[command(flatten)]
+        args: crate::compliance::CheckArgs,
+    },
+    /// A root filesystem directory: file rules only, read inside PATH.
+    #[command(after_help = EXIT_CODES)]
+    Rootfs {
+        path: PathBuf,
+        #[command(flatten)]
+        args: crate::compliance::CheckArgs,
+    },
+    /// An image: docker-archive or OCI archive, or oci:DIR[:TAG]; file rules only.
+    #[command(after_help = EXIT_CODES)]
+    Image {
+        archive: String,
+        #[command(flatten)]
+        args: crate::compliance::CheckArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check policy files: syntax, unknown keys, rules, regexes, duplicate ids.
+    /// Exit 1 when any problem is found.
+    Validate {
+        #[arg(required = true, value_name = "DIR|FILE")]
+        paths: Vec<PathBuf>,
     },
 }
 

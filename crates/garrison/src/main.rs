@@ -7,6 +7,7 @@
 mod admission;
 mod check_config;
 mod cli;
+mod compliance;
 mod db;
 mod progress;
 mod sbom;
@@ -43,7 +44,9 @@ fn main() -> ExitCode {
         cli::Command::Check(cli::CheckCommand::LintChecks { dir }) => {
             check_config::lint(&cli.global, &dir)
         }
+        cli::Command::Check(cmd) => compliance::run_check(&cli.global, cmd),
         cli::Command::Admission(args) => admission::run(&cli.global, args),
+        cli::Command::Policy(cmd) => compliance::run_policy(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,
