@@ -191,3 +191,22 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::EventKind;
+
+    #[test]
+    fn docs_cover_every_kind() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/events.md");
+        let doc = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+        for kind in EventKind::ALL {
+            let heading = format!("\n### {}\n", kind.name());
+            assert!(
+                doc.contains(&heading),
+                "docs/events.md lacks a `### {kind}` section"
+            );
+        }
+        assert!(doc.contains(&format!("version {}", super::SCHEMA_VERSION)));
+    }
+}
