@@ -11,6 +11,17 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* The layout src/abi.rs decodes. */
+_Static_assert(sizeof(struct ev_hdr) == 96, "ev_hdr");
+_Static_assert(sizeof(struct ev_exec) == 144 && __builtin_offsetof(struct ev_exec, argc) == 138, "ev_exec");
+_Static_assert(sizeof(struct ev_fork) == 112, "ev_fork");
+_Static_assert(sizeof(struct ev_exit) == 104, "ev_exit");
+_Static_assert(sizeof(struct ev_open) == 128, "ev_open");
+_Static_assert(sizeof(struct ev_file) == 144, "ev_file");
+_Static_assert(sizeof(struct ev_net) == 152 && __builtin_offsetof(struct ev_net, raddr) == 128, "ev_net");
+_Static_assert(sizeof(struct ev_dns) == 128, "ev_dns");
+_Static_assert(sizeof(struct ev_syscall) == 216 && __builtin_offsetof(struct ev_syscall, extra) == 184, "ev_syscall");
+
 #define EVBUF 16384            /* largest event */
 #define MASK (EVBUF - 1)
 #define SLACK EVBUF            /* room for one bounded copy past MASK; 32 KiB in all */
@@ -60,6 +71,11 @@ char LICENSE[] SEC("license") = "GPL";
 #define NR_fchown 93
 #define NR_lchown 94
 #define NR_ptrace 101
+#define NR_capset 126
+#define NR_clone 56
+#define NR_fork 57
+#define NR_vfork 58
+#define NR_clone3 435
 #define NR_pivot_root 155
 #define NR_chroot 161
 #define NR_mount 165
@@ -102,7 +118,7 @@ struct g_inflight {
 	__u32 nr;
 	__u32 uid;
 	__u32 euid;
-	__u32 pad;
+	__u32 skind; /* stats index */
 };
 
 struct {
@@ -133,7 +149,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, EV_KINDS);
+	__uint(max_entries, SK_MAX);
 	__type(key, __u32);
 	__type(value, struct g_stats);
 } stats_map SEC(".maps");
@@ -163,6 +179,23 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } open_prefixes SEC(".maps");
 
+/* canonical path prefixes whose write-intent opens are dropped (config.ignore_prefixes) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct g_prefix_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} ignore_prefixes SEC(".maps");
+
+/* thread-group ids whose events are dropped (the agent itself) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} ignore_pids SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -180,9 +213,9 @@ static __always_inline __u8 *at(struct g_scratch *s, __u64 pos)
 /* v & m, with the mask kept from the optimizer so the verifier sees the bound */
 #define MASKED(v, m) ({ __u64 __v = (v); asm volatile("%0 &= %1" : "+r"(__v) : "i"(m)); __v; })
 
-static __always_inline void count(__u32 kind, int lost, int filtered)
+static __always_inline void count(__u32 skind, int lost, int filtered)
 {
-	struct g_stats *st = bpf_map_lookup_elem(&stats_map, &kind);
+	struct g_stats *st = bpf_map_lookup_elem(&stats_map, &skind);
 	if (!st)
 		return;
 	if (lost)
@@ -199,6 +232,11 @@ static __always_inline struct g_config *cfg_get(void)
 	return bpf_map_lookup_elem(&config_map, &zero);
 }
 
+static __always_inline int ignored_pid(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&ignore_pids, &tgid) != 0;
+}
+
 static __always_inline struct g_scratch *get_scratch(void)
 {
 	__u32 zero = 0;
@@ -212,10 +250,13 @@ static __always_inline void fill_hdr(struct ev_hdr *h, __u32 kind, __u32 nr, __s
 	h->ts_ns = bpf_ktime_get_boot_ns();
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->ret = ret;
+	h->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
 	h->kind = kind;
 	h->size = 0;
 	h->pid = pt >> 32;
 	h->tid = (__u32)pt;
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->loginuid = BPF_CORE_READ(task, loginuid.val);
 	h->uid = BPF_CORE_READ(task, cred, uid.val);
 	h->euid = BPF_CORE_READ(task, cred, euid.val);
 	h->gid = BPF_CORE_READ(task, cred, gid.val);
@@ -225,7 +266,7 @@ static __always_inline void fill_hdr(struct ev_hdr *h, __u32 kind, __u32 nr, __s
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-static __always_inline void submit(struct g_scratch *s, __u32 off, __u32 kind)
+static __always_inline void submit(struct g_scratch *s, __u32 off, __u32 skind)
 {
 	__u64 size = off;
 	if (size > EVBUF)
@@ -235,9 +276,9 @@ static __always_inline void submit(struct g_scratch *s, __u32 off, __u32 kind)
 	asm volatile("%0 &= %1" : "+r"(size) : "i"(EVBUF + SLACK - 1));
 	((struct ev_hdr *)s->buf)->size = size;
 	if (bpf_ringbuf_output(&events, s->buf, size, 0))
-		count(kind, 1, 0);
+		count(skind, 1, 0);
 	else
-		count(kind, 0, 0);
+		count(skind, 0, 0);
 }
 
 /* Appends an item header; returns the offset of the payload. */
@@ -448,6 +489,8 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	struct g_config *cfg = cfg_get();
 	if (!cfg || !(cfg->flags & CFG_EXEC))
 		return 0;
+	if (ignored_pid(bpf_get_current_pid_tgid() >> 32))
+		return 0;
 	struct g_scratch *s = get_scratch();
 	if (!s)
 		return 0;
@@ -462,9 +505,14 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		e->h.nr = in->nr;
 		bpf_map_delete_elem(&inflight_map, &tid);
 	}
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	e->loginuid = BPF_CORE_READ(task, loginuid.val);
 	e->sessionid = BPF_CORE_READ(task, sessionid);
+	e->tty_major = 0;
+	e->tty_minor = 0;
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	if (tty) {
+		e->tty_major = BPF_CORE_READ(tty, driver, major);
+		e->tty_minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+	}
 	struct file *exe = BPF_CORE_READ(bprm, file);
 	struct inode *ino = BPF_CORE_READ(exe, f_inode);
 	e->exe_ino = BPF_CORE_READ(ino, i_ino);
@@ -506,11 +554,8 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	}
 	off = put_cwd(s, off, IT_CWD, task);
 	off = put_root(s, off, task);
-	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
-	if (tty)
-		off = put_kernel_str(s, off, IT_TTY, &tty->name, 64);
 	e->flags = flags;
-	submit(s, off, EV_EXEC);
+	submit(s, off, SK_EXEC);
 	return 0;
 }
 
@@ -524,18 +569,20 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	int thread = cpid != ctgid;
 	if (thread && !(cfg->flags & CFG_THREADS))
 		return 0;
-	if ((bpf_get_current_pid_tgid() >> 32) == cfg->self_tgid)
+	if (ignored_pid(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	struct g_scratch *s = get_scratch();
 	if (!s)
 		return 0;
 	struct ev_fork *e = (struct ev_fork *)s->buf;
-	fill_hdr(&e->h, EV_FORK, ~0u, thread ? cpid : ctgid);
+	__u32 tid = bpf_get_current_pid_tgid();
+	struct g_inflight *in = bpf_map_lookup_elem(&inflight_map, &tid);
+	fill_hdr(&e->h, EV_FORK, in ? in->nr : ~0u, thread ? cpid : ctgid);
 	e->child_pid = ctgid;
 	e->child_tid = cpid;
 	e->flags = thread;
 	e->pad = 0;
-	submit(s, sizeof(*e), EV_FORK);
+	submit(s, sizeof(*e), SK_FORK);
 	return 0;
 }
 
@@ -548,7 +595,7 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 	if (!group_dead && !(cfg->flags & CFG_THREADS))
 		return 0;
 	__u64 pt = bpf_get_current_pid_tgid();
-	if ((pt >> 32) == cfg->self_tgid)
+	if (ignored_pid(pt >> 32))
 		return 0;
 	__u32 tid = (__u32)pt;
 	bpf_map_delete_elem(&inflight_map, &tid);
@@ -560,7 +607,7 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 	fill_hdr(&e->h, EV_EXIT, ~0u, code);
 	e->exit_code = code;
 	e->flags = group_dead;
-	submit(s, sizeof(*e), EV_EXIT);
+	submit(s, sizeof(*e), SK_EXIT);
 	return 0;
 }
 
@@ -577,7 +624,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	struct g_config *cfg = cfg_get();
 	__u64 pt = bpf_get_current_pid_tgid();
-	if (!cfg || (pt >> 32) == cfg->self_tgid)
+	if (!cfg || ignored_pid(pt >> 32))
 		return 0;
 	struct g_inflight in = {};
 	in.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
@@ -592,12 +639,13 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	in.uid = BPF_CORE_READ(task, cred, uid.val);
 	in.euid = BPF_CORE_READ(task, cred, euid.val);
 	in.cap_eff = BPF_CORE_READ(task, cred, cap_effective.val);
+	in.skind = *want - 1;
 	__u32 tid = (__u32)pt;
 	bpf_map_update_elem(&inflight_map, &tid, &in, BPF_ANY);
 	return 0;
 }
 
-static __always_inline int prefix_allowed(struct g_scratch *s, __u32 path_off)
+static __always_inline int prefix_match(struct g_scratch *s, __u32 path_off, void *trie)
 {
 	__u32 zero = 0;
 	struct g_prefix_key *k = bpf_map_lookup_elem(&key_map, &zero);
@@ -612,10 +660,10 @@ static __always_inline int prefix_allowed(struct g_scratch *s, __u32 path_off)
 	len = MASKED(len, PREFIX_MAX - 1);
 	bpf_probe_read_kernel(k->data, len, at(s, start));
 	k->prefixlen = len * 8;
-	return bpf_map_lookup_elem(&open_prefixes, k) != 0;
+	return bpf_map_lookup_elem(trie, k) != 0;
 }
 
-static __noinline int do_open(struct g_scratch *s, struct g_inflight *in, __s64 ret, __u32 open_ro)
+static __noinline int do_open(struct g_scratch *s, struct g_inflight *in, __s64 ret, __u32 open_ro, __u32 ignore)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	__u32 nr = in->nr;
@@ -643,7 +691,7 @@ static __noinline int do_open(struct g_scratch *s, struct g_inflight *in, __s64 
 	}
 	int write = (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) != 0;
 	if (!write && open_ro == OPEN_RO_NONE) {
-		count(EV_OPEN, 0, 1);
+		count(in->skind, 0, 1);
 		return 0;
 	}
 	struct ev_open *e = (struct ev_open *)s->buf;
@@ -662,8 +710,12 @@ static __noinline int do_open(struct g_scratch *s, struct g_inflight *in, __s64 
 		}
 		__u32 poff = off;
 		off = put_file_path(s, off, IT_PATH, f);
-		if (!write && open_ro == OPEN_RO_PREFIXES && (off == poff || !prefix_allowed(s, poff))) {
-			count(EV_OPEN, 0, 1);
+		if (!write && open_ro == OPEN_RO_PREFIXES && (off == poff || !prefix_match(s, poff, &open_prefixes))) {
+			count(in->skind, 0, 1);
+			return 0;
+		}
+		if (write && ignore && off != poff && prefix_match(s, poff, &ignore_prefixes)) {
+			count(in->skind, 0, 1);
 			return 0;
 		}
 		off = put_user_str(s, off, IT_STR_A, path);
@@ -673,7 +725,7 @@ static __noinline int do_open(struct g_scratch *s, struct g_inflight *in, __s64 
 		if (!write && open_ro == OPEN_RO_PREFIXES) {
 			/* a failed read-only open: match the string itself when it is absolute */
 			if (off == soff || *at(s, (soff + sizeof(struct g_item))) != '/') {
-				count(EV_OPEN, 0, 1);
+				count(in->skind, 0, 1);
 				return 0;
 			}
 			__u32 zero = 0;
@@ -687,14 +739,14 @@ static __noinline int do_open(struct g_scratch *s, struct g_inflight *in, __s64 
 			bpf_probe_read_kernel(k->data, len, at(s, (soff + sizeof(struct g_item))));
 			k->prefixlen = len * 8;
 			if (!bpf_map_lookup_elem(&open_prefixes, k)) {
-				count(EV_OPEN, 0, 1);
+				count(in->skind, 0, 1);
 				return 0;
 			}
 		}
 		off = put_base(s, off, IT_BASE_A, task, dirfd, soff);
 		off = put_root(s, off, task);
 	}
-	submit(s, off, EV_OPEN);
+	submit(s, off, in->skind);
 	return 0;
 }
 
@@ -771,7 +823,7 @@ static __noinline int do_file(struct g_scratch *s, struct g_inflight *in, __s64 
 		}
 		off = put_root(s, off, task);
 	}
-	submit(s, off, EV_FILE);
+	submit(s, off, in->skind);
 	return 0;
 }
 
@@ -870,7 +922,7 @@ static __noinline int do_net(struct g_scratch *s, struct g_inflight *in, __s64 r
 		if (ad)
 			off = put_kernel_str(s, off, IT_UNIX, (void *)ad + bpf_core_field_offset(struct unix_address, name) + 2, 108);
 	}
-	submit(s, off, EV_NET);
+	submit(s, off, in->skind);
 	return 0;
 }
 
@@ -932,7 +984,7 @@ static __noinline int do_dns(struct g_scratch *s, struct g_inflight *in, __s64 r
 	e->direction = (nr == NR_recvfrom || nr == NR_recvmsg) ? DNS_ANSWER : DNS_QUERY;
 	e->len = len;
 	__u32 off = put_user_bytes(s, sizeof(*e), IT_PAYLOAD, buf, len, PAYLOAD_MAX);
-	submit(s, off, EV_DNS);
+	submit(s, off, in->skind);
 	return 0;
 }
 
@@ -951,7 +1003,9 @@ static __noinline int do_syscall(struct g_scratch *s, struct g_inflight *in, __s
 	e->fsuid = BPF_CORE_READ(task, cred, fsuid.val);
 	e->sgid = BPF_CORE_READ(task, cred, sgid.val);
 	e->cap_eff = BPF_CORE_READ(task, cred, cap_effective.val);
-	e->extra = 0;
+	e->fsgid = BPF_CORE_READ(task, cred, fsgid.val);
+	for (int i = 0; i < 8; i++)
+		e->extra[i] = 0;
 	__u32 off = sizeof(*e);
 	switch (nr) {
 	case NR_mount:
@@ -981,10 +1035,14 @@ static __noinline int do_syscall(struct g_scratch *s, struct g_inflight *in, __s
 		break;
 	case NR_bpf:
 		if (in->args[0] == 0 || in->args[0] == 5) /* BPF_MAP_CREATE, BPF_PROG_LOAD: first u32 of attr */
-			bpf_probe_read_user(&e->extra, sizeof(e->extra), (void *)in->args[1]);
+			bpf_probe_read_user(&e->extra[0], sizeof(__u32), (void *)in->args[1]);
+		break;
+	case NR_capset:
+		bpf_probe_read_user(&e->extra[0], sizeof(__u32), (void *)(in->args[0] + 4));
+		bpf_probe_read_user(&e->extra[1], 6 * sizeof(__u32), (void *)in->args[1]);
 		break;
 	}
-	submit(s, off, EV_SYSCALL);
+	submit(s, off, in->skind);
 	return 0;
 }
 
@@ -997,9 +1055,9 @@ static __noinline int do_exec_failed(struct g_scratch *s, struct g_inflight *in,
 	int is_at = in->nr == NR_execveat;
 	if (is_at)
 		flags |= XF_EXECVEAT;
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	e->loginuid = BPF_CORE_READ(task, loginuid.val);
 	e->sessionid = BPF_CORE_READ(task, sessionid);
+	e->tty_major = 0;
+	e->tty_minor = 0;
 	e->exe_ino = 0;
 	e->exe_dev = 0;
 	e->exe_nlink = 0;
@@ -1038,7 +1096,7 @@ static __noinline int do_exec_failed(struct g_scratch *s, struct g_inflight *in,
 	off = put_cwd(s, off, IT_CWD, task);
 	off = put_root(s, off, task);
 	e->flags = flags;
-	submit(s, off, EV_EXEC);
+	submit(s, off, in->skind);
 	return 0;
 }
 
@@ -1061,7 +1119,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	case NR_openat:
 	case NR_openat2:
 	case NR_creat:
-		return do_open(s, &in, ret, cfg->open_ro);
+		return do_open(s, &in, ret, cfg->open_ro, cfg->ignore_prefixes);
 	case NR_unlink:
 	case NR_unlinkat:
 	case NR_rmdir:
@@ -1095,6 +1153,20 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	case NR_recvmsg:
 	case NR_sendmmsg:
 		return do_dns(s, &in, ret);
+	case NR_clone:
+	case NR_fork:
+	case NR_vfork:
+	case NR_clone3:
+		if (ret < 0 && (cfg->flags & CFG_FORK)) {
+			struct ev_fork *e = (struct ev_fork *)s->buf;
+			fill_hdr(&e->h, EV_FORK, in.nr, ret);
+			e->child_pid = 0;
+			e->child_tid = 0;
+			e->flags = (in.nr == NR_clone && (in.args[0] & 0x10000)) ? 1 : 0; /* CLONE_THREAD */
+			e->pad = 0;
+			submit(s, sizeof(*e), in.skind);
+		}
+		return 0;
 	case NR_execve:
 	case NR_execveat:
 		if (ret < 0 && (cfg->flags & CFG_EXEC))

@@ -15,7 +15,13 @@
 #define EV_NET 6
 #define EV_DNS 7
 #define EV_SYSCALL 8
-#define EV_KINDS 16
+/* Stats index: the schema's EventKind order (garrison_event::EventKind::ALL);
+ * syscall_interest[nr] holds index + 1 for the syscalls traced. */
+#define SK_EXEC 0
+#define SK_FORK 1
+#define SK_EXIT 2
+#define SK_OPEN 3
+#define SK_MAX 32
 
 /* config.flags */
 #define CFG_EXEC (1u << 0)
@@ -34,7 +40,6 @@
 #define IT_ARGV 3       /* exec: argv, NUL-separated */
 #define IT_CWD 4        /* path item: current working directory */
 #define IT_ROOT 5       /* path item: the process's root directory */
-#define IT_TTY 6        /* exec: controlling tty name */
 #define IT_INTERP 7     /* exec: bprm->interp */
 #define IT_PATH 8       /* path item: path of the file the syscall returned/used (from struct file) */
 #define IT_STR_A 9      /* user string: first path argument */
@@ -64,10 +69,13 @@ struct ev_hdr {
 	__u64 ts_ns;      /* bpf_ktime_get_boot_ns() at emission */
 	__u64 cgroup_id;  /* cgroup2 id */
 	__s64 ret;        /* syscall result (-errno on failure) */
+	__u64 start_ns;   /* thread group leader's start_boottime */
 	__u32 kind;
 	__u32 size;       /* total bytes including this header */
 	__u32 pid;        /* tgid */
 	__u32 tid;
+	__u32 ppid;
+	__u32 loginuid;
 	__u32 uid, euid, gid, egid;
 	__u32 mntns;      /* mount namespace inode */
 	__u32 nr;         /* syscall number, or ~0 */
@@ -76,8 +84,8 @@ struct ev_hdr {
 
 struct ev_exec {
 	struct ev_hdr h;
-	__u32 ppid;
-	__u32 loginuid;
+	__u32 tty_major;   /* controlling tty (0/0: none) */
+	__u32 tty_minor;
 	__u32 sessionid;
 	__u32 flags;
 	__u64 exe_ino;
@@ -152,7 +160,10 @@ struct ev_syscall {
 	__u64 cap_eff_before;
 	__u64 cap_eff;
 	__u32 sgid;
-	__u32 extra; /* bpf(): prog_type of BPF_PROG_LOAD / map_type of BPF_MAP_CREATE */
+	__u32 fsgid;
+	/* capset: header pid, then effective/permitted/inheritable of both u32 halves
+	 * (struct __user_cap_data_struct[2]); bpf(): extra[0] = prog/map type */
+	__u32 extra[8];
 };
 
 struct g_item {
@@ -167,9 +178,9 @@ struct g_path_meta {
 };
 
 struct g_config {
-	__u32 self_tgid;
 	__u32 flags;
 	__u32 open_ro;
+	__u32 ignore_prefixes; /* nonzero: drop write opens under the ignore_prefixes trie */
 	__u32 pad;
 };
 
