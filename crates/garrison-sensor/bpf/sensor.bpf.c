@@ -1008,12 +1008,22 @@ static __noinline int do_syscall(struct g_scratch *s, struct g_inflight *in, __s
 		e->extra[i] = 0;
 	__u32 off = sizeof(*e);
 	switch (nr) {
-	case NR_mount:
+	case NR_mount: {
 		off = put_user_str(s, off, IT_STR_A, (void *)in->args[0]);
+		__u32 boff = off;
 		off = put_user_str(s, off, IT_STR_B, (void *)in->args[1]);
 		off = put_user_str(s, off, IT_STR_C, (void *)in->args[2]);
+		off = put_base(s, off, IT_BASE_B, task, AT_FDCWD, boff);
+		off = put_root(s, off, task);
 		break;
-	case NR_umount2:
+	}
+	case NR_umount2: {
+		__u32 aoff = off;
+		off = put_user_str(s, off, IT_STR_A, (void *)in->args[0]);
+		off = put_base(s, off, IT_BASE_A, task, AT_FDCWD, aoff);
+		off = put_root(s, off, task);
+		break;
+	}
 	case NR_delete_module:
 	case NR_memfd_create:
 	case NR_chroot:
