@@ -363,11 +363,20 @@ static long walk_step(__u32 i, void *vctx)
 		c->mnt = mp;
 		return 0;
 	}
+	__u32 n = c->n;
 	if (d == parent || !parent) {
+		/* a disconnected dentry: a pseudo file (memfd, pipe, socket) or one
+		 * outside any mount tree; its own name is all there is */
+		if (n == 0 && d) {
+			w->name[0] = BPF_CORE_READ(d, d_name.name);
+			w->len[0] = BPF_CORE_READ(d, d_name.len);
+			c->n = 1;
+			c->flags = PF_DETACHED;
+			return 1;
+		}
 		c->flags = PF_COMPLETE;
 		return 1;
 	}
-	__u32 n = c->n;
 	if (n >= MAXC)
 		return 1;
 	w->name[n] = BPF_CORE_READ(d, d_name.name);

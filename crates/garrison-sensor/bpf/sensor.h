@@ -53,6 +53,7 @@
 /* path item flags (first u32 of a path item) */
 #define PF_COMPLETE (1u << 0)  /* the walk reached the root of the mount namespace */
 #define PF_TRUNCATED (1u << 1) /* too deep: leading components are missing */
+#define PF_DETACHED (1u << 2)  /* a pseudo file's own name (memfd:x, pipe:[n]): no directory */
 
 /* exec flags */
 #define XF_FAILED (1u << 0)

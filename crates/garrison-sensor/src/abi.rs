@@ -29,6 +29,7 @@ pub const IT_STR_C: u16 = 15;
 
 /// Path item flags.
 pub const PF_COMPLETE: u32 = 1;
+pub const PF_DETACHED: u32 = 4;
 
 /// Exec flags.
 pub const XF_FAILED: u32 = 1;
@@ -157,6 +158,11 @@ impl<'a> PathItem<'a> {
     /// Whether the walk reached the namespace root (no leading component missing).
     pub fn complete(&self) -> bool {
         self.flags & PF_COMPLETE != 0
+    }
+
+    /// Whether this is a pseudo file's own name (memfd, pipe, socket): no directory.
+    pub fn detached(&self) -> bool {
+        self.flags & PF_DETACHED != 0
     }
 }
 

@@ -156,6 +156,15 @@ impl Resolver {
         let raw = raw
             .map(|r| String::from_utf8_lossy(r).into_owned())
             .filter(|r| *r != path);
+        if item.detached() {
+            // a pseudo file: its name without a directory (`memfd:x`)
+            return FilePath {
+                path: path.trim_start_matches('/').to_string(),
+                host_path: None,
+                resolution: Resolution::Kernel,
+                raw,
+            };
+        }
         if !item.complete() {
             return FilePath {
                 path,

@@ -42,9 +42,13 @@ fn unsafe_free_euid() -> u32 {
         .unwrap_or(u32::MAX)
 }
 
+/// Debian's python3 (scripts/setup --test installs it), by path so no shim
+/// (pyenv) forks in between.
+pub const PYTHON: &str = "/usr/bin/python3";
+
 /// Runs `python3 -c code` with extra args; returns its pid after it exited.
 pub fn python(code: &str, args: &[&str]) -> u32 {
-    let child = Command::new("python3")
+    let child = Command::new(PYTHON)
         .arg("-c")
         .arg(code)
         .args(args)
