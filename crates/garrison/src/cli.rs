@@ -49,6 +49,10 @@ pub enum Command {
     /// Manage the advisory database: update it, import advisories offline, show its state.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Watch the host at runtime: stream kernel events (exec, files, network,
+    /// privileges) enriched with process, user and container; `agent status` shows
+    /// the running agent.
+    Agent(crate::agent::AgentArgs),
 }
 
 #[derive(Debug, Args)]

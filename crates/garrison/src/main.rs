@@ -4,6 +4,7 @@
 //! nothing is over the gate; 1 = findings at or above the gate; 2 = bad usage;
 //! 3 = the run could not complete (unreadable input, missing database).
 
+mod agent;
 mod cli;
 mod db;
 mod progress;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         cli::Command::Sbom(args) => sbom::run(&cli.global, args),
         cli::Command::Scan(args) => scan::run(&cli.global, args),
         cli::Command::Db(cmd) => db::run(&cli.global, cmd),
+        cli::Command::Agent(args) => agent::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,
