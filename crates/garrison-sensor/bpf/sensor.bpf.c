@@ -337,6 +337,7 @@ static __always_inline __u32 put_user_bytes(struct g_scratch *s, __u32 off, __u1
 struct walk_ctx {
 	struct dentry *d;
 	struct mount *mnt;
+	struct mount *top; /* the last mount left: the one mounted on the namespace's root */
 	__u32 n;
 	__u32 flags;
 	__u64 pos;
@@ -360,6 +361,7 @@ static long walk_step(__u32 i, void *vctx)
 			return 1;
 		}
 		c->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		c->top = mnt;
 		c->mnt = mp;
 		return 0;
 	}
@@ -422,7 +424,9 @@ __noinline __u32 put_dpath_at(__u32 off, __u32 tag, __u64 dentry, __u64 vfsmount
 	c.mnt = container_of((struct vfsmount *)vfsmount, struct mount, mnt);
 	c.flags = PF_TRUNCATED;
 	bpf_loop(MAXWALK, walk_step, &c, 0);
-	struct mount *top = c.mnt;
+	/* the filesystem the process sees as "/": the mount attached to the
+	 * namespace's root mount (rootfs), or the root mount itself */
+	struct mount *top = c.top ? c.top : c.mnt;
 	__u32 dev = BPF_CORE_READ(top, mnt.mnt_sb, s_dev);
 	__u64 pos = item_start(s, off);
 	struct g_path_meta *pm = (struct g_path_meta *)at(s, pos);

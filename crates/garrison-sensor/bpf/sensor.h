@@ -175,7 +175,7 @@ struct g_item {
 /* A path item's payload: struct g_path_meta then the path string (no NUL). */
 struct g_path_meta {
 	__u32 flags;
-	__u32 dev; /* s_dev of the mount the walk ended on (the namespace root mount) */
+	__u32 dev; /* s_dev of the filesystem mounted on the namespace's root (the process's "/") */
 };
 
 struct g_config {

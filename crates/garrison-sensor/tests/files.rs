@@ -61,25 +61,41 @@ except FileNotFoundError:
     });
     assert_eq!(w.syscall, "openat");
     assert!(w.result.unwrap() >= 3);
-    let EventData::Open { path, flags, mode, flag_names, .. } = &w.data else { unreachable!() };
+    let EventData::Open {
+        path,
+        flags,
+        mode,
+        flag_names,
+        ..
+    } = &w.data
+    else {
+        unreachable!()
+    };
     assert_eq!(path.resolution, Resolution::Kernel);
     assert_eq!(*flags & 0o1103, 0o1101);
     assert_eq!(*mode, 0o640);
-    assert!(flag_names.contains(&"O_CREAT".to_string()) && flag_names.contains(&"O_TRUNC".to_string()));
+    assert!(
+        flag_names.contains(&"O_CREAT".to_string()) && flag_names.contains(&"O_TRUNC".to_string())
+    );
     let shadow = h.wait_for("read of /etc/shadow", |e| {
         e.process.pid == pid && path_of(e).is_some_and(|p| p.path == "/etc/shadow")
     });
     assert!(shadow.result.unwrap() >= 0);
     let failed = h.wait_for("failed open", |e| {
-        e.process.pid == pid && e.failed() && path_of(e).is_some_and(|p| p.path.ends_with("/no/such/dir/f"))
+        e.process.pid == pid
+            && e.failed()
+            && path_of(e).is_some_and(|p| p.path.ends_with("/no/such/dir/f"))
     });
     assert_eq!(failed.errno.as_deref(), Some("ENOENT"));
-    let EventData::Open { path, .. } = &failed.data else { panic!("{failed:?}") };
+    let EventData::Open { path, .. } = &failed.data else {
+        panic!("{failed:?}")
+    };
     assert_eq!(path.path, format!("{d}/no/such/dir/f"));
     assert_ne!(path.resolution, Resolution::Kernel);
     let all = h.of_pid(pid);
     assert!(
-        !all.iter().any(|e| path_of(e).is_some_and(|p| p.path == "/etc/hostname")),
+        !all.iter()
+            .any(|e| path_of(e).is_some_and(|p| p.path == "/etc/hostname")),
         "a read-only open outside the interest left the kernel"
     );
     let stats = garrison_event::EventSource::stats(&h.sensor);
@@ -93,7 +109,9 @@ fn everything_interest_delivers_plain_reads() {
     let e = h.wait_for("read of /etc/hostname", |e| {
         e.process.pid == pid && path_of(e).is_some_and(|p| p.path == "/etc/hostname")
     });
-    let EventData::Open { flags, .. } = e.data else { unreachable!() };
+    let EventData::Open { flags, .. } = e.data else {
+        unreachable!()
+    };
     assert_eq!(flags & 3, 0);
 }
 
@@ -118,25 +136,54 @@ except FileNotFoundError:
 "#,
         &[&d],
     );
-    let m = h.wait_for("mkdir", |e| e.process.pid == pid && matches!(e.data, EventData::Mkdir { .. }));
+    let m = h.wait_for("mkdir", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Mkdir { .. })
+    });
     assert_eq!(m.syscall, "mkdir");
     assert_eq!(m.result, Some(0));
-    assert_eq!(m.data, EventData::Mkdir {
-        path: FilePath { path: format!("{d}/sub"), host_path: None, resolution: Resolution::Joined, raw: None },
-        mode: 0o750,
+    assert_eq!(
+        m.data,
+        EventData::Mkdir {
+            path: FilePath {
+                path: format!("{d}/sub"),
+                host_path: None,
+                resolution: Resolution::Joined,
+                raw: None
+            },
+            mode: 0o750,
+        }
+    );
+    let r = h.wait_for("rename", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Rename { .. })
     });
-    let r = h.wait_for("rename", |e| e.process.pid == pid && matches!(e.data, EventData::Rename { .. }));
-    let EventData::Rename { from, to, flags } = &r.data else { unreachable!() };
+    let EventData::Rename { from, to, flags } = &r.data else {
+        unreachable!()
+    };
     assert_eq!(from.path, format!("{d}/sub/a"));
     assert_eq!(to.path, format!("{d}/sub/b"));
     assert_eq!(*flags, 0);
     assert_eq!(r.result, Some(0));
     let u = h.wait_for("unlink", |e| {
-        e.process.pid == pid && matches!(&e.data, EventData::Unlink { directory: false, .. }) && !e.failed()
+        e.process.pid == pid
+            && matches!(
+                &e.data,
+                EventData::Unlink {
+                    directory: false,
+                    ..
+                }
+            )
+            && !e.failed()
     });
     assert_eq!(path_of(&u).unwrap().path, format!("{d}/sub/b"));
     let rd = h.wait_for("rmdir", |e| {
-        e.process.pid == pid && matches!(&e.data, EventData::Unlink { directory: true, .. })
+        e.process.pid == pid
+            && matches!(
+                &e.data,
+                EventData::Unlink {
+                    directory: true,
+                    ..
+                }
+            )
     });
     assert_eq!(path_of(&rd).unwrap().path, format!("{d}/sub"));
     assert_eq!(rd.syscall, "rmdir");
@@ -177,17 +224,34 @@ except FileNotFoundError:
     assert_eq!(path_of(&c).unwrap().path, f);
     assert_eq!(c.result, Some(0));
     let fc = h.wait_for("fchmod", |e| e.process.pid == pid && e.syscall == "fchmod");
-    let EventData::Chmod { path, mode } = &fc.data else { panic!("{fc:?}") };
-    assert_eq!((path.path.as_str(), path.resolution, *mode), (f.as_str(), Resolution::Kernel, 0o600));
-    let o = h.wait_for("chown", |e| e.process.pid == pid && matches!(e.data, EventData::Chown { .. }));
-    let EventData::Chown { path, uid, gid } = &o.data else { unreachable!() };
+    let EventData::Chmod { path, mode } = &fc.data else {
+        panic!("{fc:?}")
+    };
+    assert_eq!(
+        (path.path.as_str(), path.resolution, *mode),
+        (f.as_str(), Resolution::Kernel, 0o600)
+    );
+    let o = h.wait_for("chown", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Chown { .. })
+    });
+    let EventData::Chown { path, uid, gid } = &o.data else {
+        unreachable!()
+    };
     assert_eq!((path.path.as_str(), *uid, *gid), (f.as_str(), 65534, 65534));
-    let l = h.wait_for("link", |e| e.process.pid == pid && matches!(e.data, EventData::Link { .. }));
-    let EventData::Link { target, path } = &l.data else { unreachable!() };
+    let l = h.wait_for("link", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Link { .. })
+    });
+    let EventData::Link { target, path } = &l.data else {
+        unreachable!()
+    };
     assert_eq!(target.path, f);
     assert_eq!(path.path, format!("{d}/hard"));
-    let s = h.wait_for("symlink", |e| e.process.pid == pid && matches!(e.data, EventData::Symlink { .. }));
-    let EventData::Symlink { target, path } = &s.data else { unreachable!() };
+    let s = h.wait_for("symlink", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Symlink { .. })
+    });
+    let EventData::Symlink { target, path } = &s.data else {
+        unreachable!()
+    };
     assert_eq!(target, "../../etc/passwd");
     assert_eq!(path.path, format!("{d}/soft"));
     assert_eq!(s.result, Some(0));
@@ -225,27 +289,41 @@ os.unlink("z", dir_fd=dfd)
         &[&d],
     );
     let created = h.wait_for("create via ..", |e| {
-        e.process.pid == pid && matches!(e.data, EventData::Open { .. }) && path_of(e).is_some_and(|p| p.path.ends_with("/victim"))
+        e.process.pid == pid
+            && matches!(e.data, EventData::Open { .. })
+            && path_of(e).is_some_and(|p| p.path.ends_with("/victim"))
     });
     let p = path_of(&created).unwrap();
     assert_eq!(p.path, format!("{d}/real/victim"));
     assert_eq!(p.resolution, Resolution::Kernel);
     assert_eq!(p.raw.as_deref(), Some("../victim"));
-    let mk = h.wait_for("mkdir relative", |e| e.process.pid == pid && matches!(e.data, EventData::Mkdir { .. }));
+    let mk = h.wait_for("mkdir relative", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Mkdir { .. })
+    });
     assert_eq!(path_of(&mk).unwrap().path, format!("{d}/real/deep/y"));
     let un = h.wait_for("unlink via symlink and ..", |e| {
-        e.process.pid == pid && matches!(e.data, EventData::Unlink { .. }) && path_of(e).is_some_and(|p| p.path.ends_with("victim"))
+        e.process.pid == pid
+            && matches!(e.data, EventData::Unlink { .. })
+            && path_of(e).is_some_and(|p| p.path.ends_with("victim"))
     });
     let p = path_of(&un).unwrap();
     assert_eq!(p.path, format!("{d}/real/victim"), "{p:?}");
     assert_eq!(p.resolution, Resolution::Joined);
-    assert_eq!(p.raw.as_deref(), Some(format!("{d}/jump/../victim").as_str()));
+    assert_eq!(
+        p.raw.as_deref(),
+        Some(format!("{d}/jump/../victim").as_str())
+    );
     let secret = h.wait_for("disguised read of /etc/shadow", |e| {
         e.process.pid == pid && path_of(e).is_some_and(|p| p.path == "/etc/shadow")
     });
-    assert_eq!(path_of(&secret).unwrap().raw.as_deref(), Some(format!("{d}/innocent").as_str()));
+    assert_eq!(
+        path_of(&secret).unwrap().raw.as_deref(),
+        Some(format!("{d}/innocent").as_str())
+    );
     let at = h.wait_for("unlinkat relative to a dirfd", |e| {
-        e.process.pid == pid && e.syscall == "unlinkat" && path_of(e).is_some_and(|p| p.path.ends_with("/z"))
+        e.process.pid == pid
+            && e.syscall == "unlinkat"
+            && path_of(e).is_some_and(|p| p.path.ends_with("/z"))
     });
     assert_eq!(path_of(&at).unwrap().path, format!("{d}/real/deep/z"));
 }
@@ -273,9 +351,12 @@ open(d + "/signal", "w").close()
     });
     let all = h.of_pid(pid);
     assert!(
-        !all.iter().any(|e| path_of(e).is_some_and(|p| p.path.starts_with(&format!("{d}/noise/")))),
+        !all.iter()
+            .any(|e| path_of(e).is_some_and(|p| p.path.starts_with(&format!("{d}/noise/")))),
         "{all:?}"
     );
     // mkdir of the prefix directory itself is not under "noise/"
-    assert!(all.iter().any(|e| matches!(e.data, EventData::Mkdir { .. })));
+    assert!(all
+        .iter()
+        .any(|e| matches!(e.data, EventData::Mkdir { .. })));
 }

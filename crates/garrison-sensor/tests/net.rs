@@ -8,7 +8,13 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener, UdpSocket};
 
 fn net_kinds() -> Vec<EventKind> {
-    vec![EventKind::Connect, EventKind::Accept, EventKind::Bind, EventKind::Listen, EventKind::Dns]
+    vec![
+        EventKind::Connect,
+        EventKind::Accept,
+        EventKind::Bind,
+        EventKind::Listen,
+        EventKind::Dns,
+    ]
 }
 
 #[test]
@@ -37,32 +43,78 @@ try:
 except ConnectionRefusedError:
     pass
 "#,
-        &[&p4.to_string(), &p6.to_string(), &closed.to_string(), sock.to_str().unwrap()],
+        &[
+            &p4.to_string(),
+            &p6.to_string(),
+            &closed.to_string(),
+            sock.to_str().unwrap(),
+        ],
     );
     let c4 = h.wait_for("connect v4", |e| {
-        e.process.pid == pid && matches!(&e.data, EventData::Connect { remote, .. } if remote.port() == Some(p4))
+        e.process.pid == pid
+            && matches!(&e.data, EventData::Connect { remote, .. } if remote.port() == Some(p4))
     });
     assert_eq!(c4.result, Some(0));
-    let EventData::Connect { protocol, local, remote } = &c4.data else { unreachable!() };
+    let EventData::Connect {
+        protocol,
+        local,
+        remote,
+    } = &c4.data
+    else {
+        unreachable!()
+    };
     assert_eq!(*protocol, Protocol::Tcp);
-    assert_eq!(remote, &SockAddr::Inet { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port: p4 });
+    assert_eq!(
+        remote,
+        &SockAddr::Inet {
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: p4
+        }
+    );
     let local = local.as_ref().expect("local address after connect");
     assert_eq!(local.ip(), Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
     assert!(local.port().unwrap() > 0);
     let c6 = h.wait_for("connect v6", |e| {
-        e.process.pid == pid && matches!(&e.data, EventData::Connect { remote, .. } if remote.port() == Some(p6))
+        e.process.pid == pid
+            && matches!(&e.data, EventData::Connect { remote, .. } if remote.port() == Some(p6))
     });
-    let EventData::Connect { remote, .. } = &c6.data else { unreachable!() };
-    assert_eq!(remote, &SockAddr::Inet6 { ip: IpAddr::V6(Ipv6Addr::LOCALHOST), port: p6 });
+    let EventData::Connect { remote, .. } = &c6.data else {
+        unreachable!()
+    };
+    assert_eq!(
+        remote,
+        &SockAddr::Inet6 {
+            ip: IpAddr::V6(Ipv6Addr::LOCALHOST),
+            port: p6
+        }
+    );
     let cu = h.wait_for("connect unix", |e| {
-        e.process.pid == pid && matches!(&e.data, EventData::Connect { remote: SockAddr::Unix { .. }, .. })
+        e.process.pid == pid
+            && matches!(
+                &e.data,
+                EventData::Connect {
+                    remote: SockAddr::Unix { .. },
+                    ..
+                }
+            )
     });
-    let EventData::Connect { remote, protocol, .. } = &cu.data else { unreachable!() };
-    assert_eq!(remote, &SockAddr::Unix { path: sock.to_str().unwrap().to_string() });
+    let EventData::Connect {
+        remote, protocol, ..
+    } = &cu.data
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        remote,
+        &SockAddr::Unix {
+            path: sock.to_str().unwrap().to_string()
+        }
+    );
     assert_eq!(*protocol, Protocol::Other);
     assert_eq!(cu.result, Some(0));
     let bad = h.wait_for("refused connect", |e| {
-        e.process.pid == pid && matches!(&e.data, EventData::Connect { remote, .. } if remote.port() == Some(closed))
+        e.process.pid == pid
+            && matches!(&e.data, EventData::Connect { remote, .. } if remote.port() == Some(closed))
     });
     assert_eq!(bad.errno.as_deref(), Some("ECONNREFUSED"));
 }
@@ -107,27 +159,59 @@ c, _ = s.accept(); c.recv(1); c.close()
     conn.write_all(b"x").unwrap();
     assert!(child.wait().unwrap().success());
     let b = h.wait_for("bind", |e| {
-        e.process.pid == pid && matches!(&e.data, EventData::Bind { local, .. } if local.port() == Some(port))
+        e.process.pid == pid
+            && matches!(&e.data, EventData::Bind { local, .. } if local.port() == Some(port))
     });
     assert_eq!(b.result, Some(0));
-    assert_eq!(b.data, EventData::Bind {
-        protocol: Protocol::Tcp,
-        local: SockAddr::Inet { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port },
-    });
+    assert_eq!(
+        b.data,
+        EventData::Bind {
+            protocol: Protocol::Tcp,
+            local: SockAddr::Inet {
+                ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                port
+            },
+        }
+    );
     let bad = h.wait_for("bind of a taken port", |e| {
-        e.process.pid == pid && matches!(&e.data, EventData::Bind { local, .. } if local.port() == Some(taken_port))
+        e.process.pid == pid
+            && matches!(&e.data, EventData::Bind { local, .. } if local.port() == Some(taken_port))
     });
     assert_eq!(bad.errno.as_deref(), Some("EADDRINUSE"));
-    let l = h.wait_for("listen", |e| e.process.pid == pid && matches!(e.data, EventData::Listen { .. }));
-    let EventData::Listen { protocol, local, backlog } = &l.data else { unreachable!() };
+    let l = h.wait_for("listen", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Listen { .. })
+    });
+    let EventData::Listen {
+        protocol,
+        local,
+        backlog,
+    } = &l.data
+    else {
+        unreachable!()
+    };
     assert_eq!((*protocol, *backlog), (Protocol::Tcp, 7));
     assert_eq!(local.as_ref().and_then(|a| a.port()), Some(port));
-    let a = h.wait_for("accept", |e| e.process.pid == pid && matches!(e.data, EventData::Accept { .. }));
+    let a = h.wait_for("accept", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Accept { .. })
+    });
     assert!(a.result.unwrap() >= 3);
-    let EventData::Accept { local, remote, protocol } = &a.data else { unreachable!() };
+    let EventData::Accept {
+        local,
+        remote,
+        protocol,
+    } = &a.data
+    else {
+        unreachable!()
+    };
     assert_eq!(*protocol, Protocol::Tcp);
     assert_eq!(local.as_ref().and_then(|a| a.port()), Some(port));
-    assert_eq!(remote, &Some(SockAddr::Inet { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port: my_port }));
+    assert_eq!(
+        remote,
+        &Some(SockAddr::Inet {
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: my_port
+        })
+    );
 }
 
 /// A tiny authoritative resolver on 127.0.0.1:53: answers any A query with two
@@ -145,7 +229,8 @@ fn answer(query: &[u8]) -> Vec<u8> {
 #[test]
 fn dns_queries_and_answers_over_udp_and_tcp() {
     let mut h = start(&net_kinds());
-    let udp = UdpSocket::bind("127.0.0.1:53").expect("bind 127.0.0.1:53/udp (is a resolver running?)");
+    let udp =
+        UdpSocket::bind("127.0.0.1:53").expect("bind 127.0.0.1:53/udp (is a resolver running?)");
     let tcp = TcpListener::bind("127.0.0.1:53").expect("bind 127.0.0.1:53/tcp");
     std::thread::spawn(move || {
         let mut buf = [0u8; 512];
@@ -193,21 +278,70 @@ while len(data) < 2 or len(data) < 2 + struct.unpack(">H", data[:2])[0]:
 "#,
         &[],
     );
-    for (proto, name, id) in [(Protocol::Udp, "udp.garrison.test", 0x1111), (Protocol::Tcp, "tcp.garrison.test", 0x2222)] {
+    for (proto, name, id) in [
+        (Protocol::Udp, "udp.garrison.test", 0x1111),
+        (Protocol::Tcp, "tcp.garrison.test", 0x2222),
+    ] {
         let q = h.wait_for("dns query", |e| {
             e.process.pid == pid && matches!(&e.data, EventData::Dns { direction: DnsDirection::Query, query, .. } if query == name)
         });
-        let EventData::Dns { protocol, server, id: qid, qtype, rcode, answers, .. } = &q.data else { unreachable!() };
+        let EventData::Dns {
+            protocol,
+            server,
+            id: qid,
+            qtype,
+            rcode,
+            answers,
+            ..
+        } = &q.data
+        else {
+            unreachable!()
+        };
         assert_eq!(q.syscall, "dns");
-        assert_eq!((*protocol, *qid, qtype.as_str(), rcode, answers.len()), (proto, id, "A", &None, 0));
-        assert_eq!(server, &SockAddr::Inet { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port: 53 });
+        assert_eq!(
+            (*protocol, *qid, qtype.as_str(), rcode, answers.len()),
+            (proto, id, "A", &None, 0)
+        );
+        assert_eq!(
+            server,
+            &SockAddr::Inet {
+                ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                port: 53
+            }
+        );
         let r = h.wait_for("dns response", |e| {
             e.process.pid == pid && matches!(&e.data, EventData::Dns { direction: DnsDirection::Response, query, .. } if query == name)
         });
-        let EventData::Dns { protocol, id: rid, rcode, answers, .. } = &r.data else { unreachable!() };
-        assert_eq!((*protocol, *rid, rcode.as_deref()), (proto, id, Some("NOERROR")));
+        let EventData::Dns {
+            protocol,
+            id: rid,
+            rcode,
+            answers,
+            ..
+        } = &r.data
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (*protocol, *rid, rcode.as_deref()),
+            (proto, id, Some("NOERROR"))
+        );
         assert_eq!(answers.len(), 2, "{answers:?}");
-        assert_eq!((answers[0].rtype.as_str(), answers[0].data.as_str(), answers[0].ttl), ("CNAME", name, 30));
-        assert_eq!((answers[1].name.as_str(), answers[1].rtype.as_str(), answers[1].data.as_str()), (name, "A", "192.0.2.53"));
+        assert_eq!(
+            (
+                answers[0].rtype.as_str(),
+                answers[0].data.as_str(),
+                answers[0].ttl
+            ),
+            ("CNAME", name, 30)
+        );
+        assert_eq!(
+            (
+                answers[1].name.as_str(),
+                answers[1].rtype.as_str(),
+                answers[1].data.as_str()
+            ),
+            (name, "A", "192.0.2.53")
+        );
     }
 }

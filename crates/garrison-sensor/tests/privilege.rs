@@ -37,28 +37,50 @@ except PermissionError:
 "#,
         &[],
     );
-    let g = h.wait_for("setresgid", |e| e.process.pid == pid && e.syscall == "setresgid");
-    assert_eq!(g.result, Some(0));
-    assert_eq!(g.data, EventData::SetId {
-        uid: None, euid: None, suid: None, fsuid: None,
-        gid: Some(65534), egid: Some(65534), sgid: Some(65534), fsgid: None,
+    let g = h.wait_for("setresgid", |e| {
+        e.process.pid == pid && e.syscall == "setresgid"
     });
+    assert_eq!(g.result, Some(0));
+    assert_eq!(
+        g.data,
+        EventData::SetId {
+            uid: None,
+            euid: None,
+            suid: None,
+            fsuid: None,
+            gid: Some(65534),
+            egid: Some(65534),
+            sgid: Some(65534),
+            fsgid: None,
+        }
+    );
     assert_eq!((g.process.gid, g.process.egid), (65534, 65534));
-    let u = h.wait_for("setreuid", |e| e.process.pid == pid && e.syscall == "setreuid");
+    let u = h.wait_for("setreuid", |e| {
+        e.process.pid == pid && e.syscall == "setreuid"
+    });
     assert_eq!(u.result, Some(0));
     assert_eq!((u.process.uid, u.process.euid), (65534, 65534));
-    let EventData::SetId { uid, euid, .. } = u.data else { unreachable!() };
+    let EventData::SetId { uid, euid, .. } = u.data else {
+        unreachable!()
+    };
     assert_eq!((uid, euid), (Some(65534), Some(65534)));
-    let bad = h.wait_for("refused setuid(0)", |e| e.process.pid == pid && e.syscall == "setuid");
+    let bad = h.wait_for("refused setuid(0)", |e| {
+        e.process.pid == pid && e.syscall == "setuid"
+    });
     assert_eq!(bad.errno.as_deref(), Some("EPERM"));
-    let EventData::SetId { uid, .. } = bad.data else { unreachable!() };
+    let EventData::SetId { uid, .. } = bad.data else {
+        unreachable!()
+    };
     assert_eq!(uid, Some(0));
 }
 
 #[test]
 fn capset_and_ptrace() {
     let mut h = start(&kinds());
-    let mut sleeper = std::process::Command::new("/bin/sleep").arg("30").spawn().unwrap();
+    let mut sleeper = std::process::Command::new("/bin/sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
     let target = sleeper.id();
     let pid = python(
         r#"
@@ -84,9 +106,19 @@ assert libc.ptrace(PTRACE_ATTACH, 999999999, 0, 0) == -1
     );
     sleeper.kill().unwrap();
     sleeper.wait().unwrap();
-    let c = h.wait_for("capset", |e| e.process.pid == pid && matches!(e.data, EventData::Capset { .. }));
+    let c = h.wait_for("capset", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Capset { .. })
+    });
     assert_eq!(c.result, Some(0));
-    let EventData::Capset { target_pid, effective, permitted, .. } = c.data else { unreachable!() };
+    let EventData::Capset {
+        target_pid,
+        effective,
+        permitted,
+        ..
+    } = c.data
+    else {
+        unreachable!()
+    };
     assert_eq!(target_pid, 0);
     assert_eq!(effective & (1 << 12), 0);
     assert_ne!(permitted & (1 << 12), 0);
@@ -95,10 +127,24 @@ assert libc.ptrace(PTRACE_ATTACH, 999999999, 0, 0) == -1
         e.process.pid == pid && matches!(&e.data, EventData::Ptrace { target_pid, .. } if *target_pid == target as i32)
     });
     assert_eq!(p.result, Some(0));
-    let EventData::Ptrace { request, request_name, .. } = &p.data else { unreachable!() };
+    let EventData::Ptrace {
+        request,
+        request_name,
+        ..
+    } = &p.data
+    else {
+        unreachable!()
+    };
     assert_eq!((*request, request_name.as_str()), (16, "PTRACE_ATTACH"));
     let bad = h.wait_for("ptrace of a missing pid", |e| {
-        e.process.pid == pid && matches!(&e.data, EventData::Ptrace { target_pid: 999999999, .. })
+        e.process.pid == pid
+            && matches!(
+                &e.data,
+                EventData::Ptrace {
+                    target_pid: 999999999,
+                    ..
+                }
+            )
     });
     assert_eq!(bad.errno.as_deref(), Some("ESRCH"));
 }
@@ -121,21 +167,42 @@ libc.syscall(176, b"garrison_no_such_module", 0)            # delete_module
 "#,
         &[ko.to_str().unwrap()],
     );
-    let init = h.wait_for("init_module", |e| e.process.pid == pid && e.syscall == "init_module");
-    assert!(init.failed(), "{init:?}");
-    assert_eq!(init.data, EventData::Module { op: ModuleOp::Load, name: None, path: None });
-    let finit = h.wait_for("finit_module", |e| e.process.pid == pid && e.syscall == "finit_module");
-    assert!(finit.failed());
-    let EventData::Module { op, path, .. } = &finit.data else { unreachable!() };
-    assert_eq!(*op, ModuleOp::Load);
-    assert_eq!(path.as_ref().map(|p| p.path.as_str()), ko.canonicalize().unwrap().to_str());
-    let del = h.wait_for("delete_module", |e| e.process.pid == pid && e.syscall == "delete_module");
-    assert!(del.failed());
-    assert_eq!(del.data, EventData::Module {
-        op: ModuleOp::Delete,
-        name: Some("garrison_no_such_module".into()),
-        path: None,
+    let init = h.wait_for("init_module", |e| {
+        e.process.pid == pid && e.syscall == "init_module"
     });
+    assert!(init.failed(), "{init:?}");
+    assert_eq!(
+        init.data,
+        EventData::Module {
+            op: ModuleOp::Load,
+            name: None,
+            path: None
+        }
+    );
+    let finit = h.wait_for("finit_module", |e| {
+        e.process.pid == pid && e.syscall == "finit_module"
+    });
+    assert!(finit.failed());
+    let EventData::Module { op, path, .. } = &finit.data else {
+        unreachable!()
+    };
+    assert_eq!(*op, ModuleOp::Load);
+    assert_eq!(
+        path.as_ref().map(|p| p.path.as_str()),
+        ko.canonicalize().unwrap().to_str()
+    );
+    let del = h.wait_for("delete_module", |e| {
+        e.process.pid == pid && e.syscall == "delete_module"
+    });
+    assert!(del.failed());
+    assert_eq!(
+        del.data,
+        EventData::Module {
+            op: ModuleOp::Delete,
+            name: Some("garrison_no_such_module".into()),
+            path: None,
+        }
+    );
 }
 
 #[test]
@@ -162,34 +229,77 @@ assert libc.setns(host_net, CLONE_NEWNET) == 0
 "#,
         &[d],
     );
-    let u = h.wait_for("unshare", |e| e.process.pid == pid && matches!(e.data, EventData::Unshare { .. }));
+    let u = h.wait_for("unshare", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Unshare { .. })
+    });
     assert_eq!(u.result, Some(0));
-    assert_eq!(u.data, EventData::Unshare { flags: 0x4002_0000, namespaces: vec!["mnt".into(), "net".into()] });
+    assert_eq!(
+        u.data,
+        EventData::Unshare {
+            flags: 0x4002_0000,
+            namespaces: vec!["mnt".into(), "net".into()]
+        }
+    );
     let bad = h.wait_for("failed mount", |e| {
-        e.process.pid == pid && e.failed() && matches!(&e.data, EventData::Mount { fstype, .. } if fstype == "tmpfs")
+        e.process.pid == pid
+            && e.failed()
+            && matches!(&e.data, EventData::Mount { fstype, .. } if fstype == "tmpfs")
     });
     assert_eq!(bad.errno.as_deref(), Some("ENOENT"));
     let m = h.wait_for("mount", |e| {
-        e.process.pid == pid && !e.failed() && matches!(&e.data, EventData::Mount { fstype, .. } if fstype == "tmpfs")
+        e.process.pid == pid
+            && !e.failed()
+            && matches!(&e.data, EventData::Mount { fstype, .. } if fstype == "tmpfs")
     });
-    let EventData::Mount { source, target, fstype, flags } = &m.data else { unreachable!() };
-    assert_eq!((source.as_str(), fstype.as_str(), *flags), ("garrison-tmpfs", "tmpfs", 0));
+    let EventData::Mount {
+        source,
+        target,
+        fstype,
+        flags,
+    } = &m.data
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (source.as_str(), fstype.as_str(), *flags),
+        ("garrison-tmpfs", "tmpfs", 0)
+    );
     assert_eq!(target.path, format!("{d}/mnt-here"));
     assert_eq!(target.raw.as_deref(), Some("mnt-here"));
-    let um = h.wait_for("umount", |e| e.process.pid == pid && matches!(e.data, EventData::Umount { .. }));
+    let um = h.wait_for("umount", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Umount { .. })
+    });
     assert_eq!(um.result, Some(0));
-    let EventData::Umount { target, flags } = &um.data else { unreachable!() };
-    assert_eq!((target.path.as_str(), *flags), (format!("{d}/mnt-here").as_str(), 0));
-    let s = h.wait_for("setns", |e| e.process.pid == pid && matches!(e.data, EventData::Setns { .. }));
+    let EventData::Umount { target, flags } = &um.data else {
+        unreachable!()
+    };
+    assert_eq!(
+        (target.path.as_str(), *flags),
+        (format!("{d}/mnt-here").as_str(), 0)
+    );
+    let s = h.wait_for("setns", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Setns { .. })
+    });
     assert_eq!(s.result, Some(0));
-    let EventData::Setns { nstype, namespaces, .. } = &s.data else { unreachable!() };
-    assert_eq!((*nstype, namespaces.as_slice()), (0x4000_0000, &["net".to_string()][..]));
+    let EventData::Setns {
+        nstype, namespaces, ..
+    } = &s.data
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (*nstype, namespaces.as_slice()),
+        (0x4000_0000, &["net".to_string()][..])
+    );
 }
 
 #[test]
 fn bpf_and_kill() {
     let mut h = start(&kinds());
-    let mut sleeper = std::process::Command::new("/bin/sleep").arg("30").spawn().unwrap();
+    let mut sleeper = std::process::Command::new("/bin/sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
     let target = sleeper.id();
     let pid = python(
         r#"
@@ -207,18 +317,43 @@ except ProcessLookupError:
         &[&target.to_string()],
     );
     let _ = sleeper.wait();
-    let b = h.wait_for("bpf()", |e| e.process.pid == pid && matches!(e.data, EventData::Bpf { .. }));
+    let b = h.wait_for("bpf()", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Bpf { .. })
+    });
     assert!(b.failed());
-    assert_eq!(b.data, EventData::Bpf { cmd: 5, cmd_name: "BPF_PROG_LOAD".into() });
+    assert_eq!(
+        b.data,
+        EventData::Bpf {
+            cmd: 5,
+            cmd_name: "BPF_PROG_LOAD".into()
+        }
+    );
     let k = h.wait_for("kill", |e| {
-        e.process.pid == pid && matches!(&e.data, EventData::Kill { target_pid, .. } if *target_pid == target as i32)
+        e.process.pid == pid
+            && matches!(&e.data, EventData::Kill { target_pid, .. } if *target_pid == target as i32)
     });
     assert_eq!(k.result, Some(0));
-    assert_eq!(k.data, EventData::Kill { target_pid: target as i32, signal: 15, signal_name: "SIGTERM".into() });
+    assert_eq!(
+        k.data,
+        EventData::Kill {
+            target_pid: target as i32,
+            signal: 15,
+            signal_name: "SIGTERM".into()
+        }
+    );
     let bad = h.wait_for("kill of a missing pid", |e| {
-        e.process.pid == pid && matches!(&e.data, EventData::Kill { target_pid: 999999999, .. })
+        e.process.pid == pid
+            && matches!(
+                &e.data,
+                EventData::Kill {
+                    target_pid: 999999999,
+                    ..
+                }
+            )
     });
     assert_eq!(bad.errno.as_deref(), Some("ESRCH"));
-    let EventData::Kill { signal_name, .. } = &bad.data else { unreachable!() };
+    let EventData::Kill { signal_name, .. } = &bad.data else {
+        unreachable!()
+    };
     assert_eq!(signal_name, "0");
 }

@@ -66,8 +66,13 @@ fn failed_exec_is_reported_with_its_errno() {
     });
     assert_eq!(e.result, Some(-13));
     assert_eq!(e.errno.as_deref(), Some("EACCES"));
-    let EventData::Exec { filename, argv, .. } = &e.data else { unreachable!() };
-    assert_eq!(filename.path, script.canonicalize().unwrap().to_str().unwrap());
+    let EventData::Exec { filename, argv, .. } = &e.data else {
+        unreachable!()
+    };
+    assert_eq!(
+        filename.path,
+        script.canonicalize().unwrap().to_str().unwrap()
+    );
     assert_eq!(argv, &[script.to_str().unwrap(), "arg1"]);
 }
 
@@ -95,7 +100,9 @@ assert os.waitstatus_to_exitcode(status) == 0, status
     let m = h.wait_for("memfd_create", |e| {
         e.process.pid == pid && matches!(e.data, EventData::MemfdCreate { .. })
     });
-    let EventData::MemfdCreate { name, flags } = &m.data else { unreachable!() };
+    let EventData::MemfdCreate { name, flags } = &m.data else {
+        unreachable!()
+    };
     assert_eq!(name, "garrison-fileless");
     assert_eq!(*flags, 0);
     assert!(m.result.unwrap() >= 3);
@@ -103,7 +110,16 @@ assert os.waitstatus_to_exitcode(status) == 0, status
         e.process.ppid == pid && e.syscall == "execveat"
     });
     assert_eq!(e.result, Some(0));
-    let EventData::Exec { filename, argv, exe_memfd, exe_deleted, .. } = &e.data else { unreachable!() };
+    let EventData::Exec {
+        filename,
+        argv,
+        exe_memfd,
+        exe_deleted,
+        ..
+    } = &e.data
+    else {
+        unreachable!()
+    };
     assert!(*exe_memfd, "{e:?}");
     assert!(!exe_deleted);
     assert_eq!(filename.path, "memfd:garrison-fileless");
@@ -119,9 +135,13 @@ fn exec_of_a_deleted_file_is_marked() {
     std::fs::copy("/bin/sleep", &copy).unwrap();
     let mut child = Command::new(&copy).arg("30").spawn().unwrap();
     let pid = child.id();
-    let e = h.wait_for("exec of the copy", |e| e.process.pid == pid && matches!(e.data, EventData::Exec { .. }));
+    let e = h.wait_for("exec of the copy", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Exec { .. })
+    });
     // deleted after exec: the exec event saw it linked
-    let EventData::Exec { exe_deleted, .. } = &e.data else { unreachable!() };
+    let EventData::Exec { exe_deleted, .. } = &e.data else {
+        unreachable!()
+    };
     assert!(!exe_deleted);
     child.kill().unwrap();
     child.wait().unwrap();
@@ -144,7 +164,14 @@ assert os.waitstatus_to_exitcode(st) == 0
     let e = h.wait_for("exec of a deleted file", |e| {
         e.process.ppid == pid && matches!(e.data, EventData::Exec { .. }) && !e.failed()
     });
-    let EventData::Exec { exe_deleted, exe_memfd, .. } = &e.data else { unreachable!() };
+    let EventData::Exec {
+        exe_deleted,
+        exe_memfd,
+        ..
+    } = &e.data
+    else {
+        unreachable!()
+    };
     assert!(*exe_deleted, "{e:?}");
     assert!(!exe_memfd);
 }
@@ -169,10 +196,21 @@ assert libc.syscall(56, 0x10000, 0, 0, 0, 0) == -1
     let f = h.wait_for("fork", |e| {
         e.process.pid == pid && matches!(e.data, EventData::Fork { .. }) && !e.failed()
     });
-    let EventData::Fork { child_pid, child_tid, thread } = f.data else { unreachable!() };
+    let EventData::Fork {
+        child_pid,
+        child_tid,
+        thread,
+    } = f.data
+    else {
+        unreachable!()
+    };
     assert!(child_pid > 0 && child_pid == child_tid && !thread);
     assert_eq!(f.result, Some(child_pid as i64));
-    assert!(["clone", "fork", "clone3"].contains(&f.syscall.as_str()), "{}", f.syscall);
+    assert!(
+        ["clone", "fork", "clone3"].contains(&f.syscall.as_str()),
+        "{}",
+        f.syscall
+    );
     let bad = h.wait_for("failed clone", |e| {
         e.process.pid == pid && matches!(e.data, EventData::Fork { .. }) && e.failed()
     });
@@ -183,19 +221,43 @@ assert libc.syscall(56, 0x10000, 0, 0, 0, 0) == -1
 #[test]
 fn exit_code_and_signal() {
     let mut h = start(&[EventKind::Exit]);
-    let child = Command::new(PYTHON).args(["-c", "import sys; sys.exit(7)"]).spawn().unwrap();
-    let pid = child.id();
-    child.wait_with_output().unwrap();
-    let e = h.wait_for("exit 7", |e| e.process.pid == pid && matches!(e.data, EventData::Exit { .. }));
-    assert_eq!(e.syscall, "procexit");
-    assert_eq!(e.result, None);
-    assert_eq!(e.data, EventData::Exit { code: 7, signal: None, core_dumped: false });
     let child = Command::new(PYTHON)
-        .args(["-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"])
+        .args(["-c", "import sys; sys.exit(7)"])
         .spawn()
         .unwrap();
     let pid = child.id();
     child.wait_with_output().unwrap();
-    let e = h.wait_for("killed", |e| e.process.pid == pid && matches!(e.data, EventData::Exit { .. }));
-    assert_eq!(e.data, EventData::Exit { code: 0, signal: Some(9), core_dumped: false });
+    let e = h.wait_for("exit 7", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Exit { .. })
+    });
+    assert_eq!(e.syscall, "procexit");
+    assert_eq!(e.result, None);
+    assert_eq!(
+        e.data,
+        EventData::Exit {
+            code: 7,
+            signal: None,
+            core_dumped: false
+        }
+    );
+    let child = Command::new(PYTHON)
+        .args([
+            "-c",
+            "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
+        ])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    child.wait_with_output().unwrap();
+    let e = h.wait_for("killed", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Exit { .. })
+    });
+    assert_eq!(
+        e.data,
+        EventData::Exit {
+            code: 0,
+            signal: Some(9),
+            core_dumped: false
+        }
+    );
 }
