@@ -268,10 +268,8 @@ impl Decoder {
                         )
                     }
                 };
-                if flags & 3 != 0 || flags & 0o1100 != 0 {
-                    if self.ignored(&path) {
-                        return Ok(None);
-                    }
+                if (flags & 3 != 0 || flags & 0o1100 != 0) && self.ignored(&path) {
+                    return Ok(None);
                 }
                 EventData::Open {
                     path,
