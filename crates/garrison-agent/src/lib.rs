@@ -92,8 +92,13 @@ pub struct Summary {
 
 /// The interest for `kinds`: the default read prefixes and ignored pseudo
 /// filesystems, and this process ignored (its own output must not feed back).
+///
+/// Exec, fork and exit are always asked of the source, whatever `kinds` says: the
+/// process tree needs them (ancestry, and the root of processes gone before their
+/// exec is enriched); [`run`] writes only the kinds asked for.
 pub fn interest_for(kinds: &[EventKind]) -> Interest {
-    let mut interest = Interest::kinds(kinds.iter().copied());
+    let tree = [EventKind::Exec, EventKind::Fork, EventKind::Exit];
+    let mut interest = Interest::kinds(kinds.iter().copied().chain(tree));
     interest.ignore_pids.push(std::process::id());
     interest
 }
@@ -337,6 +342,9 @@ pub fn run(
             Ok(batch) => {
                 for mut event in batch {
                     enricher.enrich(&mut event);
+                    if !config.kinds.contains(&event.kind()) {
+                        continue;
+                    }
                     line.clear();
                     match config.format {
                         Format::Json => match event.to_ndjson() {

@@ -133,8 +133,8 @@ pub struct Enricher {
     missed: HashSet<u64>,
     runtime: RuntimeState,
     host_root_key: Option<(u64, u64)>,
-    /// A live pid per root, to read its files after the pid of an event is gone.
-    root_witness: HashMap<(u64, u64), u32>,
+    /// Recent pids per root, to read its files after the pid of an event is gone.
+    root_witness: HashMap<(u64, u64), Vec<u32>>,
     hashes: HashMap<(u64, u64, i64, i64), String>,
     proc_reads: u64,
     hashes_done: u64,
@@ -199,7 +199,7 @@ impl Enricher {
         let mut entry = ProcEntry::from_snapshot(snap, self.config.args);
         entry.root_key = self.procfs.root_key(pid);
         if let Some(k) = entry.root_key {
-            self.root_witness.insert(k, pid);
+            self.witness(k, pid);
         }
         self.tree.insert(entry)
     }
@@ -250,6 +250,7 @@ impl Enricher {
                 let mut args = argv.clone();
                 let cut = self.config.args.apply(&mut args);
                 let exe = filename.path.clone();
+                let parent_root = self.tree.get(event.process.ppid).and_then(|p| p.root_key);
                 let root_key = self.procfs.root_key(pid);
                 let known = self.entry(pid).is_some();
                 if !known {
@@ -274,10 +275,13 @@ impl Enricher {
                     // pivots into its root after the fork).
                     if root_key.is_some() {
                         e.root_key = root_key;
+                    } else if e.root_key.is_none() {
+                        // Gone already: its parent's root (exec does not change it).
+                        e.root_key = parent_root;
                     }
                 }
                 if let Some(k) = root_key {
-                    self.root_witness.insert(k, pid);
+                    self.witness(k, pid);
                 }
             }
             _ => {}
@@ -442,31 +446,43 @@ impl Enricher {
 
     fn fill_names(&mut self, event: &mut Event) {
         let pid = event.process.pid;
+        let ppid = event.process.ppid;
         let key = self
             .tree
             .get(pid)
             .and_then(|e| e.root_key)
             .or_else(|| self.procfs.root_key(pid))
+            .or_else(|| self.tree.get(ppid).and_then(|e| e.root_key))
             .or(self.host_root_key);
         let Some(key) = key else {
             return;
         };
-        let own = self.procfs.path(pid, "root");
-        let witness = self
-            .root_witness
-            .get(&key)
-            .filter(|w| **w != pid)
-            .map(|w| self.procfs.path(*w, "root"));
-        let mut dirs: Vec<&Path> = vec![own.as_path()];
-        if let Some(w) = &witness {
-            dirs.push(w.as_path());
+        let mut roots = vec![self.procfs.path(pid, "root")];
+        if let Some(ws) = self.root_witness.get(&key) {
+            for w in ws.iter().rev().filter(|w| **w != pid) {
+                roots.push(self.procfs.path(*w, "root"));
+            }
         }
+        let mut dirs: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
         if Some(key) == self.host_root_key {
             dirs.push(self.config.host_root.as_path());
         }
         let (uid, gid) = (event.process.uid, event.process.gid);
         event.process.user = self.users.lookup(key, &dirs, IdKind::User, uid);
         event.process.group = self.users.lookup(key, &dirs, IdKind::Group, gid);
+    }
+
+    /// Remembers `pid` as a recent process of root `key`.
+    fn witness(&mut self, key: (u64, u64), pid: u32) {
+        if self.root_witness.len() > 4096 {
+            self.root_witness.clear();
+        }
+        let list = self.root_witness.entry(key).or_default();
+        list.retain(|p| *p != pid);
+        list.push(pid);
+        if list.len() > 4 {
+            list.remove(0);
+        }
     }
 
     /// The SHA-256 of a process's executable (hex), cached by the file's device,
