@@ -31,6 +31,7 @@ _Static_assert(sizeof(struct ev_syscall) == 216 && __builtin_offsetof(struct ev_
 #define STR_MAX 4095
 #define PAYLOAD_MAX 1023
 #define MAX_SYSCALL 512
+#define WAKEUP_BYTES (256 << 10)
 #define AT_FDCWD -100
 
 #define O_WRONLY 01
@@ -275,7 +276,11 @@ static __always_inline void submit(struct g_scratch *s, __u32 off, __u32 skind)
 		return;
 	asm volatile("%0 &= %1" : "+r"(size) : "i"(EVBUF + SLACK - 1));
 	((struct ev_hdr *)s->buf)->size = size;
-	if (bpf_ringbuf_output(&events, s->buf, size, 0))
+	/* Wake the consumer only when a batch is waiting: a wake-up per record costs
+	 * more than the record. The consumer also polls on a short tick, so a lone
+	 * event waits at most that tick. */
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, s->buf, size, flags))
 		count(skind, 1, 0);
 	else
 		count(skind, 0, 0);

@@ -49,6 +49,9 @@ static SENSOR_OBJ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.bpf.
 const NAME: &str = "bpf";
 /// Records decoded per `poll` call at most, so a busy host cannot starve the caller.
 const POLL_BATCH: usize = 65_536;
+/// The longest a lone event waits in the ring before `poll` looks (the kernel
+/// wakes the consumer early only when a batch is waiting).
+const WAKE_TICK: Duration = Duration::from_millis(10);
 
 /// The eBPF sensor. Construct with [`Sensor::start`]; drop to detach everything.
 pub struct Sensor {
@@ -279,8 +282,10 @@ impl EventSource for Sensor {
             if left.is_zero() {
                 return Ok(0);
             }
+            // the kernel wakes us only when a batch is waiting (WAKEUP_BYTES in
+            // sensor.bpf.c); a short tick delivers lone events promptly
             self.ring
-                .wait(left.as_millis().clamp(1, i32::MAX as u128) as i32)
+                .wait(left.min(WAKE_TICK).as_millis().clamp(1, i32::MAX as u128) as i32)
                 .map_err(|e| failed("wait for the ring buffer", e.to_string()))?;
         }
     }
