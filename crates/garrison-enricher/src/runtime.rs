@@ -166,12 +166,15 @@ impl Default for StateDirs {
 pub struct RuntimeState {
     dirs: StateDirs,
     storage: HashMap<String, ContainerMeta>,
-    storage_sig: Vec<(PathBuf, Option<(u64, u64, i64, i64)>)>,
+    storage_sig: Vec<(PathBuf, Option<FileSig>)>,
     /// Reloads of containers.json done.
     pub reloads: u64,
 }
 
-fn sig(path: &Path) -> Option<(u64, u64, i64, i64)> {
+/// inode, size, mtime seconds and nanoseconds: a file's version.
+type FileSig = (u64, u64, i64, i64);
+
+fn sig(path: &Path) -> Option<FileSig> {
     let m = std::fs::metadata(path).ok()?;
     Some((m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
 }

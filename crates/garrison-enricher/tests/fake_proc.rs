@@ -52,6 +52,7 @@ impl Fake {
         Fake { _dir: dir, base }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn process(
         &self,
         pid: u32,
