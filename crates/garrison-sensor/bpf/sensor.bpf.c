@@ -246,23 +246,25 @@ static __always_inline struct g_scratch *get_scratch(void)
 
 static __always_inline void fill_hdr(struct ev_hdr *h, __u32 kind, __u32 nr, __s64 ret)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	/* direct BTF loads (verifier-checked, no helper call per field) */
+	struct task_struct *task = bpf_get_current_task_btf();
+	const struct cred *cred = task->cred;
 	__u64 pt = bpf_get_current_pid_tgid();
 	h->ts_ns = bpf_ktime_get_boot_ns();
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->ret = ret;
-	h->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	h->start_ns = task->group_leader->start_boottime;
 	h->kind = kind;
 	h->size = 0;
 	h->pid = pt >> 32;
 	h->tid = (__u32)pt;
-	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	h->loginuid = BPF_CORE_READ(task, loginuid.val);
-	h->uid = BPF_CORE_READ(task, cred, uid.val);
-	h->euid = BPF_CORE_READ(task, cred, euid.val);
-	h->gid = BPF_CORE_READ(task, cred, gid.val);
-	h->egid = BPF_CORE_READ(task, cred, egid.val);
-	h->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	h->ppid = task->real_parent->tgid;
+	h->loginuid = task->loginuid.val;
+	h->uid = cred->uid.val;
+	h->euid = cred->euid.val;
+	h->gid = cred->gid.val;
+	h->egid = cred->egid.val;
+	h->mntns = task->nsproxy->mnt_ns->ns.inum;
 	h->nr = nr;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
@@ -653,10 +655,11 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	in.args[5] = BPF_CORE_READ(regs, r9);
 	in.nr = nr;
 	in.ts = bpf_ktime_get_boot_ns();
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	in.uid = BPF_CORE_READ(task, cred, uid.val);
-	in.euid = BPF_CORE_READ(task, cred, euid.val);
-	in.cap_eff = BPF_CORE_READ(task, cred, cap_effective.val);
+	struct task_struct *task = bpf_get_current_task_btf();
+	const struct cred *cred = task->cred;
+	in.uid = cred->uid.val;
+	in.euid = cred->euid.val;
+	in.cap_eff = cred->cap_effective.val;
 	in.skind = *want - 1;
 	__u32 tid = (__u32)pt;
 	bpf_map_update_elem(&inflight_map, &tid, &in, BPF_ANY);

@@ -28,19 +28,40 @@ fn storm(n: u64, path: &str) {
 
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--storm") {
-        let n = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-        storm(n, args.get(3).map(String::as_str).unwrap_or("/tmp/garrison-storm"));
+        let n = args
+            .get(2)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        storm(
+            n,
+            args.get(3)
+                .map(String::as_str)
+                .unwrap_or("/tmp/garrison-storm"),
+        );
         return;
     }
-    let opens: u64 = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let opens: u64 = args
+        .get(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let procs: u64 = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(1);
     let mut interest = Interest::kinds([EventKind::Open]);
     interest.ignore_prefixes.clear();
@@ -94,7 +115,11 @@ fn main() {
     let total = t0.elapsed().as_secs_f64();
     storm_secs = storm_secs.max(wall);
     let stats = sensor.stats();
-    let open = stats.kinds.get(&EventKind::Open).copied().unwrap_or_default();
+    let open = stats
+        .kinds
+        .get(&EventKind::Open)
+        .copied()
+        .unwrap_or_default();
     let rss_kb = std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()

@@ -6,10 +6,22 @@ fn probe_reports_what_the_kernel_allows() {
     let f = probe();
     assert!(!f.kernel.is_empty());
     assert!(f.btf, "kernel BTF is required by the sensor");
-    assert!(!matches!(f.tracefs, MountState::Failed { .. }), "{:?}", f.tracefs);
-    assert!(!matches!(f.bpffs, MountState::Failed { .. }), "{:?}", f.bpffs);
+    assert!(
+        !matches!(f.tracefs, MountState::Failed { .. }),
+        "{:?}",
+        f.tracefs
+    );
+    assert!(
+        !matches!(f.bpffs, MountState::Failed { .. }),
+        "{:?}",
+        f.bpffs
+    );
     assert_eq!(f.tp_btf, Check::Available);
-    assert_eq!(f.tracepoint, Check::Available, "tracefs is mounted, classic tracepoints attach");
+    assert_eq!(
+        f.tracepoint,
+        Check::Available,
+        "tracefs is mounted, classic tracepoints attach"
+    );
     assert_eq!(f.cgroup_sock_addr, Check::Available);
     assert!(f.sensor_usable());
     assert_eq!(f.unusable_reason(), None);
