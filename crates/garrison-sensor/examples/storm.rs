@@ -17,6 +17,7 @@ fn storm(n: u64, path: &str) {
             std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)
+                .truncate(false)
                 .mode(0o600)
                 .open(path)
                 .expect("open the storm file"),
@@ -93,10 +94,7 @@ fn main() {
                 }
             })
             .expect("poll");
-        children.retain_mut(|c| match c.try_wait() {
-            Ok(Some(_)) => false,
-            _ => true,
-        });
+        children.retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_))));
         if children.is_empty() {
             break;
         }
