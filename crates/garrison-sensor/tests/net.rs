@@ -345,3 +345,56 @@ while len(data) < 2 or len(data) < 2 + struct.unpack(">H", data[:2])[0]:
         );
     }
 }
+
+#[test]
+fn unix_bind_listen_accept() {
+    let mut h = start(&net_kinds());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("srv.sock");
+    let mut child = std::process::Command::new(PYTHON)
+        .args([
+            "-c",
+            "import socket, sys\ns = socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1]); s.listen(3)\nprint('ready', flush=True)\nc, _ = s.accept(); c.close()",
+            path.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut ready = [0u8; 6];
+    child.stdout.take().unwrap().read_exact(&mut ready).unwrap();
+    let _c = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    assert!(child.wait().unwrap().success());
+    let want = SockAddr::Unix {
+        path: path.to_str().unwrap().to_string(),
+    };
+    let b = h.wait_for("unix bind", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Bind { .. })
+    });
+    assert_eq!(
+        b.data,
+        EventData::Bind {
+            protocol: Protocol::Other,
+            local: want.clone()
+        }
+    );
+    let l = h.wait_for("unix listen", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Listen { .. })
+    });
+    assert_eq!(
+        l.data,
+        EventData::Listen {
+            protocol: Protocol::Other,
+            local: Some(want.clone()),
+            backlog: 3
+        }
+    );
+    let a = h.wait_for("unix accept", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Accept { .. })
+    });
+    assert!(a.result.unwrap() >= 3);
+    let EventData::Accept { local, .. } = &a.data else {
+        unreachable!()
+    };
+    assert_eq!(local.as_ref(), Some(&want));
+}

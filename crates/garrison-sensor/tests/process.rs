@@ -261,3 +261,23 @@ fn exit_code_and_signal() {
         }
     );
 }
+
+#[test]
+fn exec_on_a_terminal_carries_its_tty() {
+    let mut h = start(&[EventKind::Exec]);
+    // script(1) (bsdutils, essential in Debian) runs the command on a new pty
+    let script_pid =
+        run(Command::new("script").args(["-qec", "/bin/echo garrison-tty", "/dev/null"]));
+    let e = h.wait_for("exec on a pty", |e| {
+        matches!(&e.data, EventData::Exec { argv, .. } if argv.last().map(String::as_str) == Some("garrison-tty"))
+            && e.process.tty != 0
+    });
+    assert_ne!(e.process.pid, script_pid);
+    // Unix98 ptys: major 136-143
+    let major = (e.process.tty >> 8) & 0xfff;
+    assert!((136..=143).contains(&major), "tty_nr {:#x}", e.process.tty);
+    let EventData::Exec { stdio, .. } = &e.data else {
+        unreachable!()
+    };
+    assert_eq!(stdio, &[FdType::CharDevice; 3]);
+}
