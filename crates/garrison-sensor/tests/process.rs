@@ -281,3 +281,18 @@ fn exec_on_a_terminal_carries_its_tty() {
     };
     assert_eq!(stdio, &[FdType::CharDevice; 3]);
 }
+
+#[test]
+fn exec_carries_the_audit_login_uid() {
+    let mut h = start(&[EventKind::Exec]);
+    // a login sets /proc/self/loginuid once (root: CAP_AUDIT_CONTROL); children inherit it
+    let pid = python(
+        "import os\nopen('/proc/self/loginuid', 'w').write('4242')\npid = os.fork()\nif pid == 0:\n    os.execv('/bin/true', ['true', 'garrison-login'])\nos.waitpid(pid, 0)",
+        &[],
+    );
+    let e = h.wait_for("exec after a login", |e| {
+        e.process.ppid == pid && matches!(&e.data, EventData::Exec { argv, .. } if argv.get(1).map(String::as_str) == Some("garrison-login"))
+    });
+    assert_eq!(e.process.loginuid, Some(4242));
+    assert_eq!(e.process.uid, 0);
+}
