@@ -33,6 +33,7 @@ _Static_assert(sizeof(struct ev_syscall) == 216 && __builtin_offsetof(struct ev_
 #define MAX_SYSCALL 512
 #define WAKEUP_BYTES (256 << 10)
 #define AT_FDCWD -100
+#define TS_COMPAT 0x0002
 
 #define O_WRONLY 01
 #define O_RDWR 02
@@ -646,6 +647,10 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	__u64 pt = bpf_get_current_pid_tgid();
 	if (!cfg || ignored_pid(pt >> 32))
 		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	/* 32-bit (ia32) tasks use other syscall numbers: not decoded as x86-64 ones */
+	if (bpf_core_field_exists(task->thread_info.status) && (task->thread_info.status & TS_COMPAT))
+		return 0;
 	struct g_inflight in = {};
 	in.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	in.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
@@ -655,7 +660,6 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	in.args[5] = BPF_CORE_READ(regs, r9);
 	in.nr = nr;
 	in.ts = bpf_ktime_get_boot_ns();
-	struct task_struct *task = bpf_get_current_task_btf();
 	const struct cred *cred = task->cred;
 	in.uid = cred->uid.val;
 	in.euid = cred->euid.val;
@@ -1134,6 +1138,13 @@ static __noinline int do_exec_failed(struct g_scratch *s, struct g_inflight *in,
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
+	/* untraced syscalls (nearly all) leave before the hash lookup */
+	__u32 nr = regs->orig_ax;
+	if (nr >= MAX_SYSCALL)
+		return 0;
+	__u32 *want = bpf_map_lookup_elem(&syscall_interest, &nr);
+	if (!want || !*want)
+		return 0;
 	__u64 pt = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pt;
 	struct g_inflight *inp = bpf_map_lookup_elem(&inflight_map, &tid);
