@@ -59,6 +59,10 @@ pub enum Command {
     /// Work with SCA policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Watch the host at runtime: stream kernel events (exec, files, network,
+    /// privileges) enriched with process, user and container; `agent status` shows
+    /// the running agent.
+    Agent(crate::agent::AgentArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@
 
 mod admission;
 mod check_config;
+mod agent;
 mod cli;
 mod compliance;
 mod db;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         cli::Command::Check(cmd) => compliance::run_check(&cli.global, cmd),
         cli::Command::Admission(args) => admission::run(&cli.global, args),
         cli::Command::Policy(cmd) => compliance::run_policy(&cli.global, cmd),
+        cli::Command::Agent(args) => agent::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,212 @@
+//! The runtime event schema of Garrison: the events sensors emit and detectors read,
+//! the `EventSource` interface every sensor implements, and the `Interest` a detector
+//! programs into a sensor so that only useful events leave the kernel.
+//!
+//! The schema is versioned ([`SCHEMA_VERSION`]) and documented field by field in
+//! `docs/events.md`. Changes that remove or retype a field bump the version; adding
+//! an optional field does not.
+//!
+//! Data flow: a sensor (`garrison-sensor` over eBPF, or `garrison-sensor-degraded`)
+//! produces [`Event`]s with the kernel's view filled in ([`Process`] ids, credentials,
+//! cgroup id, the kind-specific [`EventData`]); the enricher (`garrison-enricher`)
+//! fills the user-space view (names, ancestry, container, pod); the agent prints or
+//! hands them to detectors.
+
+mod data;
+mod interest;
+mod source;
+
+pub use data::*;
+pub use interest::{Interest, InterestError};
+pub use source::{EventSource, KindStats, Mechanism, SourceError, SourceInfo, SourceStats};
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the event schema carried by every event (`"schema"`).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One thing that happened on the host, as a sensor saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Schema version ([`SCHEMA_VERSION`]).
+    pub schema: u32,
+    /// Per-source sequence number, increasing; gaps never mean loss (see stats).
+    pub seq: u64,
+    /// Wall-clock time of the event, nanoseconds since the Unix epoch.
+    pub time_ns: u64,
+    /// The source that produced it: `bpf`, `proc-connector`, `fanotify`, `proc-poll`.
+    pub source: String,
+    /// The syscall (or kernel event) name, as Falco's `evt.type` uses it:
+    /// `execve`, `execveat`, `openat`, `unlinkat`, `connect`, ... ; `clone`/`fork` for
+    /// process creation, `procexit` for exit, `dns` for parsed DNS payloads.
+    pub syscall: String,
+    /// The syscall's return value: `>= 0` on success, `-errno` on failure. `None` for
+    /// events that are not a syscall's outcome (process exit, a DNS answer, a
+    /// process found by polling).
+    pub result: Option<i64>,
+    /// The errno name when `result` is negative (`EACCES`, `ENOENT`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errno: Option<String>,
+    /// The process (thread) that made the call.
+    pub process: Process,
+    /// The container the process runs in, when it runs in one (filled by the enricher).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<Container>,
+    /// What happened: one variant per event kind, tagged by `"type"`.
+    pub data: EventData,
+}
+
+impl Event {
+    /// The coarse kind of this event (what `--events` selects).
+    pub fn kind(&self) -> EventKind {
+        self.data.kind()
+    }
+
+    /// Whether the call failed (a negative result).
+    pub fn failed(&self) -> bool {
+        matches!(self.result, Some(r) if r < 0)
+    }
+
+    /// The NDJSON line for the agent's stream: `{"kind":"event", ...the event}`.
+    pub fn to_ndjson(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&EventLine::new(self))
+    }
+}
+
+/// The stream wrapper: every line of the agent's JSON stream carries `"kind"`
+/// (`"event"` here; the detection engine adds `"alert"` lines).
+#[derive(Debug, Serialize)]
+pub struct EventLine<'a> {
+    /// Always `"event"`.
+    pub kind: &'static str,
+    /// The event, flattened into the same object.
+    #[serde(flatten)]
+    pub event: &'a Event,
+}
+
+impl<'a> EventLine<'a> {
+    /// Wraps an event for the stream.
+    pub fn new(event: &'a Event) -> Self {
+        EventLine {
+            kind: "event",
+            event,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exec_event() -> Event {
+        Event {
+            schema: SCHEMA_VERSION,
+            seq: 7,
+            time_ns: 1_700_000_000_000_000_000,
+            source: "bpf".into(),
+            syscall: "execve".into(),
+            result: Some(0),
+            errno: None,
+            process: Process {
+                pid: 42,
+                tid: 42,
+                ppid: 1,
+                comm: "sh".into(),
+                uid: 1000,
+                euid: 1000,
+                gid: 1000,
+                egid: 1000,
+                loginuid: Some(1000),
+                cgroup_id: 1,
+                ..Process::default()
+            },
+            container: None,
+            data: EventData::Exec {
+                filename: FilePath {
+                    path: "/usr/bin/dash".into(),
+                    host_path: None,
+                    resolution: Resolution::Kernel,
+                    raw: Some("/bin/sh".into()),
+                },
+                argv: vec!["sh".into(), "-c".into(), "id".into()],
+                argv_truncated: false,
+                exe_dev: 0xfd01,
+                exe_ino: 1234,
+                exe_memfd: false,
+                exe_deleted: false,
+                exe_upper_layer: false,
+                stdio: [FdType::Socket, FdType::Socket, FdType::CharDevice],
+            },
+        }
+    }
+
+    #[test]
+    fn ndjson_line_is_tagged_and_round_trips() {
+        let event = exec_event();
+        let line = event.to_ndjson().unwrap();
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["kind"], "event");
+        assert_eq!(value["schema"], 1);
+        assert_eq!(value["data"]["type"], "exec");
+        assert_eq!(value["data"]["stdio"][0], "socket");
+        assert_eq!(value["data"]["filename"]["resolution"], "kernel");
+        assert_eq!(value["process"]["loginuid"], 1000);
+        let back: Event = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, event);
+        assert_eq!(back.kind(), EventKind::Exec);
+        assert!(!back.failed());
+    }
+
+    #[test]
+    fn socket_addresses_carry_their_family() {
+        let addr = SockAddr::Inet6 {
+            ip: "::1".parse().unwrap(),
+            port: 53,
+        };
+        let json = serde_json::to_value(&addr).unwrap();
+        assert_eq!(json["family"], "inet6");
+        assert_eq!(json["port"], 53);
+        assert_eq!(addr.port(), Some(53));
+    }
+
+    #[test]
+    fn event_lists_parse_and_reject_unknown_names() {
+        assert_eq!(
+            EventKind::parse_list("all").unwrap().len(),
+            EventKind::ALL.len()
+        );
+        assert_eq!(
+            EventKind::parse_list("exec, open,exec").unwrap(),
+            vec![EventKind::Exec, EventKind::Open]
+        );
+        let err = EventKind::parse_list("exec,opne").unwrap_err().to_string();
+        assert!(
+            err.contains("opne") && err.contains("memfd_create"),
+            "{err}"
+        );
+        for kind in EventKind::ALL {
+            assert_eq!(kind.name().parse::<EventKind>().unwrap(), kind);
+            // The `--events` name is the serde tag.
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
+    }
+}
+
+#[cfg(test)]
+mod doc_tests {
+    use super::EventKind;
+
+    #[test]
+    fn docs_cover_every_kind() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/events.md");
+        let doc = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+        for kind in EventKind::ALL {
+            let heading = format!("\n### {}\n", kind.name());
+            assert!(
+                doc.contains(&heading),
+                "docs/events.md lacks a `### {kind}` section"
+            );
+        }
+        assert!(doc.contains(&format!("version {}", super::SCHEMA_VERSION)));
+    }
+}

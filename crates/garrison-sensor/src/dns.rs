@@ -1,0 +1,245 @@
+//! DNS messages parsed from the bytes the BPF program copies out of port-53
+//! sends and receives (RFC 1035 wire format; TCP's two-byte length prefix).
+
+use garrison_event::DnsRecord;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// The parts of a DNS message the event carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: u16,
+    /// True for a response (QR bit).
+    pub response: bool,
+    pub rcode: u8,
+    /// First question's name (no trailing dot) and type.
+    pub query: String,
+    pub qtype: u16,
+    pub answers: Vec<DnsRecord>,
+}
+
+/// Parses a message. `tcp`: the payload may start with the two-byte length prefix.
+/// `None` when the bytes are not a DNS message with at least one question.
+pub fn parse(payload: &[u8], tcp: bool) -> Option<Message> {
+    let msg = if tcp {
+        match payload.get(..2) {
+            Some(len) if u16::from_be_bytes([len[0], len[1]]) as usize == payload.len() - 2 => {
+                payload.get(2..)?
+            }
+            Some(len)
+                if (u16::from_be_bytes([len[0], len[1]]) as usize) > payload.len() - 2
+                    && payload.len() > 14 =>
+            {
+                // a prefix for a message longer than what was copied: parse what is here
+                payload.get(2..)?
+            }
+            _ => payload,
+        }
+    } else {
+        payload
+    };
+    let id = be16(msg, 0)?;
+    let flags = be16(msg, 2)?;
+    let qd = be16(msg, 4)?;
+    let an = be16(msg, 6)?;
+    if qd == 0 {
+        return None;
+    }
+    let mut pos = 12;
+    let (query, next) = name(msg, pos)?;
+    pos = next;
+    let qtype = be16(msg, pos)?;
+    pos += 4;
+    for _ in 1..qd {
+        let (_, next) = name(msg, pos)?;
+        pos = next + 4;
+    }
+    let mut answers = Vec::new();
+    for _ in 0..an.min(64) {
+        let Some((owner, next)) = name(msg, pos) else {
+            break;
+        };
+        let (Some(rtype), Some(ttl), Some(rdlen)) =
+            (be16(msg, next), be32(msg, next + 4), be16(msg, next + 8))
+        else {
+            break;
+        };
+        let rdata_at = next + 10;
+        let Some(rdata) = msg.get(rdata_at..rdata_at + rdlen as usize) else {
+            break;
+        };
+        let data = match (rtype, rdata.len()) {
+            (1, 4) => Ipv4Addr::new(rdata[0], rdata[1], rdata[2], rdata[3]).to_string(),
+            (28, 16) => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(rdata);
+                Ipv6Addr::from(a).to_string()
+            }
+            (2 | 5 | 12, _) => name(msg, rdata_at).map(|(n, _)| n).unwrap_or_default(),
+            (16, _) => txt(rdata),
+            _ => rdata.iter().map(|b| format!("{b:02x}")).collect(),
+        };
+        answers.push(DnsRecord {
+            name: owner,
+            rtype: rtype_name(rtype),
+            data,
+            ttl,
+        });
+        pos = rdata_at + rdlen as usize;
+    }
+    Some(Message {
+        id,
+        response: flags & 0x8000 != 0,
+        rcode: (flags & 0xf) as u8,
+        query,
+        qtype,
+        answers,
+    })
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// A (possibly compressed) name at `at`; returns it and the offset after it in
+/// the original position. Bounded: at most 128 labels and jumps.
+fn name(msg: &[u8], at: usize) -> Option<(String, usize)> {
+    let mut out = String::new();
+    let mut pos = at;
+    let mut end = None;
+    for _ in 0..128 {
+        let len = *msg.get(pos)? as usize;
+        match len {
+            0 => {
+                return Some((out, end.unwrap_or(pos + 1)));
+            }
+            l if l & 0xc0 == 0xc0 => {
+                let ptr = ((l & 0x3f) << 8) | *msg.get(pos + 1)? as usize;
+                if end.is_none() {
+                    end = Some(pos + 2);
+                }
+                if ptr >= msg.len() {
+                    return None;
+                }
+                pos = ptr;
+            }
+            l if l < 64 => {
+                let label = msg.get(pos + 1..pos + 1 + l)?;
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                for &c in label {
+                    if c.is_ascii_graphic() && c != b'.' && c != b'\\' {
+                        out.push(c as char);
+                    } else {
+                        out.push_str(&format!("\\{c:03}"));
+                    }
+                }
+                pos += 1 + l;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn txt(rdata: &[u8]) -> String {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(&len) = rdata.get(pos) {
+        let Some(s) = rdata.get(pos + 1..pos + 1 + len as usize) else {
+            break;
+        };
+        out.push(String::from_utf8_lossy(s).into_owned());
+        pos += 1 + len as usize;
+    }
+    out.join(" ")
+}
+
+/// A record type's mnemonic.
+pub fn rtype_name(t: u16) -> String {
+    match t {
+        1 => "A",
+        2 => "NS",
+        5 => "CNAME",
+        6 => "SOA",
+        12 => "PTR",
+        15 => "MX",
+        16 => "TXT",
+        28 => "AAAA",
+        33 => "SRV",
+        65 => "HTTPS",
+        255 => "ANY",
+        _ => return format!("TYPE{t}"),
+    }
+    .to_string()
+}
+
+/// A response code's mnemonic.
+pub fn rcode_name(r: u8) -> String {
+    match r {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        _ => return format!("RCODE{r}"),
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A real response as `dig` receives it: example.com A with a compressed owner.
+    fn response() -> Vec<u8> {
+        let mut m = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0];
+        m.extend_from_slice(b"\x03www\x07example\x03com\x00\x00\x01\x00\x01");
+        // CNAME www.example.com -> example.com (pointer to offset 16)
+        m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 16]);
+        m.extend_from_slice(&[0xc0, 16, 0, 1, 0, 1, 0, 0, 1, 0, 0, 4, 93, 184, 216, 34]);
+        m
+    }
+
+    #[test]
+    fn parses_questions_and_answers() {
+        let m = parse(&response(), false).unwrap();
+        assert_eq!(m.id, 0x1234);
+        assert!(m.response);
+        assert_eq!(m.query, "www.example.com");
+        assert_eq!(m.qtype, 1);
+        assert_eq!(m.answers.len(), 2);
+        assert_eq!(m.answers[0].rtype, "CNAME");
+        assert_eq!(m.answers[0].data, "example.com");
+        assert_eq!(m.answers[1].data, "93.184.216.34");
+        assert_eq!(m.answers[1].ttl, 256);
+    }
+
+    #[test]
+    fn tcp_prefix_is_skipped() {
+        let r = response();
+        let mut t = (r.len() as u16).to_be_bytes().to_vec();
+        t.extend_from_slice(&r);
+        assert_eq!(parse(&t, true), parse(&r, false));
+    }
+
+    #[test]
+    fn garbage_and_loops_do_not_panic() {
+        assert_eq!(parse(&[], false), None);
+        assert_eq!(parse(&[0; 12], false), None);
+        // a name pointing at itself
+        let mut m = vec![0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1];
+        assert_eq!(parse(&m, false), None);
+        m.truncate(13);
+        assert_eq!(parse(&m, false), None);
+        for n in 0..response().len() {
+            let _ = parse(&response()[..n], false);
+            let _ = parse(&response()[..n], true);
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! The eBPF runtime sensor: owns Garrison's BPF programs, loads them, programs
+//! their interest maps and turns the kernel's ring-buffer records into
+//! [`garrison_event::Event`]s through the [`EventSource`] interface.
+//!
+//! Loading uses **libbpf-rs** (libbpf vendored and linked statically): the programs
+//! are C with CO-RE, compiled by clang at build time (`build.rs`), and libbpf does the
+//! BTF relocations, so one object runs on other kernels with BTF. aya would need the
+//! programs in Rust; libbpf is the reference loader for CO-RE C. The ring buffer is
+//! consumed in place (`sys::RingBuf`), so records are decoded straight from the
+//! shared mapping.
+//!
+//! Kernel side (`bpf/sensor.bpf.c`):
+//! - `tp_btf/sched_process_{exec,fork,exit}`: exec with argv, cwd, exe identity,
+//!   stdio types, memfd/deleted/upper-layer marks; fork; exit with code/signal.
+//! - `tp_btf/sys_enter` + `tp_btf/sys_exit`: the traced syscalls (per-kind list in
+//!   [`kinds`]) are paired per thread in a hash map, so every event carries the
+//!   result; paths of fd-returning calls are walked from the `struct file`
+//!   (dentries and mounts, bounded with `bpf_loop`); path arguments come with the
+//!   cwd/dirfd and root they are resolved against.
+//! - Interest maps: `syscall_interest` (what is traced), `config_map` (exec, fork,
+//!   exit; read-only open policy), `open_prefixes` / `ignore_prefixes` (LPM tries
+//!   on canonical paths), `ignore_pids`. Per-kind counters in `stats_map`.
+//!
+//! See `README.md` for the constructor, the probe and what each event carries.
+
+pub mod abi;
+pub mod decode;
+pub mod dns;
+pub mod kinds;
+pub mod names;
+pub mod probe;
+pub mod resolve;
+mod sys;
+
+pub use decode::{DecodeError, Decoder};
+pub use probe::{probe, Check, Features, MountState};
+
+use garrison_event::{
+    EventKind, EventSource, Interest, KindStats, Mechanism, SourceError, SourceInfo, SourceStats,
+};
+use libbpf_rs::{Link, MapCore, MapFlags, Object, ObjectBuilder};
+use std::collections::BTreeMap;
+use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
+use std::time::{Duration, Instant};
+
+static SENSOR_OBJ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.bpf.o"));
+
+const NAME: &str = "bpf";
+/// Records decoded per `poll` call at most, so a busy host cannot starve the caller.
+const POLL_BATCH: usize = 65_536;
+/// The longest a lone event waits in the ring before `poll` looks (the kernel
+/// wakes the consumer early only when a batch is waiting).
+const WAKE_TICK: Duration = Duration::from_millis(10);
+
+/// The eBPF sensor. Construct with [`Sensor::start`]; drop to detach everything.
+pub struct Sensor {
+    ring: sys::RingBuf,
+    decoder: Decoder,
+    obj: Object,
+    _links: Vec<Link>,
+    interest: Interest,
+    decode_errors: u64,
+}
+
+fn unavailable(operation: impl Into<String>, detail: impl Into<String>) -> SourceError {
+    SourceError::Unavailable {
+        source_name: NAME.into(),
+        operation: operation.into(),
+        detail: detail.into(),
+    }
+}
+
+fn failed(operation: impl Into<String>, detail: impl Into<String>) -> SourceError {
+    SourceError::Failed {
+        source_name: NAME.into(),
+        operation: operation.into(),
+        detail: detail.into(),
+    }
+}
+
+impl Sensor {
+    /// Loads and attaches the BPF programs, programs `interest` and starts
+    /// delivering. Mounts tracefs/bpffs when absent. Needs root (CAP_BPF,
+    /// CAP_PERFMON, CAP_SYS_ADMIN for the mounts) and a kernel with BTF.
+    pub fn start(interest: &Interest) -> Result<Sensor, SourceError> {
+        interest
+            .validate()
+            .map_err(|e| SourceError::Interest(e, NAME.into()))?;
+        probe::mount_filesystems();
+        probe::capture_libbpf_log();
+        let open = ObjectBuilder::default()
+            .open_memory(SENSOR_OBJ)
+            .map_err(|e| unavailable("open the BPF object", e.to_string()))?;
+        let obj = open.load().map_err(|e| {
+            unavailable(
+                "load the BPF programs",
+                format!(
+                    "{e}; libbpf said:\n{}\n(run as root on a kernel with BTF and BPF tracing; `garrison agent status` shows what is available)",
+                    probe::libbpf_log_tail(30)
+                ),
+            )
+        })?;
+        let mut links = Vec::new();
+        for prog in obj.progs_mut() {
+            let name = prog.name().to_string_lossy().into_owned();
+            let link = prog
+                .attach()
+                .map_err(|e| unavailable(format!("attach program {name}"), e.to_string()))?;
+            links.push(link);
+        }
+        let ring = {
+            let map = obj.maps().find(|m| m.name() == "events").ok_or_else(|| {
+                unavailable("find map events", "the BPF object has no ring buffer")
+            })?;
+            sys::RingBuf::new(map.as_fd(), map.max_entries() as usize)
+                .map_err(|e| unavailable("map the ring buffer", e.to_string()))?
+        };
+        let host_mntns = std::fs::metadata("/proc/self/ns/mnt")
+            .map(|m| m.ino() as u32)
+            .map_err(|e| unavailable("stat /proc/self/ns/mnt", e.to_string()))?;
+        let mut sensor = Sensor {
+            ring,
+            decoder: Decoder::new(host_mntns),
+            obj,
+            _links: links,
+            interest: interest.clone(),
+            decode_errors: 0,
+        };
+        sensor.apply(interest)?;
+        Ok(sensor)
+    }
+
+    /// The interest in force.
+    pub fn interest(&self) -> &Interest {
+        &self.interest
+    }
+
+    fn map(&self, name: &str) -> Result<libbpf_rs::Map<'_>, SourceError> {
+        self.obj
+            .maps()
+            .find(|m| m.name() == name)
+            .ok_or_else(|| failed(format!("find map {name}"), "missing from the BPF object"))
+    }
+
+    fn apply(&mut self, interest: &Interest) -> Result<(), SourceError> {
+        let k = kinds::compile(interest);
+        let upd = |map: &libbpf_rs::Map<'_>, key: &[u8], val: &[u8]| {
+            map.update(key, val, MapFlags::ANY).map_err(|e| {
+                failed(
+                    format!("update map {}", map.name().to_string_lossy()),
+                    e.to_string(),
+                )
+            })
+        };
+        // Prefix tries first (new keys in, stale keys out), then the switches.
+        for (name, keys) in [
+            ("open_prefixes", &k.read_prefixes),
+            ("ignore_prefixes", &k.ignore_prefixes),
+        ] {
+            let map = self.map(name)?;
+            for key in keys {
+                upd(&map, key, &1u32.to_le_bytes())?;
+            }
+            let stale: Vec<Vec<u8>> = map.keys().filter(|key| !keys.contains(key)).collect();
+            for key in stale {
+                // a key already gone is fine
+                let _ = map.delete(&key);
+            }
+        }
+        let pids = self.map("ignore_pids")?;
+        let mut want_pids: Vec<u32> = interest.ignore_pids.clone();
+        want_pids.push(std::process::id());
+        for pid in &want_pids {
+            upd(&pids, &pid.to_le_bytes(), &1u32.to_le_bytes())?;
+        }
+        let stale: Vec<Vec<u8>> = pids
+            .keys()
+            .filter(|key| {
+                let pid = key
+                    .get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u32::from_le_bytes);
+                pid.is_none_or(|p| !want_pids.contains(&p))
+            })
+            .collect();
+        for key in stale {
+            let _ = pids.delete(&key);
+        }
+        let mut table = vec![0u32; 512];
+        for (nr, v) in &k.syscalls {
+            if let Some(slot) = table.get_mut(*nr as usize) {
+                *slot = *v;
+            }
+        }
+        let sys_map = self.map("syscall_interest")?;
+        for (nr, v) in table.iter().enumerate() {
+            upd(&sys_map, &(nr as u32).to_le_bytes(), &v.to_le_bytes())?;
+        }
+        let mut cfg = Vec::with_capacity(16);
+        cfg.extend_from_slice(&k.flags.to_le_bytes());
+        cfg.extend_from_slice(&k.open_ro.to_le_bytes());
+        cfg.extend_from_slice(&u32::from(!k.ignore_prefixes.is_empty()).to_le_bytes());
+        cfg.extend_from_slice(&0u32.to_le_bytes());
+        upd(&self.map("config_map")?, &0u32.to_le_bytes(), &cfg)?;
+        self.decoder
+            .set_ignore_prefixes(interest.ignore_prefixes.clone());
+        self.interest = interest.clone();
+        Ok(())
+    }
+
+    /// Per-kind kernel counters: (delivered into the ring, lost, filtered in the kernel).
+    pub fn kernel_counters(&self) -> Result<BTreeMap<EventKind, (u64, u64, u64)>, SourceError> {
+        let map = self.map("stats_map")?;
+        let mut out = BTreeMap::new();
+        for kind in EventKind::ALL {
+            let idx = kinds::stats_index(kind);
+            let per_cpu = map
+                .lookup_percpu(&idx.to_le_bytes(), MapFlags::ANY)
+                .map_err(|e| failed("read map stats_map", e.to_string()))?
+                .unwrap_or_default();
+            let mut sum = (0u64, 0u64, 0u64);
+            for v in per_cpu {
+                use abi::Bytes;
+                sum.0 += v.u64_at(0).unwrap_or(0);
+                sum.1 += v.u64_at(8).unwrap_or(0);
+                sum.2 += v.u64_at(16).unwrap_or(0);
+            }
+            out.insert(kind, sum);
+        }
+        Ok(out)
+    }
+}
+
+impl EventSource for Sensor {
+    fn info(&self) -> SourceInfo {
+        SourceInfo {
+            name: NAME.into(),
+            mechanisms: vec![Mechanism::Bpf],
+            degraded: false,
+            reason: None,
+            kinds: EventKind::ALL.to_vec(),
+        }
+    }
+
+    fn set_interest(&mut self, interest: &Interest) -> Result<(), SourceError> {
+        interest
+            .validate()
+            .map_err(|e| SourceError::Interest(e, NAME.into()))?;
+        self.apply(interest)
+    }
+
+    fn poll(
+        &mut self,
+        timeout: Duration,
+        sink: &mut dyn FnMut(garrison_event::Event),
+    ) -> Result<usize, SourceError> {
+        let deadline = Instant::now() + timeout;
+        let mut delivered = 0;
+        loop {
+            let Sensor {
+                ring,
+                decoder,
+                decode_errors,
+                interest,
+                ..
+            } = self;
+            ring.consume(POLL_BATCH, &mut |rec| match decoder.decode(rec) {
+                Ok(Some(ev)) => {
+                    if interest.wants(ev.kind()) {
+                        delivered += 1;
+                        sink(ev);
+                    }
+                }
+                Ok(None) => {}
+                Err(_) => *decode_errors += 1,
+            });
+            if delivered > 0 {
+                return Ok(delivered);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(0);
+            }
+            // the kernel wakes us only when a batch is waiting (WAKEUP_BYTES in
+            // sensor.bpf.c); a short tick delivers lone events promptly
+            self.ring
+                .wait(left.min(WAKE_TICK).as_millis().clamp(1, i32::MAX as u128) as i32)
+                .map_err(|e| failed("wait for the ring buffer", e.to_string()))?;
+        }
+    }
+
+    fn stats(&self) -> SourceStats {
+        let mut stats = SourceStats {
+            decode_errors: self.decode_errors,
+            ..SourceStats::default()
+        };
+        if let Ok(counters) = self.kernel_counters() {
+            for (kind, (delivered, lost, _)) in counters {
+                stats.kinds.insert(kind, KindStats { delivered, lost });
+            }
+        }
+        stats
+    }
+}
