@@ -186,7 +186,7 @@ pub fn resolve_field(f: &FieldRef, needs: &mut Needs) -> Result<FieldSel, Compil
             def.id,
             FieldId::ProcAName | FieldId::ProcAPid | FieldId::ProcAExe | FieldId::ProcAExePath | FieldId::FdTypes
         )
-        || matches!(def.id, FieldId::FdIp | FieldId::FdPort);
+        || matches!(def.id, FieldId::FdIp | FieldId::FdPort | FieldId::FdNet);
     let mut ty = def.ty;
     for t in f.transformers.iter().rev() {
         ty = match (t, ty) {

@@ -122,6 +122,22 @@ pub enum FieldId {
     FdL4Proto,
     FdSockFamily,
     FdTypes,
+    FdNet,
+    FdSnet,
+    FdRnet,
+    FdLnet,
+    FdCnet,
+    FdConnected,
+    FdNameChanged,
+    ProcDuration,
+    EvtArgs,
+    ProcVpid,
+    ProcSname,
+    UserLoginName,
+    ThreadCapEffective,
+    ThreadCapPermitted,
+    ContainerPrivileged,
+    ContainerStartTs,
     FsPathName,
     FsPathSource,
     FsPathTarget,
@@ -169,10 +185,14 @@ pub const FIELDS: &[FieldDef] = &[
     f!("evt.is_open_exec", EvtIsOpenExec, Bool, None, "an open that creates an executable file (mode has an x bit and `O_CREAT`)"),
     f!("evt.hostname", EvtHostname, Str, None, "the host's name"),
     f!("evt.source", EvtSource, Str, None, "`syscall` (Falco's source name for kernel events)"),
+    f!("evt.args", EvtArgs, Str, None, "all arguments as `name=value` pairs"),
     f!("evt.arg", EvtArg, Dyn, Key, "an argument by name: `evt.arg.flags` or `evt.arg[flags]` (names below the table)"),
     f!("proc.pid", ProcPid, Num, None, "process id (thread-group id, host namespace)"),
     f!("thread.tid", ProcTid, Num, None, "thread id"),
     f!("proc.ppid", ProcPpid, Num, None, "parent's pid"),
+    f!("proc.vpid", ProcVpid, Num, None, "pid in the process's own PID namespace (1: a container's init)"),
+    f!("proc.duration", ProcDuration, Num, None, "nanoseconds since the process started"),
+    f!("proc.sname", ProcSname, Str, None, "name of the session leader"),
     f!("proc.name", ProcName, Str, None, "process name (the kernel's `comm`)"),
     f!("proc.exe", ProcExe, Str, None, "first argument (`argv[0]`)"),
     f!("proc.exepath", ProcExePath, Str, None, "full executable path"),
@@ -199,6 +219,9 @@ pub const FIELDS: &[FieldDef] = &[
     f!("user.euid", UserEuid, Num, None, "Garrison: effective user id"),
     f!("user.name", UserName, Str, None, "name of the real user id (from the process's own root)"),
     f!("user.loginuid", UserLoginUid, Num, None, "audit login uid; -1 when unset"),
+    f!("user.loginname", UserLoginName, Str, None, "name of the login uid"),
+    f!("thread.cap_effective", ThreadCapEffective, Str, None, "effective capabilities by name, space separated (`CAP_SYS_ADMIN CAP_NET_ADMIN`)"),
+    f!("thread.cap_permitted", ThreadCapPermitted, Str, None, "permitted capabilities by name"),
     f!("group.gid", GroupGid, Num, None, "real group id"),
     f!("group.name", GroupName, Str, None, "name of the real group id"),
     f!("container.id", ContainerId, Str, None, "container id, 12 hex digits; `host` outside containers"),
@@ -208,6 +231,8 @@ pub const FIELDS: &[FieldDef] = &[
     f!("container.image.tag", ContainerImageTag, Str, None, "image tag"),
     f!("container.image.id", ContainerImageId, Str, None, "image id or digest"),
     f!("container.type", ContainerType, Str, None, "runtime: `podman`, `docker`, `containerd`, `cri-o`, `runc`, `unknown`"),
+    f!("container.privileged", ContainerPrivileged, Bool, None, "the container runs privileged"),
+    f!("container.start_ts", ContainerStartTs, Num, None, "container start time, ns since the epoch"),
     f!("k8s.ns.name", K8sNsName, Str, None, "Kubernetes namespace"),
     f!("k8s.pod.name", K8sPodName, Str, None, "Kubernetes pod name"),
     f!("k8s.pod.uid", K8sPodUid, Str, None, "Kubernetes pod UID"),
@@ -231,6 +256,13 @@ pub const FIELDS: &[FieldDef] = &[
     f!("fd.l4proto", FdL4Proto, Str, None, "`tcp` or `udp`"),
     f!("fd.sockfamily", FdSockFamily, Str, None, "`ip` or `unix`"),
     f!("fd.types", FdTypes, Str, Index, "types of fds 0-2 (exec): `[N]` one, without an index any of them (as `proc.stdin.type`)"),
+    f!("fd.net", FdNet, Ip, None, "either IP, compared with CIDR networks (`fd.net in (10.0.0.0/8)`)"),
+    f!("fd.snet", FdSnet, Ip, None, "server IP, for CIDR comparisons"),
+    f!("fd.cnet", FdCnet, Ip, None, "client IP, for CIDR comparisons"),
+    f!("fd.rnet", FdRnet, Ip, None, "remote IP, for CIDR comparisons"),
+    f!("fd.lnet", FdLnet, Ip, None, "local IP, for CIDR comparisons"),
+    f!("fd.name_changed", FdNameChanged, Bool, None, "the event gave the fd its name: true for connect and accept (they set the socket's tuple)"),
+    f!("fd.connected", FdConnected, Bool, None, "the socket is connected (a connect or accept that succeeded)"),
     f!("fs.path.name", FsPathName, Str, None, "the path a filesystem syscall operates on, canonical"),
     f!("fs.path.source", FsPathSource, Str, None, "source path of rename, link, symlink"),
     f!("fs.path.target", FsPathTarget, Str, None, "target (new) path of rename, link, symlink"),
@@ -369,6 +401,10 @@ pub struct Needs {
     pub sockname: bool,
     /// `evt.arg.flags` / `evt.arg.mode` / `evt.arg.nstype` renderings.
     pub args: bool,
+    /// `thread.cap_*` renderings.
+    pub caps: bool,
+    /// `evt.args`.
+    pub all_args: bool,
 }
 
 impl Needs {
@@ -378,6 +414,8 @@ impl Needs {
         pcmdline: true,
         sockname: true,
         args: true,
+        caps: true,
+        all_args: true,
     };
 
     /// Adds what a field needs.
@@ -390,6 +428,12 @@ impl Needs {
                 self.args = true;
                 self.sockname = true;
             }
+            FieldId::EvtArgs => {
+                self.args = true;
+                self.sockname = true;
+                self.all_args = true;
+            }
+            FieldId::ThreadCapEffective | FieldId::ThreadCapPermitted => self.caps = true,
             _ => {}
         }
     }
@@ -401,6 +445,8 @@ impl Needs {
 pub struct Ctx {
     /// The host's name (`evt.hostname`).
     pub hostname: String,
+    /// Boot time, ns since the epoch (for `proc.duration`); 0 when unknown.
+    pub boot_ns: u64,
     cmdline: String,
     args_start: usize,
     pcmdline: String,
@@ -409,6 +455,36 @@ pub struct Ctx {
     mode: String,
     nstype: String,
     container_short: String,
+    cap_effective: String,
+    cap_permitted: String,
+    all_args: String,
+}
+
+/// Capability names by number.
+pub const CAPS: [&str; 41] = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+];
+
+fn push_caps(out: &mut String, mask: Option<u64>) {
+    out.clear();
+    if let Some(mask) = mask {
+        for (i, name) in CAPS.iter().enumerate() {
+            if mask & (1u64 << i) != 0 {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(name);
+            }
+        }
+    }
 }
 
 fn args_of(ev: &Event) -> &[String] {
@@ -496,10 +572,11 @@ fn sock_family(ev: &Event) -> Option<&SockAddr> {
 }
 
 impl Ctx {
-    /// A context for a host named `hostname`.
+    /// A context for a host named `hostname` (boot time read from `/proc/stat`).
     pub fn new(hostname: impl Into<String>) -> Self {
         Ctx {
             hostname: hostname.into(),
+            boot_ns: boot_time_ns().unwrap_or(0),
             ..Ctx::default()
         }
     }
@@ -573,6 +650,41 @@ impl Ctx {
                 _ => {}
             }
         }
+        if needs.caps {
+            push_caps(&mut self.cap_effective, ev.process.cap_effective);
+            push_caps(&mut self.cap_permitted, ev.process.cap_permitted);
+        }
+        if needs.all_args {
+            self.push_all_args(ev);
+        }
+    }
+
+    fn push_all_args(&mut self, ev: &Event) {
+        let mut out = std::mem::take(&mut self.all_args);
+        out.clear();
+        let mut seen: Vec<ArgKey> = Vec::new();
+        for (name, key, _) in ARG_KEYS {
+            if seen.contains(key) || *key == ArgKey::Res {
+                continue;
+            }
+            seen.push(*key);
+            let v = evt_arg(*key, ev, self);
+            if v.present() {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(name);
+                out.push('=');
+                match v {
+                    Val::Str(s) => out.push_str(s),
+                    Val::Num(n) => {
+                        let _ = write!(out, "{n}");
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.all_args = out;
     }
 
     fn push_mode(&mut self, mode: u32) {
@@ -707,7 +819,7 @@ pub fn extract<'a>(
         (
             FieldId::ProcAName | FieldId::ProcAPid | FieldId::ProcAExe | FieldId::ProcAExePath | FieldId::FdTypes,
             FieldArg::None
-        ) | (FieldId::FdIp | FieldId::FdPort, _)
+        ) | (FieldId::FdIp | FieldId::FdPort | FieldId::FdNet, _)
     );
     if index > 0 && !multi {
         return Val::Missing;
@@ -961,6 +1073,54 @@ pub fn extract<'a>(
                 },
             }
         }
+        FieldId::FdNet | FieldId::FdSnet | FieldId::FdRnet | FieldId::FdLnet | FieldId::FdCnet => {
+            let Some((local, remote, _)) = sock(ev) else {
+                return Val::Missing;
+            };
+            let (server, client) = match &ev.data {
+                EventData::Connect { .. } => (remote, local),
+                _ => (local, remote),
+            };
+            match id {
+                FieldId::FdNet => ip_of(if index == 0 { server } else if index == 1 { client } else { None }),
+                FieldId::FdSnet => ip_of(server),
+                FieldId::FdCnet => ip_of(client),
+                FieldId::FdRnet => ip_of(remote),
+                _ => ip_of(local),
+            }
+        }
+        FieldId::FdConnected => match &ev.data {
+            EventData::Connect { .. } | EventData::Accept { .. } => {
+                Val::Bool(ev.result.is_some_and(|r| r >= 0))
+            }
+            _ if sock(ev).is_some() => Val::Bool(false),
+            _ => Val::Missing,
+        },
+        FieldId::EvtArgs => Val::Str(&ctx.all_args),
+        FieldId::FdNameChanged => match &ev.data {
+            EventData::Connect { .. } | EventData::Accept { .. } => Val::Bool(true),
+            _ if sock(ev).is_some() => Val::Bool(false),
+            _ => Val::Missing,
+        },
+        FieldId::ProcDuration => match (p.start_ns, ctx.boot_ns) {
+            (Some(start), boot) if boot > 0 => Val::Num(ev.time_ns.saturating_sub(boot.saturating_add(start)) as i64),
+            _ => Val::Missing,
+        },
+        FieldId::ProcVpid => p.vpid.map_or(Val::Missing, |v| Val::Num(i64::from(v))),
+        FieldId::ProcSname => opt_str(&p.sname),
+        FieldId::UserLoginName => opt_str(&p.loginname),
+        FieldId::ThreadCapEffective => p.cap_effective.map_or(Val::Missing, |_| Val::Str(&ctx.cap_effective)),
+        FieldId::ThreadCapPermitted => p.cap_permitted.map_or(Val::Missing, |_| Val::Str(&ctx.cap_permitted)),
+        FieldId::ContainerPrivileged => ev
+            .container
+            .as_ref()
+            .and_then(|c| c.privileged)
+            .map_or(Val::Missing, Val::Bool),
+        FieldId::ContainerStartTs => ev
+            .container
+            .as_ref()
+            .and_then(|c| c.start_ns)
+            .map_or(Val::Missing, |t| Val::Num(t as i64)),
         FieldId::FsPathName => fs_path(ev).map_or(Val::Missing, |p| Val::Str(&p.path)),
         FieldId::FsPathSource => match &ev.data {
             EventData::Rename { from, .. } => Val::Str(&from.path),
@@ -1112,4 +1272,12 @@ mod tests {
         assert_eq!(image_repository("localhost:5000/x"), "localhost:5000/x");
         assert_eq!(image_tag("localhost:5000/x"), None);
     }
+}
+
+/// Boot time from `/proc/stat` (`btime`), ns since the epoch.
+pub fn boot_time_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("btime "))?;
+    let secs: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    secs.checked_mul(1_000_000_000)
 }

@@ -94,11 +94,23 @@ pub fn is_technique(tag: &str) -> bool {
     main && (b.len() == 5 || (b.len() == 9 && b[5] == b'.' && b[6..9].iter().all(u8::is_ascii_digit)))
 }
 
+/// Falco substitutes list items into the condition text, so an item written with
+/// quotes inside (`'"10.0.0.0/8"'`) means the unquoted text.
+fn unquote(item: &str) -> &str {
+    let b = item.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        &item[1..item.len() - 1]
+    } else {
+        item
+    }
+}
+
 fn flatten_lists(loaded: &Loaded) -> HashMap<String, Vec<String>> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     for list in &loaded.lists {
         let mut items = Vec::new();
-        for item in &list.items {
+        for item in list.items.iter().map(|i| unquote(i).to_string()) {
+            let item = &item;
             match out.get(item) {
                 Some(inner) => items.extend(inner.iter().cloned()),
                 None => items.push(item.clone()),

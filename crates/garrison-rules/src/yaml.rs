@@ -144,7 +144,29 @@ impl MarkedEventReceiver for Builder {
 }
 
 /// Parses every document of a YAML text.
+///
+/// libyaml (what Falco reads rules with) accepts a flow sequence's closing `]` at
+/// the indentation of its key, which the YAML spec and `yaml-rust2` refuse; when the
+/// first parse fails on indentation, lone closing brackets are indented and the text
+/// parsed again, so that Falco's own files load. Line numbers are unchanged.
 pub fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
+    match parse_strict(text) {
+        Err(e) if e.message.contains("indentation") => {
+            let mut fixed = String::with_capacity(text.len() + 64);
+            for line in text.split_inclusive('\n') {
+                let t = line.trim();
+                if t == "]" || t == "}" || t == "]," || t == "}," {
+                    fixed.push_str("    ");
+                }
+                fixed.push_str(line);
+            }
+            parse_strict(&fixed).map_err(|_| e)
+        }
+        other => other,
+    }
+}
+
+fn parse_strict(text: &str) -> Result<Vec<Node>, SyntaxError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     parser
