@@ -86,6 +86,15 @@ fn merge(base: &mut Value, over: &Value) {
     match (base, over) {
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
+                // `data` of another kind replaces the default's rather than merging.
+                let other_kind = k == "data"
+                    && v
+                        .get("type")
+                        .is_some_and(|t| b.get(k).and_then(|d| d.get("type")) != Some(t));
+                if other_kind {
+                    b.insert(k.clone(), v.clone());
+                    continue;
+                }
                 match b.get_mut(k) {
                     Some(slot) => merge(slot, v),
                     None => {

@@ -49,6 +49,9 @@ pub enum Command {
     /// Manage the advisory database: update it, import advisories offline, show its state.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Check detection rules and run their fixtures (`validate DIR`, `test DIR`).
+    #[command(subcommand)]
+    Rules(crate::rules::RulesCommand),
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@
 mod cli;
 mod db;
 mod progress;
+mod rules;
 mod sbom;
 mod scan;
 
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         cli::Command::Sbom(args) => sbom::run(&cli.global, args),
         cli::Command::Scan(args) => scan::run(&cli.global, args),
         cli::Command::Db(cmd) => db::run(&cli.global, cmd),
+        cli::Command::Rules(cmd) => rules::run(cmd),
     };
     match result {
         Ok(code) => code,
