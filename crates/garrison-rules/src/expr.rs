@@ -485,6 +485,9 @@ pub fn kinds(expr: &Expr) -> KindSet {
 /// Path prefixes outside which the expression cannot hold for a read-only open:
 /// `None` when it does not constrain them.
 pub fn read_prefixes(expr: &Expr) -> Option<Vec<String>> {
+    if !kinds(expr).contains(EventKind::Open) {
+        return Some(Vec::new());
+    }
     match expr {
         Expr::Const(false) => Some(Vec::new()),
         Expr::Const(true) | Expr::Not(_) => None,
@@ -789,4 +792,29 @@ fn compare_vals(op: Op, a: Val<'_>, b: Val<'_>) -> bool {
 /// Whether a kind is one the expression's rule is indexed under (for docs/tests).
 pub fn applies(expr: &Expr, kind: EventKind) -> bool {
     kinds(expr).contains(kind)
+}
+
+/// Absolute path literals an expression compares path fields with (to decide which
+/// default ignored prefixes, like `/proc/`, a ruleset needs lifted).
+pub fn path_literals(expr: &Expr, out: &mut Vec<String>) {
+    match expr {
+        Expr::Const(_) => {}
+        Expr::And(items) | Expr::Or(items) => items.iter().for_each(|e| path_literals(e, out)),
+        Expr::Not(_) => {}
+        Expr::Macro(_, inner) => path_literals(inner, out),
+        Expr::Check(c) => {
+            let is_path = matches!(c.lhs.id, FieldId::FdName | FieldId::FsPathName | FieldId::FdDirectory | FieldId::FsPathTarget)
+                || c.lhs.id == FieldId::EvtArg;
+            if !is_path {
+                return;
+            }
+            match &c.rhs {
+                CRhs::Str(s) if s.starts_with('/') => out.push(s.to_string()),
+                CRhs::StrSet(set) => out.extend(set.iter().filter(|s| s.starts_with('/')).map(|s| s.to_string())),
+                CRhs::Prefixes(set) => out.extend(set.iter().filter(|s| s.starts_with('/')).map(|s| s.to_string())),
+                CRhs::Glob(g) => out.push(g.glob().glob().to_string()),
+                _ => {}
+            }
+        }
+    }
 }

@@ -564,7 +564,7 @@ fn parse_exceptions(item: &Item<'_>, node: &Node) -> Result<Vec<ExceptionDef>, L
                 return Err(sub.err(n.line, "exception `values` must be a list"));
             };
             for row in rows {
-                if single {
+                if single || (fields.is_empty() && matches!(row.value, Value::Scalar(..))) {
                     match &row.value {
                         Value::Scalar(s, _) => values.push(vec![ExcValue::One(s.clone())]),
                         _ => return Err(sub.err(row.line, "with a single field, each value is a string")),
@@ -574,7 +574,7 @@ fn parse_exceptions(item: &Item<'_>, node: &Node) -> Result<Vec<ExceptionDef>, L
                 let Value::Seq(cells) = &row.value else {
                     return Err(sub.err(row.line, format!("each value of exception {name:?} is a list of {} values", fields.len())));
                 };
-                if cells.len() != fields.len() {
+                if !fields.is_empty() && cells.len() != fields.len() {
                     return Err(sub.err(row.line, format!("exception {name:?}: a value has {} items for {} fields", cells.len(), fields.len())));
                 }
                 let mut tuple = Vec::new();

@@ -70,6 +70,8 @@ pub struct Rule {
     output: Vec<Piece>,
     /// Read-only-open prefixes the rule needs (`None`: any path).
     read_prefixes: Option<Vec<String>>,
+    /// Absolute paths the condition compares with.
+    path_literals: Vec<String>,
 }
 
 /// A loaded, compiled ruleset.
@@ -127,6 +129,9 @@ fn exception_ast(rule: &RuleDef) -> Result<Option<Ast>, String> {
         if e.values.is_empty() {
             continue;
         }
+        if e.fields.is_empty() {
+            return Err(format!("exception {:?} has values but no `fields`", e.name));
+        }
         let field_ref = |name: &str| -> Result<FieldRef, String> {
             match cond::parse(&format!("{name} exists")) {
                 Ok(Ast::Check { lhs, .. }) => Ok(lhs),
@@ -160,6 +165,14 @@ fn exception_ast(rule: &RuleDef) -> Result<Option<Ast>, String> {
             continue;
         }
         for tuple in &e.values {
+            if tuple.len() != e.fields.len() {
+                return Err(format!(
+                    "exception {:?}: a value has {} items for {} fields",
+                    e.name,
+                    tuple.len(),
+                    e.fields.len()
+                ));
+            }
             let mut parts = Vec::new();
             for ((field, comp), value) in e.fields.iter().zip(&e.comps).zip(tuple) {
                 let lhs = field_ref(field)?;
@@ -379,6 +392,11 @@ impl RuleSet {
                     pos: def.pos.clone(),
                     fields,
                     read_prefixes: expr::read_prefixes(&expr),
+                    path_literals: {
+                        let mut v = Vec::new();
+                        expr::path_literals(&expr, &mut v);
+                        v
+                    },
                     expr,
                     output,
                 })
@@ -503,6 +521,16 @@ impl RuleSet {
         out
     }
 
+    /// Enabled rules whose conditions do not confine read-only opens to path
+    /// prefixes (each one makes the interest ask for every read).
+    pub fn unconstrained_readers(&self) -> Vec<&str> {
+        self.rules
+            .iter()
+            .filter(|r| r.enabled && r.kinds.contains(EventKind::Open) && r.read_prefixes.is_none())
+            .map(|r| r.name.as_str())
+            .collect()
+    }
+
     /// The interest the sensors should get: the kinds enabled rules use, and the
     /// read-only-open prefixes they need (`/` when some rule does not constrain them).
     pub fn interest(&self) -> Interest {
@@ -520,6 +548,12 @@ impl RuleSet {
         }
         let mut interest = Interest::kinds(kinds);
         interest.read_prefixes = if any_path { vec!["/".to_string()] } else { compact_prefixes(prefixes) };
+        // A default ignored prefix (`/proc/`, `/sys/`) that covers a path some rule
+        // watches is lifted, or that rule could never fire.
+        let watched: Vec<&String> = self.rules.iter().filter(|r| r.enabled).flat_map(|r| r.path_literals.iter()).collect();
+        interest
+            .ignore_prefixes
+            .retain(|ignored| !watched.iter().any(|p| p.starts_with(ignored.as_str())));
         interest
     }
 }
