@@ -439,6 +439,7 @@ impl Enricher {
                 image: meta.image,
                 image_id: meta.image_id,
                 pod,
+                ..Container::default()
             })),
             meta_tries: tries,
         }

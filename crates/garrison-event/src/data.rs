@@ -58,6 +58,21 @@ pub struct Process {
     /// Ancestors, parent first, bounded (enricher). `proc.aname[N]` reads `ancestors[N-1]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ancestors: Vec<Ancestor>,
+    /// Pid in the process's own PID namespace (1 for a container's init), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpid: Option<u32>,
+    /// User name of `loginuid` (enricher).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loginname: Option<String>,
+    /// Name of the session leader (enricher), e.g. the login shell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sname: Option<String>,
+    /// Effective capability set (bit mask of capabilities 0-63), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap_effective: Option<u64>,
+    /// Permitted capability set, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap_permitted: Option<u64>,
 }
 
 /// One ancestor of a process.
@@ -94,6 +109,12 @@ pub struct Container {
     /// Kubernetes pod, when the cgroup path says the container belongs to one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<Pod>,
+    /// The container runs privileged (from the runtime's state), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileged: Option<bool>,
+    /// When the container started, nanoseconds since the Unix epoch, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ns: Option<u64>,
 }
 
 /// Container runtimes recognized from cgroup paths.

@@ -17,7 +17,10 @@ mod interest;
 mod source;
 
 pub use data::*;
-pub use interest::{Interest, InterestError};
+pub use interest::{
+    Interest, InterestError, DEFAULT_IGNORE_PREFIXES, DEFAULT_READ_PREFIXES, MAX_IGNORED_PIDS,
+    MAX_PREFIXES, MAX_PREFIX_LEN,
+};
 pub use source::{EventSource, KindStats, Mechanism, SourceError, SourceInfo, SourceStats};
 
 use serde::{Deserialize, Serialize};

@@ -63,6 +63,9 @@ pub enum Command {
     /// privileges) enriched with process, user and container; `agent status` shows
     /// the running agent.
     Agent(crate::agent::AgentArgs),
+    /// Check detection rules and run their fixtures (`validate DIR`, `test DIR`).
+    #[command(subcommand)]
+    Rules(crate::rules::RulesCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@ mod cli;
 mod compliance;
 mod db;
 mod progress;
+mod rules;
 mod sbom;
 mod scan;
 
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         cli::Command::Admission(args) => admission::run(&cli.global, args),
         cli::Command::Policy(cmd) => compliance::run_policy(&cli.global, cmd),
         cli::Command::Agent(args) => agent::run(&cli.global, args),
+        cli::Command::Rules(cmd) => rules::run(cmd),
     };
     match result {
         Ok(code) => code,
