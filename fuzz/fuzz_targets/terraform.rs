@@ -1,0 +1,11 @@
+//! The Terraform reader and AWS checks: any text parses or fails with an error.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(blocks) = garrison_iac::terraform::parse(text) {
+            let _ = garrison_iac::terraform::check(&blocks, garrison_iac::runtimes::today());
+        }
+    }
+});
