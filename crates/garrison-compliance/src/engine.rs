@@ -7,7 +7,7 @@
 //! | `f:A,B` | one of the paths is a regular file (symlinks resolved inside the target) | it cannot be examined (permission) |
 //! | `f:A -> C` | a line of one of the existing files satisfies `C` | no path exists as a regular file, or none could be read |
 //! | `d:A` | one of the paths is a directory | it cannot be examined |
-//! | `d:A -> N` | a file whose name matches `N` is in the directory or below it (symlinks skipped) | no path is a directory |
+//! | `d:A -> N` | a file whose name matches `N` is in the directory or below it (a symlink to a file counts; symlinked directories are not entered) | no path is a directory |
 //! | `d:A -> N -> C` | such a file has a line satisfying `C` | no path is a directory |
 //! | `p:N` | a process whose `comm` or `argv[0]` base name is `N` runs | the target is a rootfs or image |
 //! | `c:CMD` | the command ran | it could not start or timed out; the policy is not trusted; the target is a rootfs or image |
@@ -418,6 +418,16 @@ impl<'a> Engine<'a> {
                         ));
                     }
                     let path = format!("{dir}/{entry}");
+                    // A symlink counts when it leads (inside the target) to a
+                    // regular file, as in Wazuh 4; symlinked directories are
+                    // not entered, so that no loop is possible.
+                    let kind = match kind {
+                        Kind::Symlink => match self.fs.kind(&path) {
+                            Ok(Some(Kind::File)) => Kind::File,
+                            _ => Kind::Symlink,
+                        },
+                        k => k,
+                    };
                     match kind {
                         Kind::Dir if depth < MAX_DIR_DEPTH => stack.push((path, depth + 1)),
                         Kind::File => {
@@ -450,7 +460,6 @@ impl<'a> Engine<'a> {
                                 Err(e) => return Eval::na(e).at(&path),
                             }
                         }
-                        // Symlinks are skipped, as Wazuh does.
                         _ => {}
                     }
                 }
