@@ -323,6 +323,34 @@ checks:
 }
 
 #[test]
+fn the_default_dialect_applies_to_policies_without_regex_type() {
+    use garrison_compliance::policy::LoadOptions;
+    let text = r#"
+policy: {id: "d", file: "d.yml", name: "d", description: "no regex_type"}
+checks:
+  - {id: 1, title: "[passed] PCRE2 look-ahead", condition: all, rules: ['f:/etc/ssh/sshd_config -> r:^(?!#)PermitRootLogin\s+no']}
+"#;
+    let origin = || Origin {
+        path: "d.yml".into(),
+        trusted: false,
+    };
+    let fs = rootfs();
+    // In OS_Regex `(?!#)` is a group holding the literal text `?!#`: no line has it.
+    let os = Policy::parse(text, origin()).expect("valid OS_Regex too");
+    let r = Engine::new(&fs, Scope::Rootfs).evaluate(&os);
+    assert_eq!(r.checks[0].result, Outcome::Failed);
+    let opts = LoadOptions {
+        strict: true,
+        default_regex: garrison_compliance::RegexType::Pcre2,
+    };
+    let p = Policy::parse_opts(text, origin(), opts).expect("pcre2 by default");
+    assert_as_titled(
+        &Engine::new(&fs, Scope::Rootfs).evaluate(&p),
+        "default dialect",
+    );
+}
+
+#[test]
 fn variables_may_be_lists() {
     let text = r#"
 policy: {id: "v", file: "v.yml", name: "v", description: "list variables"}
