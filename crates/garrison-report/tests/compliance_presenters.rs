@@ -133,6 +133,26 @@ fn html_escapes_everything_and_prints() {
 }
 
 #[test]
+fn accepted_failures_are_marked_everywhere() {
+    let mut r = report();
+    r.policies[0].checks[1].suppressed = Some(garrison_model::Suppression {
+        reason: "ticket SEC-1".into(),
+        expires: Some("2027-01-01".into()),
+    });
+    let render = |format| {
+        let mut out = Vec::new();
+        render_compliance(&r, format, &RenderOptions::default(), &mut out).expect("render");
+        String::from_utf8(out).expect("utf-8")
+    };
+    assert!(render(ComplianceFormat::Table).contains("accepted: ticket SEC-1"));
+    assert!(render(ComplianceFormat::Html).contains("Accepted risk"));
+    let xml = render(ComplianceFormat::Junit);
+    let doc = roxmltree::Document::parse(&xml).expect("xml");
+    assert_eq!(doc.root_element().attribute("failures"), Some("0"));
+    assert_eq!(doc.root_element().attribute("skipped"), Some("3"));
+}
+
+#[test]
 fn table_and_json() {
     let t = render(ComplianceFormat::Table);
     assert!(
