@@ -443,3 +443,60 @@ fn a_timed_out_command_takes_its_whole_process_group_with_it() {
         assert_eq!(state, Some("Z"), "grandchild still alive: {stat}");
     }
 }
+
+#[test]
+fn image_symlinks_to_unwanted_places_are_read_on_a_second_walk() {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, data: &[u8], kind: tar::EntryType, link: Option<&str>| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(if kind == tar::EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
+        if let Some(l) = link {
+            h.set_link_name(l).expect("link name");
+        }
+        h.set_cksum();
+        b.append_data(&mut h, path, data).expect("append");
+    };
+    add("real/", b"", tar::EntryType::Directory, None);
+    add("real/conf", b"Port 22\n", tar::EntryType::Regular, None);
+    add("etc/", b"", tar::EntryType::Directory, None);
+    add("etc/linkdir", b"", tar::EntryType::Symlink, Some("/real"));
+    add(
+        "etc/linkfile",
+        b"",
+        tar::EntryType::Symlink,
+        Some("../real/conf"),
+    );
+    let blob = b.into_inner().expect("tar");
+    let make = move || -> Box<dyn Source> {
+        Box::new(Image(MemoryImage::new("links", vec![blob.clone()])))
+    };
+    let text = r#"
+policy: {id: "s", file: "s.yml", name: "s", description: "symlinks in images"}
+checks:
+  - {id: 1, title: "[passed] d: through a symlinked directory", condition: all, rules: ['d:/etc/linkdir -> conf -> r:^Port 22$']}
+  - {id: 2, title: "[passed] f: through a symlinked file", condition: all, rules: ['f:/etc/linkfile -> Port 22']}
+  - {id: 3, title: "[passed] f: below a symlinked directory", condition: all, rules: ['f:/etc/linkdir/conf -> r:^Port']}
+"#;
+    let p = Policy::parse(
+        text,
+        Origin {
+            path: "s.yml".into(),
+            trusted: false,
+        },
+    )
+    .expect("parse");
+    let (files, dirs) = garrison_compliance::target::paths_read_by(&[&p]);
+    let mut src = make();
+    let again = make.clone();
+    let fs = MemFs::load(src.as_mut(), &files, &dirs, &mut || Ok(again())).expect("load");
+    assert_as_titled(
+        &Engine::new(&fs, Scope::Image).evaluate(&p),
+        "image symlinks",
+    );
+}

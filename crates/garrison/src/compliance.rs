@@ -169,7 +169,12 @@ pub fn run_check(global: &Global, cmd: CheckCommand) -> anyhow::Result<ExitCode>
     let opened: Opened = match &place {
         Place::Host => target::open_host()?,
         Place::Rootfs(path) => target::open_rootfs(path)?,
-        Place::Image(archive) => target::open_image(archive, &refs)?,
+        Place::Image(archive) => target::open_image_with(archive, &refs, &mut |source, fs| {
+            let mut progress = crate::progress::Progress::new(fs, global.quiet, "reading image");
+            let result = source.walk(&mut progress, &garrison_compliance::fs::MemFs::limits());
+            progress.finish();
+            result
+        })?,
     };
     let mut report: ComplianceReport = target::run(
         &opened,
