@@ -365,6 +365,10 @@ impl<'a> Engine<'a> {
             }
             return Eval::na(problems.join("; "));
         }
+        if !problems.is_empty() {
+            // A file that could not be read might have held the line.
+            return Eval::na(format!("no line matches, but {}", problems.join("; ")));
+        }
         Eval::not_found(format!("no line of {shown} matches"))
     }
 
@@ -464,6 +468,10 @@ impl<'a> Engine<'a> {
                     }
                 }
             }
+        }
+        if content.is_some() && !problems.is_empty() {
+            // A file that could not be read might have held the line.
+            return Eval::na(format!("no line matches, but {}", problems.join("; ")));
         }
         if content.is_some() {
             if matched_files == 0 {

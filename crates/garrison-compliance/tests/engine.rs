@@ -500,3 +500,32 @@ checks:
         "image symlinks",
     );
 }
+
+#[test]
+fn an_unreadable_file_makes_a_content_rule_not_applicable_not_passed() {
+    // /proc/self/mem is a regular file whose read at offset 0 fails (EIO).
+    let text = r#"
+policy: {id: "u", file: "u.yml", name: "u", description: "unreadable files"}
+checks:
+  - {id: 1, title: "[na] a readable file without the line, and an unreadable one", condition: all, rules: ['f:/etc/hostname,/proc/self/mem -> r:^garrison-no-such-line$']}
+  - {id: 2, title: "[na] not does not turn it into a pass", condition: all, rules: ['not f:/etc/hostname,/proc/self/mem -> r:^garrison-no-such-line$']}
+"#;
+    let p = Policy::parse(
+        text,
+        Origin {
+            path: "u.yml".into(),
+            trusted: false,
+        },
+    )
+    .expect("parse");
+    let host = RootFs::new(
+        Rootfs::open("/", TargetKind::Rootfs, RootfsOptions::default()).expect("open /"),
+    );
+    let r = Engine::new(&host, Scope::Host).evaluate(&p);
+    assert_as_titled(&r, "unreadable");
+    assert!(r.checks[0]
+        .reason
+        .as_deref()
+        .unwrap_or("")
+        .contains("/proc/self/mem"));
+}
