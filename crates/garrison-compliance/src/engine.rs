@@ -5,7 +5,7 @@
 //! | rule | found when | not applicable when |
 //! |---|---|---|
 //! | `f:A,B` | one of the paths is a regular file (symlinks resolved inside the target) | it cannot be examined (permission) |
-//! | `f:A -> C` | a line of one of the existing files satisfies `C` | no path exists as a regular file, or none could be read |
+//! | `f:A -> C` | a line of one of the existing files satisfies `C` | no path exists as a regular file, or no line matched and a file could not be read |
 //! | `d:A` | one of the paths is a directory | it cannot be examined |
 //! | `d:A -> N` | a file whose name matches `N` is in the directory or below it (a symlink to a file counts; symlinked directories are not entered) | no path is a directory |
 //! | `d:A -> N -> C` | such a file has a line satisfying `C` | no path is a directory |
