@@ -104,7 +104,7 @@ done
     echo "garrison check host --policy policies/cis_debian12.yml --trust-policy policies/cis_debian12.yml --format json"
     echo '```'
     echo
-    echo "Versions: $(dpkg-query -W -f '${Package} ${Version}, ' openscap-scanner ssg-debian) garrison $("$GARRISON" --version 2>/dev/null | head -1)"
+    echo "Versions: $(dpkg-query -W -f '${Package} ${Version}, ' openscap-scanner ssg-debian) $("$GARRISON" --version 2>/dev/null | head -1)"
     echo
     echo "| run | wall (s) | user+sys CPU (s) | max RSS (MB) | exit |"
     echo "|---|---|---|---|---|"

@@ -5,9 +5,9 @@
 //! | rule | found when | not applicable when |
 //! |---|---|---|
 //! | `f:A,B` | one of the paths is a regular file (symlinks resolved inside the target) | it cannot be examined (permission) |
-//! | `f:A -> C` | a line of one of the existing files satisfies `C` | no path exists as a regular file, or none could be read |
+//! | `f:A -> C` | a line of one of the existing files satisfies `C` | no path exists as a regular file, or no line matched and a file could not be read |
 //! | `d:A` | one of the paths is a directory | it cannot be examined |
-//! | `d:A -> N` | a file whose name matches `N` is in the directory or below it (symlinks skipped) | no path is a directory |
+//! | `d:A -> N` | a file whose name matches `N` is in the directory or below it (a symlink to a file counts; symlinked directories are not entered) | no path is a directory |
 //! | `d:A -> N -> C` | such a file has a line satisfying `C` | no path is a directory |
 //! | `p:N` | a process whose `comm` or `argv[0]` base name is `N` runs | the target is a rootfs or image |
 //! | `c:CMD` | the command ran | it could not start or timed out; the policy is not trusted; the target is a rootfs or image |
@@ -365,6 +365,10 @@ impl<'a> Engine<'a> {
             }
             return Eval::na(problems.join("; "));
         }
+        if !problems.is_empty() {
+            // A file that could not be read might have held the line.
+            return Eval::na(format!("no line matches, but {}", problems.join("; ")));
+        }
         Eval::not_found(format!("no line of {shown} matches"))
     }
 
@@ -418,6 +422,16 @@ impl<'a> Engine<'a> {
                         ));
                     }
                     let path = format!("{dir}/{entry}");
+                    // A symlink counts when it leads (inside the target) to a
+                    // regular file, as in Wazuh 4; symlinked directories are
+                    // not entered, so that no loop is possible.
+                    let kind = match kind {
+                        Kind::Symlink => match self.fs.kind(&path) {
+                            Ok(Some(Kind::File)) => Kind::File,
+                            _ => Kind::Symlink,
+                        },
+                        k => k,
+                    };
                     match kind {
                         Kind::Dir if depth < MAX_DIR_DEPTH => stack.push((path, depth + 1)),
                         Kind::File => {
@@ -450,11 +464,14 @@ impl<'a> Engine<'a> {
                                 Err(e) => return Eval::na(e).at(&path),
                             }
                         }
-                        // Symlinks are skipped, as Wazuh does.
                         _ => {}
                     }
                 }
             }
+        }
+        if content.is_some() && !problems.is_empty() {
+            // A file that could not be read might have held the line.
+            return Eval::na(format!("no line matches, but {}", problems.join("; ")));
         }
         if content.is_some() {
             if matched_files == 0 {

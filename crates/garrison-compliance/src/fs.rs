@@ -139,16 +139,9 @@ pub struct MemFs {
 }
 
 impl MemFs {
-    /// Walks `source` once, keeping the content of files at the `wanted`
-    /// paths and below the `wanted_dirs`. When a wanted path turns out to be
-    /// a symlink to a file that was not kept, the source is walked a second
-    /// time for it (`reopen` gives a fresh source).
-    pub fn load(
-        source: &mut dyn Source,
-        wanted: &[String],
-        wanted_dirs: &[String],
-        reopen: &mut dyn FnMut() -> Result<Box<dyn Source>, SourceError>,
-    ) -> Result<MemFs, SourceError> {
+    /// An empty tree that will keep the content of files at the `wanted`
+    /// paths and below the `wanted_dirs` when a source is walked into it.
+    pub fn new(wanted: &[String], wanted_dirs: &[String]) -> MemFs {
         let mut fs = MemFs::default();
         for w in wanted {
             fs.wanted.push(normalize(w));
@@ -160,18 +153,26 @@ impl MemFs {
             }
             fs.wanted.push(d);
         }
-        let limits = Limits {
+        fs
+    }
+
+    /// The limits a walk into a [`MemFs`] uses.
+    pub fn limits() -> Limits {
+        Limits {
             max_file_bytes: MAX_FILE,
             ..Limits::default()
-        };
-        source.walk(&mut fs, &limits)?;
-        // Symlinked wanted paths whose final file was not kept.
+        }
+    }
+
+    /// After a walk: the wanted paths that lead, through symlinks, to files
+    /// (or directories) whose content was not kept. When not empty, walk the
+    /// source again into [`MemFs::again`].
+    pub fn unresolved(&self) -> Vec<String> {
         let mut extra = BTreeSet::new();
-        let wanted_now = fs.wanted.clone();
-        for w in &wanted_now {
+        for w in &self.wanted {
             let candidates: Vec<String> = if let Some(dir) = w.strip_suffix('/') {
                 let prefix = format!("{dir}/");
-                fs.nodes
+                self.nodes
                     .range(prefix.clone()..)
                     .take_while(|(k, _)| k.starts_with(&prefix))
                     .filter(|(_, n)| matches!(n, Node::Symlink { .. }))
@@ -182,28 +183,60 @@ impl MemFs {
                 vec![w.clone()]
             };
             for c in candidates {
-                if let Ok(Some(real)) = fs.resolve(&c, true) {
-                    if let Some(Node::File { content: None, .. }) = fs.nodes.get(&real) {
+                let Ok(Some(real)) = self.resolve(&c, true) else {
+                    continue;
+                };
+                match self.nodes.get(&real) {
+                    Some(Node::File { content: None, .. }) if !self.is_wanted(&real) => {
                         extra.insert(real);
                     }
+                    // A wanted directory reached through a symlink: keep what is below it.
+                    Some(Node::Dir { .. }) | None if real != c && w.ends_with('/') => {
+                        let d = if real == "/" {
+                            real
+                        } else {
+                            format!("{real}/")
+                        };
+                        if !self.wanted.contains(&d) {
+                            extra.insert(d);
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
-        if !extra.is_empty() {
-            fs.wanted.extend(extra);
-            let mut second = reopen()?;
-            let mut again = MemFs {
-                wanted: fs.wanted.clone(),
-                ..MemFs::default()
-            };
-            second.walk(&mut again, &limits)?;
-            again.warnings.clear();
-            return Ok(MemFs {
-                warnings: fs.warnings,
-                ..again
-            });
+        extra.into_iter().collect()
+    }
+
+    /// A fresh tree wanting everything this one did, plus `extra`.
+    pub fn again(&self, extra: Vec<String>) -> MemFs {
+        let mut wanted = self.wanted.clone();
+        wanted.extend(extra);
+        MemFs {
+            wanted,
+            ..MemFs::default()
         }
-        Ok(fs)
+    }
+
+    /// Walks `source` into a new tree (see [`MemFs::new`]); when wanted paths
+    /// lead through symlinks to content that was not kept, walks a fresh
+    /// source from `reopen` a second time.
+    pub fn load(
+        source: &mut dyn Source,
+        wanted: &[String],
+        wanted_dirs: &[String],
+        reopen: &mut dyn FnMut() -> Result<Box<dyn Source>, SourceError>,
+    ) -> Result<MemFs, SourceError> {
+        let mut fs = MemFs::new(wanted, wanted_dirs);
+        source.walk(&mut fs, &MemFs::limits())?;
+        let extra = fs.unresolved();
+        if extra.is_empty() {
+            return Ok(fs);
+        }
+        let mut again = fs.again(extra);
+        reopen()?.walk(&mut again, &MemFs::limits())?;
+        again.warnings = fs.warnings;
+        Ok(again)
     }
 
     fn is_wanted(&self, path: &str) -> bool {

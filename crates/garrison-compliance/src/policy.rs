@@ -80,6 +80,26 @@ pub struct Check {
     pub rules: Vec<Rule>,
 }
 
+/// How policy files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Unknown keys and rules that do not parse are errors (`policy validate`);
+    /// otherwise warnings, and such rules are never applicable (`check`).
+    pub strict: bool,
+    /// The dialect of policies that do not set `policy.regex_type`: OS_Regex,
+    /// as Wazuh 4 and its documentation; Wazuh 5's bundled policies assume PCRE2.
+    pub default_regex: RegexType,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            strict: true,
+            default_regex: RegexType::OsRegex,
+        }
+    }
+}
+
 /// Where a policy came from and whether its command rules may run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Origin {
@@ -126,17 +146,29 @@ impl Policy {
     /// Reads and validates one policy file; with `strict == false` unknown
     /// keys become [`Policy::warnings`] (as Wazuh ignores them).
     pub fn load_with(path: &Path, trusted: bool, strict: bool) -> Result<Policy, PolicyError> {
+        Policy::load_opts(
+            path,
+            trusted,
+            LoadOptions {
+                strict,
+                ..LoadOptions::default()
+            },
+        )
+    }
+
+    /// Reads and validates one policy file with `opts`.
+    pub fn load_opts(path: &Path, trusted: bool, opts: LoadOptions) -> Result<Policy, PolicyError> {
         let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Policy::parse_with(
+        Policy::parse_opts(
             &text,
             Origin {
                 path: path.to_path_buf(),
                 trusted,
             },
-            strict,
+            opts,
         )
     }
 
@@ -147,6 +179,23 @@ impl Policy {
 
     /// Parses and validates a policy from its YAML text (see [`Policy::load_with`]).
     pub fn parse_with(text: &str, origin: Origin, strict: bool) -> Result<Policy, PolicyError> {
+        Policy::parse_opts(
+            text,
+            origin,
+            LoadOptions {
+                strict,
+                ..LoadOptions::default()
+            },
+        )
+    }
+
+    /// Parses and validates a policy from its YAML text with `opts`.
+    pub fn parse_opts(
+        text: &str,
+        origin: Origin,
+        opts: LoadOptions,
+    ) -> Result<Policy, PolicyError> {
+        let strict = opts.strict;
         let path = origin.path.clone();
         let doc: serde_yaml_ng::Value =
             serde_yaml_ng::from_str(text).map_err(|e| PolicyError::Parse {
@@ -159,7 +208,7 @@ impl Policy {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        let regex_type = raw.policy.regex_type.unwrap_or(RegexType::OsRegex);
+        let regex_type = raw.policy.regex_type.unwrap_or(opts.default_regex);
         let mut variables = BTreeMap::new();
         for (k, v) in raw.variables.unwrap_or_default() {
             if !k.starts_with('$') || k.len() < 2 {
@@ -556,6 +605,22 @@ pub fn load_all_with(
     trusted: &dyn Fn(&Path) -> bool,
     strict: bool,
 ) -> Result<Vec<Policy>, Vec<PolicyError>> {
+    load_all_opts(
+        paths,
+        trusted,
+        LoadOptions {
+            strict,
+            ..LoadOptions::default()
+        },
+    )
+}
+
+/// [`load_all`] with `opts`.
+pub fn load_all_opts(
+    paths: &[PathBuf],
+    trusted: &dyn Fn(&Path) -> bool,
+    opts: LoadOptions,
+) -> Result<Vec<Policy>, Vec<PolicyError>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -566,7 +631,7 @@ pub fn load_all_with(
     }
     let mut policies = Vec::new();
     for f in files {
-        match Policy::load_with(&f, trusted(&f), strict) {
+        match Policy::load_opts(&f, trusted(&f), opts) {
             Ok(p) => policies.push(p),
             Err(e) => errors.push(e),
         }

@@ -356,3 +356,113 @@ mod tests {
         assert!(parse(r"f:/a -> r:\q").is_err());
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+
+    /// A deterministic generator of rule-like strings from the grammar's own pieces.
+    fn pieces(seed: &mut u64, n: usize) -> String {
+        const P: &[&str] = &[
+            "f:",
+            "d:",
+            "p:",
+            "c:",
+            "r:",
+            "n:",
+            "not ",
+            " -> ",
+            " && ",
+            "!",
+            "/etc",
+            "/",
+            ",",
+            "\\",
+            "\\w",
+            "\\s",
+            "\\.",
+            "\\d+",
+            "(",
+            ")",
+            "|",
+            "^",
+            "$",
+            "+",
+            "*",
+            " compare ",
+            "<=",
+            "==",
+            "=",
+            "4",
+            "-1",
+            "99999999999999999999",
+            "$v",
+            "é",
+            "\u{0}",
+            "'",
+            "\"",
+            "(?=",
+            "(?!",
+            "\\1",
+            "[",
+            "]",
+            "{",
+            "}",
+            "?",
+        ];
+        let mut s = String::new();
+        for _ in 0..n {
+            *seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            s.push_str(P[(*seed >> 33) as usize % P.len()]);
+        }
+        s
+    }
+
+    #[test]
+    fn arbitrary_rules_parse_or_fail_with_a_reason_and_never_panic() {
+        let mut vars = BTreeMap::new();
+        vars.insert("$v".to_string(), "/etc/a,/etc/b".to_string());
+        let mut seed = 7u64;
+        let (mut ok, mut err) = (0, 0);
+        for i in 0..20_000 {
+            let text = pieces(&mut seed, 1 + i % 12);
+            for dialect in [RegexType::OsRegex, RegexType::Pcre2] {
+                match parse_rule(&text, &vars, dialect) {
+                    Ok(rule) => {
+                        ok += 1;
+                        // Every compiled pattern can run on a line without panicking.
+                        let tests: Vec<&Test> = match &rule.kind {
+                            RuleKind::File {
+                                content: Some(c), ..
+                            }
+                            | RuleKind::Command {
+                                content: Some(c), ..
+                            } => c.minterms.iter().map(|m| &m.test).collect(),
+                            _ => Vec::new(),
+                        };
+                        for t in tests {
+                            let line = b"PermitRootLogin no 4 (x) aaaa";
+                            let r = match t {
+                                Test::Regex(p) => p.is_match(line).map(|_| ()),
+                                Test::Numeric { pattern, .. } => {
+                                    pattern.first_capture(line).map(|_| ())
+                                }
+                                Test::Literal(_) => Ok(()),
+                            };
+                            if let Err(e) = r {
+                                assert!(!e.is_empty());
+                            }
+                        }
+                    }
+                    Err(reason) => {
+                        err += 1;
+                        assert!(!reason.is_empty(), "empty reason for {text:?}");
+                    }
+                }
+            }
+        }
+        assert!(ok > 1000 && err > 1000, "ok {ok}, err {err}");
+    }
+}

@@ -55,11 +55,34 @@ pub fn open_rootfs(path: &Path) -> Result<Opened, TargetError> {
 /// An image (docker-archive, OCI archive, `oci:DIR[:TAG]`), read into memory:
 /// the content of the files `policies` can read is kept (see [`crate::fs`]).
 pub fn open_image(spec: &str, policies: &[&Policy]) -> Result<Opened, TargetError> {
+    open_image_with(spec, policies, &mut |source, fs| {
+        source.walk(fs, &MemFs::limits())
+    })
+}
+
+/// [`open_image`], with `walk` doing each walk of the image into the tree
+/// (so that a caller can wrap the visitor, e.g. to show progress).
+pub fn open_image_with(
+    spec: &str,
+    policies: &[&Policy],
+    walk: &mut dyn FnMut(
+        &mut dyn garrison_source::Source,
+        &mut MemFs,
+    ) -> Result<(), garrison_source::SourceError>,
+) -> Result<Opened, TargetError> {
     let (files, dirs) = paths_read_by(policies);
     let mut source = garrison_source::image::open_file_image(spec, None)?;
     let target = source.target();
-    let mut reopen = || garrison_source::image::open_file_image(spec, None);
-    let fs = MemFs::load(source.as_mut(), &files, &dirs, &mut reopen)?;
+    let mut fs = MemFs::new(&files, &dirs);
+    walk(source.as_mut(), &mut fs)?;
+    let extra = fs.unresolved();
+    if !extra.is_empty() {
+        let mut again = fs.again(extra);
+        let mut second = garrison_source::image::open_file_image(spec, None)?;
+        walk(second.as_mut(), &mut again)?;
+        again.warnings = std::mem::take(&mut fs.warnings);
+        fs = again;
+    }
     let warnings = fs.warnings.clone();
     Ok(Opened {
         fs: Box::new(fs),

@@ -323,6 +323,34 @@ checks:
 }
 
 #[test]
+fn the_default_dialect_applies_to_policies_without_regex_type() {
+    use garrison_compliance::policy::LoadOptions;
+    let text = r#"
+policy: {id: "d", file: "d.yml", name: "d", description: "no regex_type"}
+checks:
+  - {id: 1, title: "[passed] PCRE2 look-ahead", condition: all, rules: ['f:/etc/ssh/sshd_config -> r:^(?!#)PermitRootLogin\s+no']}
+"#;
+    let origin = || Origin {
+        path: "d.yml".into(),
+        trusted: false,
+    };
+    let fs = rootfs();
+    // In OS_Regex `(?!#)` is a group holding the literal text `?!#`: no line has it.
+    let os = Policy::parse(text, origin()).expect("valid OS_Regex too");
+    let r = Engine::new(&fs, Scope::Rootfs).evaluate(&os);
+    assert_eq!(r.checks[0].result, Outcome::Failed);
+    let opts = LoadOptions {
+        strict: true,
+        default_regex: garrison_compliance::RegexType::Pcre2,
+    };
+    let p = Policy::parse_opts(text, origin(), opts).expect("pcre2 by default");
+    assert_as_titled(
+        &Engine::new(&fs, Scope::Rootfs).evaluate(&p),
+        "default dialect",
+    );
+}
+
+#[test]
 fn variables_may_be_lists() {
     let text = r#"
 policy: {id: "v", file: "v.yml", name: "v", description: "list variables"}
@@ -414,4 +442,90 @@ fn a_timed_out_command_takes_its_whole_process_group_with_it() {
             .next();
         assert_eq!(state, Some("Z"), "grandchild still alive: {stat}");
     }
+}
+
+#[test]
+fn image_symlinks_to_unwanted_places_are_read_on_a_second_walk() {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, data: &[u8], kind: tar::EntryType, link: Option<&str>| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(if kind == tar::EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
+        if let Some(l) = link {
+            h.set_link_name(l).expect("link name");
+        }
+        h.set_cksum();
+        b.append_data(&mut h, path, data).expect("append");
+    };
+    add("real/", b"", tar::EntryType::Directory, None);
+    add("real/conf", b"Port 22\n", tar::EntryType::Regular, None);
+    add("etc/", b"", tar::EntryType::Directory, None);
+    add("etc/linkdir", b"", tar::EntryType::Symlink, Some("/real"));
+    add(
+        "etc/linkfile",
+        b"",
+        tar::EntryType::Symlink,
+        Some("../real/conf"),
+    );
+    let blob = b.into_inner().expect("tar");
+    let make = move || -> Box<dyn Source> {
+        Box::new(Image(MemoryImage::new("links", vec![blob.clone()])))
+    };
+    let text = r#"
+policy: {id: "s", file: "s.yml", name: "s", description: "symlinks in images"}
+checks:
+  - {id: 1, title: "[passed] d: through a symlinked directory", condition: all, rules: ['d:/etc/linkdir -> conf -> r:^Port 22$']}
+  - {id: 2, title: "[passed] f: through a symlinked file", condition: all, rules: ['f:/etc/linkfile -> Port 22']}
+  - {id: 3, title: "[passed] f: below a symlinked directory", condition: all, rules: ['f:/etc/linkdir/conf -> r:^Port']}
+"#;
+    let p = Policy::parse(
+        text,
+        Origin {
+            path: "s.yml".into(),
+            trusted: false,
+        },
+    )
+    .expect("parse");
+    let (files, dirs) = garrison_compliance::target::paths_read_by(&[&p]);
+    let mut src = make();
+    let again = make.clone();
+    let fs = MemFs::load(src.as_mut(), &files, &dirs, &mut || Ok(again())).expect("load");
+    assert_as_titled(
+        &Engine::new(&fs, Scope::Image).evaluate(&p),
+        "image symlinks",
+    );
+}
+
+#[test]
+fn an_unreadable_file_makes_a_content_rule_not_applicable_not_passed() {
+    // /proc/self/mem is a regular file whose read at offset 0 fails (EIO).
+    let text = r#"
+policy: {id: "u", file: "u.yml", name: "u", description: "unreadable files"}
+checks:
+  - {id: 1, title: "[na] a readable file without the line, and an unreadable one", condition: all, rules: ['f:/etc/hostname,/proc/self/mem -> r:^garrison-no-such-line$']}
+  - {id: 2, title: "[na] not does not turn it into a pass", condition: all, rules: ['not f:/etc/hostname,/proc/self/mem -> r:^garrison-no-such-line$']}
+"#;
+    let p = Policy::parse(
+        text,
+        Origin {
+            path: "u.yml".into(),
+            trusted: false,
+        },
+    )
+    .expect("parse");
+    let host = RootFs::new(
+        Rootfs::open("/", TargetKind::Rootfs, RootfsOptions::default()).expect("open /"),
+    );
+    let r = Engine::new(&host, Scope::Host).evaluate(&p);
+    assert_as_titled(&r, "unreadable");
+    assert!(r.checks[0]
+        .reason
+        .as_deref()
+        .unwrap_or("")
+        .contains("/proc/self/mem"));
 }

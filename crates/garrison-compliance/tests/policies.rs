@@ -60,7 +60,7 @@ fn run_rootfs(tree: &Path, policy: &Policy) -> PolicyResult {
         .expect("one policy result")
 }
 
-fn result<'a>(r: &'a PolicyResult, id: u64) -> &'a CheckResult {
+fn result(r: &PolicyResult, id: u64) -> &CheckResult {
     r.checks
         .iter()
         .find(|c| c.id == id)

@@ -355,7 +355,9 @@ fn stat_and_list_in_root_resolve_symlinks_inside_the_tree() {
     let m = src.stat_in_root("/abs-escape").expect("stat");
     assert_eq!(m.size, "inside\n".len() as u64);
     // `../../..` cannot climb above the tree's root: /etc/passwd of the tree is missing.
-    let e = src.stat_in_root("/usr/rel-escape").expect_err("no passwd in the tree");
+    let e = src
+        .stat_in_root("/usr/rel-escape")
+        .expect_err("no passwd in the tree");
     assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
     assert!(src.stat_in_root("/../../etc/hostname").is_err());
     // Listing through a symlinked directory stays inside, entries are not followed.

@@ -108,6 +108,9 @@ pub enum PolicyCommand {
     Validate {
         #[arg(required = true, value_name = "DIR|FILE")]
         paths: Vec<PathBuf>,
+        /// Regex dialect of policies that do not set `regex_type`.
+        #[arg(long, value_enum, value_name = "DIALECT", default_value_t = crate::compliance::RegexArg::Osregex)]
+        regex_type: crate::compliance::RegexArg,
     },
 }
 

@@ -6,9 +6,10 @@ use crate::UsageError;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use garrison_compliance::engine::Scope;
-use garrison_compliance::policy::{check_unique, load_all_with, policy_files};
+use garrison_compliance::policy::{check_unique, load_all_opts, policy_files, LoadOptions};
 use garrison_compliance::report::Outcome;
 use garrison_compliance::target::{self, Opened};
+use garrison_compliance::RegexType;
 use garrison_compliance::{builtin, framework, ComplianceReport, Policy};
 use garrison_gate::{Gate, IgnoreFile, Subject, DEFAULT_IGNORE_FILE};
 use garrison_model::Suppression;
@@ -29,6 +30,23 @@ pub enum CheckFormatArg {
     Junit,
     /// A self-contained audit report, ready to print or save as PDF.
     Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegexArg {
+    /// Wazuh's OS_Regex.
+    Osregex,
+    /// PCRE2 (bounded backtracking).
+    Pcre2,
+}
+
+impl RegexArg {
+    pub fn dialect(self) -> RegexType {
+        match self {
+            RegexArg::Osregex => RegexType::OsRegex,
+            RegexArg::Pcre2 => RegexType::Pcre2,
+        }
+    }
 }
 
 /// Options every `garrison check` target shares.
@@ -70,6 +88,10 @@ pub struct CheckArgs {
     /// failed check. Default: ./.garrisonignore when it exists.
     #[arg(long, value_name = "FILE")]
     pub ignorefile: Option<PathBuf>,
+    /// Regex dialect of policies that do not set `regex_type`: osregex (Wazuh 4
+    /// and its documentation) or pcre2 (what Wazuh 5's bundled policies assume).
+    #[arg(long, value_enum, value_name = "DIALECT", default_value_t = RegexArg::Osregex)]
+    pub regex_type: RegexArg,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = CheckFormatArg::Table)]
     pub format: CheckFormatArg,
@@ -133,7 +155,11 @@ pub fn run_check(global: &Global, cmd: CheckCommand) -> anyhow::Result<ExitCode>
             std::fs::canonicalize(f).is_ok_and(|c| trusted_roots.iter().any(|r| c.starts_with(r)))
         };
         // Lenient: unknown keys are warnings here (Wazuh ignores them); `policy validate` is strict.
-        load_all_with(&args.policy, &trusted, false).map_err(|errors| {
+        let opts = LoadOptions {
+            strict: false,
+            default_regex: args.regex_type.dialect(),
+        };
+        load_all_opts(&args.policy, &trusted, opts).map_err(|errors| {
             anyhow::anyhow!(
                 "{} policy problem(s); run `garrison policy validate` for details:\n  {}",
                 errors.len(),
@@ -149,7 +175,12 @@ pub fn run_check(global: &Global, cmd: CheckCommand) -> anyhow::Result<ExitCode>
     let opened: Opened = match &place {
         Place::Host => target::open_host()?,
         Place::Rootfs(path) => target::open_rootfs(path)?,
-        Place::Image(archive) => target::open_image(archive, &refs)?,
+        Place::Image(archive) => target::open_image_with(archive, &refs, &mut |source, fs| {
+            let mut progress = crate::progress::Progress::new(fs, global.quiet, "reading image");
+            let result = source.walk(&mut progress, &garrison_compliance::fs::MemFs::limits());
+            progress.finish();
+            result
+        })?,
     };
     let mut report: ComplianceReport = target::run(
         &opened,
@@ -264,7 +295,11 @@ pub fn run_check(global: &Global, cmd: CheckCommand) -> anyhow::Result<ExitCode>
 }
 
 pub fn run_policy(global: &Global, cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
-    let PolicyCommand::Validate { paths } = cmd;
+    let PolicyCommand::Validate { paths, regex_type } = cmd;
+    let opts = LoadOptions {
+        strict: true,
+        default_regex: regex_type.dialect(),
+    };
     let mut files = Vec::new();
     for p in &paths {
         files.extend(policy_files(p).with_context(|| format!("cannot read {}", p.display()))?);
@@ -275,7 +310,7 @@ pub fn run_policy(global: &Global, cmd: PolicyCommand) -> anyhow::Result<ExitCod
     let mut problems = 0usize;
     let mut good = Vec::new();
     for f in &files {
-        match Policy::load(f, false) {
+        match Policy::load_opts(f, false, opts) {
             Ok(p) => {
                 if !global.quiet {
                     println!(

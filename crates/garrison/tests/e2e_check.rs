@@ -325,3 +325,58 @@ fn an_image_and_its_rootfs_give_the_same_verdicts() {
     assert_eq!(rootfs.len(), image.len());
     assert!(differ.is_empty(), "rootfs vs image: {differ:?}");
 }
+
+#[test]
+fn garrisonignore_accepts_failed_checks() {
+    let root = debian("rootfs");
+    let root = root.to_str().expect("path");
+    let first = garrison(&[
+        "check",
+        "rootfs",
+        root,
+        "--severity",
+        "CRITICAL,HIGH",
+        "--format",
+        "json",
+        "-q",
+    ]);
+    assert_eq!(code(&first), 1);
+    let report = json(&first);
+    let failed: Vec<String> = checks(&report)
+        .iter()
+        .filter(|c| c["result"] == "failed")
+        .map(|c| format!("{}:{}", c["policy"].as_str().expect("policy"), c["id"]))
+        .collect();
+    assert!(!failed.is_empty());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ignore = dir.path().join("ignore.yml");
+    let mut text = String::from("ignore:\n");
+    for id in &failed {
+        text.push_str(&format!(
+            "  - id: \"{id}\"\n    reason: accepted in the e2e test\n"
+        ));
+    }
+    std::fs::write(&ignore, text).expect("write ignore file");
+    let second = garrison(&[
+        "check",
+        "rootfs",
+        root,
+        "--severity",
+        "CRITICAL,HIGH",
+        "--ignorefile",
+        ignore.to_str().expect("path"),
+        "--format",
+        "json",
+        "-q",
+    ]);
+    assert_eq!(
+        code(&second),
+        0,
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let report = json(&second);
+    for c in checks(&report).iter().filter(|c| c["result"] == "failed") {
+        assert_eq!(c["suppressed"]["reason"], "accepted in the e2e test");
+    }
+}

@@ -123,6 +123,18 @@ fn failed_check(out: &mut String, c: &CheckResult) {
         sev = c.severity,
         title = esc(&c.title)
     );
+    if let Some(s) = &c.suppressed {
+        let until = s
+            .expires
+            .as_deref()
+            .map(|e| format!(" (until {})", esc(e)))
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            r#"<p><span class="label">Accepted risk</span><br>{}{until}</p>"#,
+            esc(&s.reason)
+        );
+    }
     if let Some(d) = &c.description {
         let _ = write!(out, "<p>{}</p>", esc(d));
     }

@@ -1,7 +1,8 @@
 //! JUnit XML: one `<testsuite>` per applicable policy, one `<testcase>` per
 //! check (`classname` the policy id, `name` `[SEVERITY] ID: title`); a failed
-//! check has a `<failure>` whose text holds the evidence and remediation, a
-//! not-applicable one a `<skipped>` with the reason. Policies whose
+//! check has a `<failure>` whose text holds the evidence and remediation (a
+//! `<skipped>` when `.garrisonignore` accepts it), a not-applicable one a
+//! `<skipped>` with the reason. Policies whose
 //! requirements are not met are one suite with a single skipped case.
 
 use super::evidence_lines;
@@ -24,6 +25,23 @@ fn attr(s: &str) -> String {
         .collect()
 }
 
+/// Failures and skipped cases of one suite: accepted failures are skipped;
+/// a policy whose requirements fail is one skipped case.
+fn counts(p: &garrison_compliance::report::PolicyResult) -> (usize, usize) {
+    if !p.applicable {
+        return (0, 1);
+    }
+    let accepted = p
+        .checks
+        .iter()
+        .filter(|c| c.result == Outcome::Failed && c.suppressed.is_some())
+        .count();
+    (
+        p.summary.failed - accepted.min(p.summary.failed),
+        p.summary.not_applicable + accepted,
+    )
+}
+
 pub(crate) fn render(report: &ComplianceReport) -> Result<String, ReportError> {
     let enc = |e: std::io::Error| ReportError::Encode {
         format: "junit",
@@ -34,13 +52,10 @@ pub(crate) fn render(report: &ComplianceReport) -> Result<String, ReportError> {
         .map_err(enc)?;
     let (mut tests, mut failures, mut skipped) = (0, 0, 0);
     for p in &report.policies {
+        let (f, sk) = counts(p);
         tests += p.checks.len().max(1);
-        failures += p.summary.failed;
-        skipped += if p.applicable {
-            p.summary.not_applicable
-        } else {
-            1
-        };
+        failures += f;
+        skipped += sk;
     }
     let mut suites = BytesStart::new("testsuites");
     suites.push_attribute((
@@ -55,17 +70,9 @@ pub(crate) fn render(report: &ComplianceReport) -> Result<String, ReportError> {
         let mut s = BytesStart::new("testsuite");
         s.push_attribute(("name", attr(&format!("{} ({})", p.name, p.id)).as_str()));
         s.push_attribute(("tests", p.checks.len().max(1).to_string().as_str()));
-        s.push_attribute(("failures", p.summary.failed.to_string().as_str()));
-        s.push_attribute((
-            "skipped",
-            (if p.applicable {
-                p.summary.not_applicable
-            } else {
-                1
-            })
-            .to_string()
-            .as_str(),
-        ));
+        let (f, sk) = counts(p);
+        s.push_attribute(("failures", f.to_string().as_str()));
+        s.push_attribute(("skipped", sk.to_string().as_str()));
         s.push_attribute(("timestamp", attr(&report.generated_at).as_str()));
         w.write_event(Event::Start(s)).map_err(enc)?;
         if !p.applicable {
@@ -92,6 +99,13 @@ pub(crate) fn render(report: &ComplianceReport) -> Result<String, ReportError> {
             w.write_event(Event::Start(tc)).map_err(enc)?;
             match c.result {
                 Outcome::Passed => {}
+                Outcome::Failed if c.suppressed.is_some() => {
+                    let reason = c.suppressed.as_ref().map_or("", |s| s.reason.as_str());
+                    let mut sk = BytesStart::new("skipped");
+                    let message = attr(&format!("failed, accepted: {reason}"));
+                    sk.push_attribute(("message", message.as_str()));
+                    w.write_event(Event::Empty(sk)).map_err(enc)?;
+                }
                 Outcome::Failed => {
                     let mut f = BytesStart::new("failure");
                     f.push_attribute(("message", attr(&c.title).as_str()));

@@ -95,6 +95,9 @@ pub(crate) fn render(report: &ComplianceReport, opts: &RenderOptions) -> String 
             for ctl in controls {
                 let _ = write!(check, "\n{ctl}");
             }
+            if let Some(s) = &c.suppressed {
+                let _ = write!(check, "\naccepted: {}", one_line(&s.reason));
+            }
             t.add_row(vec![
                 Cell::new(c.id),
                 Cell::new(c.severity.as_str()),
