@@ -34,6 +34,61 @@ impl std::fmt::Display for CompileError {
     }
 }
 
+/// A set of strings: a linear scan (length first) when small, an FNV-hashed set
+/// when large. Both answer without allocating.
+#[derive(Debug, Clone)]
+pub struct StrSet {
+    small: Vec<Box<str>>,
+    large: HashSet<Box<str>, std::hash::BuildHasherDefault<Fnv>>,
+}
+
+/// FNV-1a: fast for the short keys rule lists hold.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+impl FromIterator<Box<str>> for StrSet {
+    fn from_iter<I: IntoIterator<Item = Box<str>>>(iter: I) -> Self {
+        let mut items: Vec<Box<str>> = iter.into_iter().collect();
+        items.sort();
+        items.dedup();
+        if items.len() <= 8 {
+            StrSet { small: items, large: HashSet::default() }
+        } else {
+            StrSet { small: Vec::new(), large: items.into_iter().collect() }
+        }
+    }
+}
+
+impl StrSet {
+    /// Whether the set holds `s`.
+    pub fn contains(&self, s: &str) -> bool {
+        if self.large.is_empty() {
+            self.small.iter().any(|x| x.len() == s.len() && **x == *s)
+        } else {
+            self.large.contains(s)
+        }
+    }
+
+    /// The items.
+    pub fn iter(&self) -> impl Iterator<Item = &Box<str>> {
+        self.small.iter().chain(self.large.iter())
+    }
+}
+
 /// A compiled right side.
 #[derive(Debug, Clone)]
 enum CRhs {
@@ -42,7 +97,7 @@ enum CRhs {
     Num(i64),
     Bool(bool),
     Ip(IpAddr),
-    StrSet(HashSet<Box<str>>),
+    StrSet(StrSet),
     NumSet(Box<[i64]>),
     Nets(Box<[(IpAddr, u8)]>),
     Prefixes(Box<[Box<str>]>),
@@ -468,7 +523,7 @@ pub fn kinds(expr: &Expr) -> KindSet {
                     set
                 }
                 (Op::In | Op::Intersects, CRhs::StrSet(items)) => {
-                    for s in items {
+                    for s in items.iter() {
                         if let Some(k) = kind_of(s) {
                             set.insert(k);
                         }
@@ -816,5 +871,30 @@ pub fn path_literals(expr: &Expr, out: &mut Vec<String>) {
                 _ => {}
             }
         }
+    }
+}
+
+/// Process names an expression requires (`proc.name = x` / `proc.name in (...)` as a
+/// conjunct): the rule can only hold for events of those processes. `None` when it
+/// does not constrain the name.
+pub fn required_names(expr: &Expr) -> Option<Vec<String>> {
+    match expr {
+        Expr::Const(false) => Some(Vec::new()),
+        Expr::Const(true) | Expr::Not(_) => None,
+        Expr::Macro(_, inner) => required_names(inner),
+        Expr::And(items) => items.iter().filter_map(required_names).min_by_key(|v| v.len()),
+        Expr::Or(items) => {
+            let mut out = Vec::new();
+            for item in items.iter() {
+                out.extend(required_names(item)?);
+            }
+            Some(out)
+        }
+        Expr::Check(c) if c.lhs.id == FieldId::ProcName && c.lhs.transformers.is_empty() => match (c.op, &c.rhs) {
+            (Op::Eq, CRhs::Str(s)) => Some(vec![s.to_string()]),
+            (Op::In, CRhs::StrSet(set)) => Some(set.iter().map(|s| s.to_string()).collect()),
+            _ => None,
+        },
+        Expr::Check(_) => None,
     }
 }

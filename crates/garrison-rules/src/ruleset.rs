@@ -70,6 +70,8 @@ pub struct Rule {
     output: Vec<Piece>,
     /// Read-only-open prefixes the rule needs (`None`: any path).
     read_prefixes: Option<Vec<String>>,
+    /// Process names the rule requires (`None`: any).
+    names: Option<Vec<String>>,
     /// Absolute paths the condition compares with.
     path_literals: Vec<String>,
 }
@@ -78,7 +80,10 @@ pub struct Rule {
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// Per kind: rules that do not require particular process names.
     by_kind: Vec<Vec<u32>>,
+    /// Per kind: rules that require one of some process names, by name.
+    by_kind_name: Vec<HashMap<Box<str>, Vec<u32>, std::hash::BuildHasherDefault<expr::Fnv>>>,
     macro_slots: usize,
     needs: Needs,
     /// Rules not loaded (lenient loads), with reasons.
@@ -392,6 +397,7 @@ impl RuleSet {
                     pos: def.pos.clone(),
                     fields,
                     read_prefixes: expr::read_prefixes(&expr),
+                    names: expr::required_names(&expr),
                     path_literals: {
                         let mut v = Vec::new();
                         expr::path_literals(&expr, &mut v);
@@ -442,13 +448,29 @@ impl RuleSet {
             }
         }
         set.macro_slots = slots.len();
+        set.by_kind_name = vec![HashMap::default(); EventKind::ALL.len()];
         for (i, rule) in set.rules.iter().enumerate() {
             if !rule.enabled {
                 continue;
             }
             for kind in rule.kinds.kinds() {
-                if let Some(v) = set.by_kind.get_mut(kind_index(kind)) {
-                    v.push(i as u32);
+                let k = kind_index(kind);
+                match &rule.names {
+                    Some(names) => {
+                        if let Some(map) = set.by_kind_name.get_mut(k) {
+                            for name in names {
+                                let v = map.entry(name.as_str().into()).or_insert_with(Vec::new);
+                                if !v.contains(&(i as u32)) {
+                                    v.push(i as u32);
+                                }
+                            }
+                        }
+                    }
+                    None => {
+                        if let Some(v) = set.by_kind.get_mut(k) {
+                            v.push(i as u32);
+                        }
+                    }
                 }
             }
         }
@@ -475,7 +497,8 @@ impl RuleSet {
         EvalState::new(self.macro_slots)
     }
 
-    /// How many enabled rules can fire on a kind.
+    /// How many enabled rules are evaluated for every event of a kind (rules that
+    /// require particular process names are evaluated only for those).
     pub fn rules_for(&self, kind: EventKind) -> usize {
         self.by_kind.get(kind_index(kind)).map_or(0, Vec::len)
     }
@@ -484,19 +507,27 @@ impl RuleSet {
     /// `ctx` must have been prepared for `ev` with [`RuleSet::needs`]. Does not
     /// allocate once `out` and the scratch buffers have grown.
     pub fn matches(&self, ev: &Event, ctx: &Ctx, st: &mut EvalState, out: &mut Vec<usize>) {
-        let Some(candidates) = self.by_kind.get(kind_index(ev.kind())) else {
-            return;
-        };
-        if candidates.is_empty() {
+        let k = kind_index(ev.kind());
+        let generic = self.by_kind.get(k).map_or(&[][..], Vec::as_slice);
+        let named = self
+            .by_kind_name
+            .get(k)
+            .and_then(|m| m.get(ev.process.comm.as_str()))
+            .map_or(&[][..], Vec::as_slice);
+        if generic.is_empty() && named.is_empty() {
             return;
         }
         st.next_event();
-        for &i in candidates {
+        let start = out.len();
+        for &i in generic.iter().chain(named) {
             if let Some(rule) = self.rules.get(i as usize) {
                 if rule.expr.eval(ev, ctx, st) {
                     out.push(i as usize);
                 }
             }
+        }
+        if !named.is_empty() {
+            out[start..].sort_unstable();
         }
     }
 
