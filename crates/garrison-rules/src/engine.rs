@@ -129,7 +129,8 @@ impl Detector {
         drop(current);
         self.ctx.prepare(ev, self.set.needs());
         self.hits.clear();
-        self.set.matches(ev, &self.ctx, &mut self.state, &mut self.hits);
+        self.set
+            .matches(ev, &self.ctx, &mut self.state, &mut self.hits);
         if self.hits.is_empty() {
             return;
         }
@@ -145,7 +146,8 @@ impl Detector {
     pub fn count(&mut self, ev: &Event) -> usize {
         self.ctx.prepare(ev, self.set.needs());
         self.hits.clear();
-        self.set.matches(ev, &self.ctx, &mut self.state, &mut self.hits);
+        self.set
+            .matches(ev, &self.ctx, &mut self.state, &mut self.hits);
         self.hits.len()
     }
 }
@@ -179,7 +181,8 @@ impl Pool {
     }
 
     /// Queues an event (blocks when the worker's queue is full: back-pressure,
-    /// never a silent drop).
+    /// never a silent drop). Fails, giving the event back, when the worker is gone.
+    #[allow(clippy::result_large_err)]
     pub fn submit(&self, ev: Event) -> Result<(), Event> {
         let n = self.senders.len();
         let idx = (ev.process.pid as usize).wrapping_mul(0x9E37_79B9) % n.max(1);

@@ -98,7 +98,8 @@ pub struct RuleSet {
 pub fn is_technique(tag: &str) -> bool {
     let b = tag.as_bytes();
     let main = b.len() >= 5 && b[0] == b'T' && b[1..5].iter().all(u8::is_ascii_digit);
-    main && (b.len() == 5 || (b.len() == 9 && b[5] == b'.' && b[6..9].iter().all(u8::is_ascii_digit)))
+    main && (b.len() == 5
+        || (b.len() == 9 && b[5] == b'.' && b[6..9].iter().all(u8::is_ascii_digit)))
 }
 
 /// Falco substitutes list items into the condition text, so an item written with
@@ -146,7 +147,10 @@ fn exception_ast(rule: &RuleDef) -> Result<Option<Ast>, String> {
         let op_of = |comp: &str| -> Result<Op, String> {
             match cond::parse(&format!("a.b {comp} x")) {
                 Ok(Ast::Check { op, .. }) => Ok(op),
-                _ => Err(format!("exception {:?}: unknown comparison {comp:?}", e.name)),
+                _ => Err(format!(
+                    "exception {:?}: unknown comparison {comp:?}",
+                    e.name
+                )),
             }
         };
         if e.single {
@@ -157,14 +161,26 @@ fn exception_ast(rule: &RuleDef) -> Result<Option<Ast>, String> {
                 .iter()
                 .flatten()
                 .flat_map(|v| match v {
-                    ExcValue::One(s) => vec![Lit { text: s.clone(), bare: true }],
-                    ExcValue::Many(m) => m.iter().map(|s| Lit { text: s.clone(), bare: false }).collect(),
+                    ExcValue::One(s) => vec![Lit {
+                        text: s.clone(),
+                        bare: true,
+                    }],
+                    ExcValue::Many(m) => m
+                        .iter()
+                        .map(|s| Lit {
+                            text: s.clone(),
+                            bare: false,
+                        })
+                        .collect(),
                 })
                 .collect();
             let rhs = if op.takes_list() {
                 Rhs::List(items)
             } else {
-                return Err(format!("exception {:?}: a single field takes `in`, `pmatch` or `intersects`", e.name));
+                return Err(format!(
+                    "exception {:?}: a single field takes `in`, `pmatch` or `intersects`",
+                    e.name
+                ));
             };
             alternatives.push(Ast::Check { lhs, op, rhs });
             continue;
@@ -305,10 +321,15 @@ impl RuleSet {
     }
 
     /// Loads named texts in order.
-    pub fn from_sources(sources: &[(String, String)], opts: LoadOptions) -> Result<RuleSet, LoadErrors> {
+    pub fn from_sources(
+        sources: &[(String, String)],
+        opts: LoadOptions,
+    ) -> Result<RuleSet, LoadErrors> {
         let mut loaded = Loaded::default();
         for (name, text) in sources {
-            loaded.add_file(name, text).map_err(|e| LoadErrors(vec![e]))?;
+            loaded
+                .add_file(name, text)
+                .map_err(|e| LoadErrors(vec![e]))?;
         }
         RuleSet::compile(&loaded, opts)
     }
@@ -353,7 +374,10 @@ impl RuleSet {
                 set.skipped.push(Skipped {
                     rule: def.name.clone(),
                     pos: def.pos.clone(),
-                    reason: format!("event source {:?} is not supported (only syscall)", def.source),
+                    reason: format!(
+                        "event source {:?} is not supported (only syscall)",
+                        def.source
+                    ),
                 });
                 continue;
             }
@@ -380,17 +404,24 @@ impl RuleSet {
                     let unknown = matches!(e, CompileError::UnknownField(_));
                     (unknown, format!("condition: {e}"))
                 })?;
-                let output = parse_output(&def.output, &mut needs).map_err(|e| (e.contains("unknown field"), e))?;
+                let output = parse_output(&def.output, &mut needs)
+                    .map_err(|e| (e.contains("unknown field"), e))?;
                 let mut fields = Vec::new();
                 expr::collect_fields(&expr, &mut fields);
-                let severity = Severity::from_falco_priority(&def.priority).unwrap_or(Severity::Unknown);
+                let severity =
+                    Severity::from_falco_priority(&def.priority).unwrap_or(Severity::Unknown);
                 let kinds = expr::kinds(&expr);
                 Ok(Rule {
                     name: def.name.clone(),
                     desc: def.desc.clone(),
                     priority: def.priority.to_ascii_uppercase(),
                     severity,
-                    attack: def.tags.iter().filter(|t| is_technique(t)).cloned().collect(),
+                    attack: def
+                        .tags
+                        .iter()
+                        .filter(|t| is_technique(t))
+                        .cloned()
+                        .collect(),
                     tags: def.tags.clone(),
                     enabled: def.enabled,
                     kinds,
@@ -438,13 +469,23 @@ impl RuleSet {
         // when any rule reaches them (the compiler expands transitively).
         for m in &loaded.macros {
             if !used_macros.contains(&m.name) {
-                set.warnings.push(format!("{}:{}: macro {:?} is not used by any rule", m.pos.file, m.pos.line, m.name));
+                set.warnings.push(format!(
+                    "{}:{}: macro {:?} is not used by any rule",
+                    m.pos.file, m.pos.line, m.name
+                ));
             }
         }
-        let list_refs: HashSet<&str> = loaded.lists.iter().flat_map(|l| l.items.iter().map(String::as_str)).collect();
+        let list_refs: HashSet<&str> = loaded
+            .lists
+            .iter()
+            .flat_map(|l| l.items.iter().map(String::as_str))
+            .collect();
         for l in &loaded.lists {
             if !used_lists.contains(&l.name) && !list_refs.contains(l.name.as_str()) {
-                set.warnings.push(format!("{}:{}: list {:?} is not used by any rule", l.pos.file, l.pos.line, l.name));
+                set.warnings.push(format!(
+                    "{}:{}: list {:?} is not used by any rule",
+                    l.pos.file, l.pos.line, l.name
+                ));
             }
         }
         set.macro_slots = slots.len();
@@ -537,7 +578,9 @@ impl RuleSet {
         for piece in &rule.output {
             match piece {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Field(sel) => render_val(fields::extract(sel.id, &sel.arg, 0, ev, ctx), &mut out),
+                Piece::Field(sel) => {
+                    render_val(fields::extract(sel.id, &sel.arg, 0, ev, ctx), &mut out)
+                }
                 Piece::ContainerInfo => match &ev.container {
                     Some(c) => {
                         out.push_str("container_id=");
@@ -578,10 +621,19 @@ impl RuleSet {
             }
         }
         let mut interest = Interest::kinds(kinds);
-        interest.read_prefixes = if any_path { vec!["/".to_string()] } else { compact_prefixes(prefixes) };
+        interest.read_prefixes = if any_path {
+            vec!["/".to_string()]
+        } else {
+            compact_prefixes(prefixes)
+        };
         // A default ignored prefix (`/proc/`, `/sys/`) that covers a path some rule
         // watches is lifted, or that rule could never fire.
-        let watched: Vec<&String> = self.rules.iter().filter(|r| r.enabled).flat_map(|r| r.path_literals.iter()).collect();
+        let watched: Vec<&String> = self
+            .rules
+            .iter()
+            .filter(|r| r.enabled)
+            .flat_map(|r| r.path_literals.iter())
+            .collect();
         interest
             .ignore_prefixes
             .retain(|ignored| !watched.iter().any(|p| p.starts_with(ignored.as_str())));

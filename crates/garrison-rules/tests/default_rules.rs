@@ -13,16 +13,28 @@ fn rules_dir() -> PathBuf {
 #[test]
 fn default_rules_validate() {
     let v = testing::validate(&rules_dir());
-    assert!(v.errors.is_empty(), "rules validate:\n{}", v.errors.join("\n"));
+    assert!(
+        v.errors.is_empty(),
+        "rules validate:\n{}",
+        v.errors.join("\n")
+    );
     assert!(v.rules >= 60, "only {} rules", v.rules);
 }
 
 #[test]
 fn default_rules_pass_their_fixtures() {
     let run = testing::run_tests(&rules_dir()).unwrap();
-    let failures: Vec<String> = run.failures.iter().map(|f| format!("{}: {}", f.at, f.message)).collect();
+    let failures: Vec<String> = run
+        .failures
+        .iter()
+        .map(|f| format!("{}: {}", f.at, f.message))
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(run.uncovered.is_empty(), "rules without a positive fixture: {:?}", run.uncovered);
+    assert!(
+        run.uncovered.is_empty(),
+        "rules without a positive fixture: {:?}",
+        run.uncovered
+    );
     assert!(run.negatives >= 60, "only {} negative cases", run.negatives);
 }
 
@@ -38,11 +50,19 @@ fn every_rule_has_an_attack_technique_and_a_tactic_folder() {
 #[test]
 fn default_interest_is_narrow_and_fits_the_kernel_maps() {
     let set = RuleSet::load_paths(&[rules_dir()], LoadOptions::default()).unwrap();
-    assert!(set.unconstrained_readers().is_empty(), "{:?}", set.unconstrained_readers());
+    assert!(
+        set.unconstrained_readers().is_empty(),
+        "{:?}",
+        set.unconstrained_readers()
+    );
     let interest = set.interest();
     interest.validate().unwrap();
     // Read-only opens: only the secrets some rule reads, never everything.
-    assert!(!interest.read_prefixes.iter().any(|p| p == "/"), "{:?}", interest.read_prefixes);
+    assert!(
+        !interest.read_prefixes.iter().any(|p| p == "/"),
+        "{:?}",
+        interest.read_prefixes
+    );
     assert!(interest.wants_read("/etc/shadow"));
     assert!(interest.wants_read("/root/.ssh/id_rsa"));
     assert!(interest.wants_read("/var/run/secrets/kubernetes.io/serviceaccount/token"));
