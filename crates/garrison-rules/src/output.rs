@@ -392,6 +392,10 @@ mod tests {
     use std::net::TcpListener;
     use std::sync::Arc;
 
+    pub(super) fn alert_for_tests() -> Alert {
+        alert()
+    }
+
     fn alert() -> Alert {
         let set = RuleSet::from_sources(
             &[(
@@ -524,5 +528,119 @@ mod tests {
             text.contains("WARNING Shell: shell bash -c id by root"),
             "{text}"
         );
+    }
+}
+
+/// Fans alerts out to every sink through a [`Grouper`](crate::Grouper): repeats are
+/// folded and reported in summaries, and a sink that fails is counted and reported,
+/// never silently skipped.
+pub struct Dispatcher {
+    grouper: crate::Grouper,
+    sinks: Vec<Box<dyn Sink>>,
+    failures: u64,
+    last_failure: Option<String>,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `sinks` folding repeats within `window`, at most `per_rule`
+    /// alerts per rule per window.
+    pub fn new(sinks: Vec<Box<dyn Sink>>, window: Duration, per_rule: u64) -> Dispatcher {
+        Dispatcher {
+            grouper: crate::Grouper::new(window, per_rule),
+            sinks,
+            failures: 0,
+            last_failure: None,
+        }
+    }
+
+    fn each(&mut self, mut f: impl FnMut(&mut dyn Sink) -> Result<(), OutputError>) {
+        for sink in &mut self.sinks {
+            if let Err(e) = f(sink.as_mut()) {
+                self.failures += 1;
+                self.last_failure = Some(e.to_string());
+            }
+        }
+    }
+
+    /// Offers one alert; it is written now or counted into a later summary.
+    pub fn alert(&mut self, alert: Alert) {
+        let now = alert.time_ns;
+        if let crate::Grouped::Emit(a) = self.grouper.offer(alert) {
+            self.each(|s| s.alert(&a));
+        }
+        self.tick(now);
+    }
+
+    /// Writes the summaries of windows that ended by `now_ns`.
+    pub fn tick(&mut self, now_ns: u64) {
+        for s in self.grouper.flush(now_ns) {
+            self.each(|sink| sink.summary(&s));
+        }
+    }
+
+    /// Writes every pending summary (at shutdown).
+    pub fn finish(&mut self) {
+        self.tick(u64::MAX);
+    }
+
+    /// Sink write failures so far, and the last one's message.
+    pub fn failures(&self) -> (u64, Option<&str>) {
+        (self.failures, self.last_failure.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod dispatch_tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    struct Shared(Arc<Mutex<Vec<String>>>);
+    impl Sink for Shared {
+        fn alert(&mut self, a: &Alert) -> Result<(), OutputError> {
+            self.0.lock().unwrap().push(a.to_ndjson());
+            Ok(())
+        }
+        fn summary(&mut self, s: &AlertSummary) -> Result<(), OutputError> {
+            self.0.lock().unwrap().push(s.to_ndjson());
+            Ok(())
+        }
+    }
+
+    struct Broken;
+    impl Sink for Broken {
+        fn alert(&mut self, _: &Alert) -> Result<(), OutputError> {
+            Err(OutputError::Io {
+                output: "broken".into(),
+                source: io::Error::other("disk full"),
+            })
+        }
+        fn summary(&mut self, _: &AlertSummary) -> Result<(), OutputError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn repeats_become_one_summary_and_failures_are_counted() {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let mut d = Dispatcher::new(
+            vec![Box::new(Shared(Arc::clone(&lines))), Box::new(Broken)],
+            Duration::from_secs(60),
+            10,
+        );
+        let a = super::tests::alert_for_tests();
+        for i in 0..5 {
+            let mut a = a.clone();
+            a.time_ns += i;
+            d.alert(a);
+        }
+        d.finish();
+        let lines = lines.lock().unwrap();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        let summary: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+        assert_eq!(summary["kind"], "alert_summary");
+        assert_eq!(summary["folded"], 4);
+        let (n, last) = d.failures();
+        assert_eq!(n, 1);
+        assert!(last.unwrap().contains("disk full"));
     }
 }

@@ -697,6 +697,16 @@ fn compact_prefixes(mut prefixes: Vec<String>) -> Vec<String> {
     }
 }
 
+/// The rules files `paths` name (directories: their `*.yaml`/`*.yml`, recursively,
+/// sorted), skipping what cannot be read.
+pub fn rule_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        let _ = collect_files(p, &mut out);
+    }
+    out
+}
+
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     let meta = std::fs::metadata(path).map_err(|e| LoadError {
         file: path.display().to_string(),

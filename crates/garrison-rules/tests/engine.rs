@@ -158,6 +158,7 @@ fn reload_is_atomic_and_a_broken_file_keeps_the_previous_rules() {
     .unwrap();
     let engine = Arc::new(Engine::load(vec![dir.path().to_path_buf()], "node1").unwrap());
     let mut det = engine.detector();
+    assert!(!engine.files_changed());
     let ev = sample(EventKind::Exec);
     let count = |det: &mut garrison_rules::Detector| {
         let mut n = Vec::new();
@@ -178,6 +179,10 @@ fn reload_is_atomic_and_a_broken_file_keeps_the_previous_rules() {
         "{errors}"
     );
     assert!(engine.last_error().is_some());
+    assert!(
+        !engine.files_changed(),
+        "a refused reload still records what it read"
+    );
     assert_eq!(
         count(&mut det),
         vec!["Shell"],
