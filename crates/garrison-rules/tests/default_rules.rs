@@ -75,3 +75,47 @@ fn default_interest_is_narrow_and_fits_the_kernel_maps() {
     assert!(!interest.ignores_path("/proc/sys/kernel/core_pattern"));
     assert!(!interest.ignores_path("/sys/fs/cgroup/x/release_agent"));
 }
+
+#[test]
+fn print_default_interest() {
+    let set = RuleSet::load_paths(&[rules_dir()], LoadOptions::default()).unwrap();
+    let i = set.interest();
+    eprintln!(
+        "kinds: {:?}\nread_prefixes: {:?}\nignore_prefixes: {:?}",
+        i.kinds, i.read_prefixes, i.ignore_prefixes
+    );
+    assert!(i.read_prefixes.len() <= garrison_event::MAX_PREFIXES);
+}
+
+/// The tuning example of rules/README.md loads after the default ruleset and works.
+#[test]
+fn readme_tuning_example_applies() {
+    use garrison_rules::samples::sample;
+    let readme = std::fs::read_to_string(rules_dir().join("README.md")).unwrap();
+    let start = readme.find("```yaml\n").unwrap() + 8;
+    let end = start + readme[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("zz-local.yaml"), &readme[start..end]).unwrap();
+    let set = RuleSet::load_paths(
+        &[rules_dir(), dir.path().to_path_buf()],
+        LoadOptions::default(),
+    )
+    .unwrap();
+    let engine = std::sync::Arc::new(garrison_rules::Engine::with_ruleset(set, vec![], "h"));
+    let mut det = engine.detector();
+    let mut ev = sample(EventKind::Open);
+    ev.container = None;
+    ev.process.ancestors.truncate(1);
+    ev.process.ancestors[0].name = "systemd".into();
+    if let garrison_event::EventData::Open { path, .. } = &mut ev.data {
+        path.path = "/etc/app/x.conf".into();
+    }
+    let mut fired = Vec::new();
+    ev.process.comm = "vim".into();
+    det.process(&ev, |a| fired.push(a.rule));
+    assert_eq!(fired, vec!["Write Below /etc"]);
+    fired.clear();
+    ev.process.comm = "salt-minion".into();
+    det.process(&ev, |a| fired.push(a.rule));
+    assert!(fired.is_empty(), "{fired:?}");
+}
