@@ -242,7 +242,10 @@ pub fn parse(text: &str) -> Result<Ast, ParseError> {
 impl<'a> Parser<'a> {
     fn err(&self, message: String) -> ParseError {
         ParseError {
-            offset: self.text[..self.pos.min(self.text.len())].chars().count(),
+            offset: self
+                .text
+                .get(..self.pos)
+                .map_or(self.pos, |s| s.chars().count()),
             message,
         }
     }
@@ -601,6 +604,51 @@ mod tests {
         assert!(matches!(rhs, Rhs::Field(f) if f.name == "proc.pname"));
         assert_eq!(parts[3], check("proc.name", Op::Eq, lit("runc:[0:PARENT]")));
         assert_eq!(parts[4], check("fd.name", Op::Exists, Rhs::None));
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics() {
+        let atoms = [
+            "proc.name",
+            " ",
+            "=",
+            "(",
+            ")",
+            ",",
+            "\"",
+            "'",
+            "in",
+            "and",
+            "or",
+            "not",
+            "é",
+            "日本",
+            "[",
+            "]",
+            "val(",
+            "tolower(",
+            "x",
+            "0",
+            "<",
+            ">=",
+            "exists",
+            "\\",
+            "glob",
+            ".",
+            "\n",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..(x % 12) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push_str(atoms[(x % atoms.len() as u64) as usize]);
+            }
+            let _ = parse(&s);
+            x = x.wrapping_add(1);
+        }
     }
 
     #[test]

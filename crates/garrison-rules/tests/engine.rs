@@ -308,3 +308,25 @@ fn read_prefix_interest_follows_the_rules() {
         core_dumped: false,
     };
 }
+
+#[test]
+fn truncated_or_garbled_rule_files_never_panic() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules");
+    for file in garrison_rules::ruleset::rule_files(&[dir.into()]) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut cut = 0;
+        while cut < text.len() {
+            if text.is_char_boundary(cut) {
+                let t = &text[..cut];
+                let _ =
+                    RuleSet::from_sources(&[("x.yaml".into(), t.into())], LoadOptions::default());
+                let garbled = t.replace(" and ", " and ( ").replace(": ", ":: ");
+                let _ = RuleSet::from_sources(
+                    &[("x.yaml".into(), garbled)],
+                    LoadOptions { lenient: true },
+                );
+            }
+            cut += 61;
+        }
+    }
+}
