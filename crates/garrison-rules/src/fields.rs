@@ -52,6 +52,9 @@ pub enum FieldId {
     EvtDir,
     EvtNum,
     EvtTime,
+    EvtTimeText,
+    EvtDatetime,
+    EvtTimeIso,
     EvtRes,
     EvtRawRes,
     EvtFailed,
@@ -177,6 +180,9 @@ pub const FIELDS: &[FieldDef] = &[
     f!("evt.dir", EvtDir, Str, None, "`<`: every Garrison event is a syscall's exit (so `evt.dir = >` never holds)"),
     f!("evt.num", EvtNum, Num, None, "the source's sequence number"),
     f!("evt.rawtime", EvtTime, Num, None, "time in nanoseconds since the Unix epoch"),
+    f!("evt.time", EvtTimeText, Str, None, "time of day, UTC (`14:03:07.123456789`)"),
+    f!("evt.datetime", EvtDatetime, Str, None, "date and time, UTC (`2025-10-09T14:03:07.123456789`)"),
+    f!("evt.time.iso8601", EvtTimeIso, Str, None, "RFC 3339 time, UTC (`2025-10-09T14:03:07.123456789Z`)"),
     f!("evt.res", EvtRes, Str, None, "`SUCCESS`, or the errno name of a failed call (`EACCES`)"),
     f!("evt.rawres", EvtRawRes, Num, None, "the syscall's return value (`-errno` on failure)"),
     f!("evt.failed", EvtFailed, Bool, None, "the call failed"),
@@ -408,6 +414,8 @@ pub struct Needs {
     pub caps: bool,
     /// `evt.args`.
     pub all_args: bool,
+    /// `evt.time` and its text forms.
+    pub time: bool,
 }
 
 impl Needs {
@@ -419,6 +427,7 @@ impl Needs {
         args: true,
         caps: true,
         all_args: true,
+        time: true,
     };
 
     /// Adds what a field needs.
@@ -437,6 +446,7 @@ impl Needs {
                 self.all_args = true;
             }
             FieldId::ThreadCapEffective | FieldId::ThreadCapPermitted => self.caps = true,
+            FieldId::EvtTimeText | FieldId::EvtDatetime | FieldId::EvtTimeIso => self.time = true,
             _ => {}
         }
     }
@@ -461,6 +471,32 @@ pub struct Ctx {
     cap_effective: String,
     cap_permitted: String,
     all_args: String,
+    /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`; the other forms are slices of it.
+    iso_time: String,
+}
+
+/// Writes ns since the epoch as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
+fn write_iso(out: &mut String, ns: u64) {
+    let secs = ns / 1_000_000_000;
+    let nanos = ns % 1_000_000_000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    );
 }
 
 /// Capability names by number.
@@ -692,6 +728,10 @@ impl Ctx {
         if needs.all_args {
             self.push_all_args(ev);
         }
+        if needs.time {
+            self.iso_time.clear();
+            write_iso(&mut self.iso_time, ev.time_ns);
+        }
     }
 
     fn push_all_args(&mut self, ev: &Event) {
@@ -868,6 +908,10 @@ pub fn extract<'a>(
         FieldId::EvtDir => Val::Str("<"),
         FieldId::EvtNum => Val::Num(ev.seq as i64),
         FieldId::EvtTime => Val::Num(ev.time_ns as i64),
+        FieldId::EvtTimeIso => Val::Str(&ctx.iso_time),
+        FieldId::EvtTimeText => Val::Str(ctx.iso_time.get(11..29).unwrap_or("")),
+        // A slice of the ISO text (no allocation): date `T` time, without the `Z`.
+        FieldId::EvtDatetime => Val::Str(ctx.iso_time.get(..29).unwrap_or("")),
         FieldId::EvtRes => match (ev.result, &ev.errno) {
             (Some(r), _) if r >= 0 => Val::Str("SUCCESS"),
             (Some(_), Some(e)) => Val::Str(e),

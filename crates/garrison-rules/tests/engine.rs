@@ -57,6 +57,7 @@ fn operators_match_falco_semantics() {
         ("container.id = 0123456789ab and container.name = web", true),
         ("proc.is_exe_upper_layer = false and proc.stdin.type = socket", true),
         ("user.loginuid = 1000 and user.loginname = alice and thread.cap_effective icontains sys_admin", true),
+        ("evt.time = \"08:53:20.000000000\" and evt.time.iso8601 = \"2025-10-09T08:53:20.000000000Z\" and evt.datetime startswith 2025-10-09T", true),
     ];
     for (cond, want) in cases {
         let got = !fired(set(&rule("r", cond)), &exec).is_empty();
