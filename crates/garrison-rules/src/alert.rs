@@ -145,12 +145,19 @@ impl Alert {
 
     /// The NDJSON line.
     pub fn to_ndjson(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"kind\":\"alert\",\"error\":\"{e}\"}}"))
+        serde_json::to_string(self)
+            .unwrap_or_else(|e| format!("{{\"kind\":\"alert\",\"error\":\"{e}\"}}"))
     }
 
     /// One line of text: `time priority rule: output`.
     pub fn to_text(&self) -> String {
-        format!("{} {} {}: {}", rfc3339(self.time_ns), self.priority, self.rule, self.output)
+        format!(
+            "{} {} {}: {}",
+            rfc3339(self.time_ns),
+            self.priority,
+            self.rule,
+            self.output
+        )
     }
 }
 
@@ -266,7 +273,10 @@ impl Grouper {
     pub fn offer(&mut self, alert: Alert) -> Grouped {
         let now = alert.time_ns;
         let window = self.window_ns;
-        let rc = self.rule_counts.entry(alert.rule.clone()).or_insert((now, 0));
+        let rc = self
+            .rule_counts
+            .entry(alert.rule.clone())
+            .or_insert((now, 0));
         if now.saturating_sub(rc.0) >= window {
             *rc = (now, 0);
         }
@@ -336,7 +346,11 @@ impl Grouper {
             }
             false
         });
-        out.sort_by(|a, b| a.rule.cmp(&b.rule).then(a.first_time_ns.cmp(&b.first_time_ns)));
+        out.sort_by(|a, b| {
+            a.rule
+                .cmp(&b.rule)
+                .then(a.first_time_ns.cmp(&b.first_time_ns))
+        });
         out
     }
 }
@@ -353,6 +367,9 @@ mod tests {
     #[test]
     fn rfc3339_formats_utc() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(rfc3339(1_700_000_000_123_456_789), "2023-11-14T22:13:20.123456Z");
+        assert_eq!(
+            rfc3339(1_700_000_000_123_456_789),
+            "2023-11-14T22:13:20.123456Z"
+        );
     }
 }

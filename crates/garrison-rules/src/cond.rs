@@ -207,7 +207,10 @@ struct Parser<'a> {
 }
 
 fn is_bare(c: u8) -> bool {
-    !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'(' | b')' | b',' | b'=' | b'"' | b'\'')
+    !matches!(
+        c,
+        b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'(' | b')' | b',' | b'=' | b'"' | b'\''
+    )
 }
 
 fn is_ident_start(c: u8) -> bool {
@@ -239,7 +242,10 @@ pub fn parse(text: &str) -> Result<Ast, ParseError> {
 impl<'a> Parser<'a> {
     fn err(&self, message: String) -> ParseError {
         ParseError {
-            offset: self.text[..self.pos.min(self.text.len())].chars().count(),
+            offset: self
+                .text
+                .get(..self.pos)
+                .map_or(self.pos, |s| s.chars().count()),
             message,
         }
     }
@@ -350,8 +356,7 @@ impl<'a> Parser<'a> {
     /// A dotted name (`proc.name`, `spawned_process`).
     fn name(&mut self) -> String {
         let start = self.pos;
-        while self.pos < self.s.len() && (is_ident(self.s[self.pos]) || self.s[self.pos] == b'.')
-        {
+        while self.pos < self.s.len() && (is_ident(self.s[self.pos]) || self.s[self.pos] == b'.') {
             self.pos += 1;
         }
         self.text[start..self.pos].to_string()
@@ -378,7 +383,10 @@ impl<'a> Parser<'a> {
         self.ws();
         let start = self.pos;
         if !self.peek().is_some_and(is_ident_start) {
-            return Err(self.err(format!("expected a field name, found {:?}", self.rest_snippet())));
+            return Err(self.err(format!(
+                "expected a field name, found {:?}",
+                self.rest_snippet()
+            )));
         }
         let word = self.name();
         if let Some(t) = Transformer::parse(&word).filter(|_| self.peek() == Some(b'(')) {
@@ -386,7 +394,9 @@ impl<'a> Parser<'a> {
         }
         if !word.contains('.') {
             self.pos = start;
-            return Err(self.err(format!("expected a field name (like proc.name), found {word:?}")));
+            return Err(self.err(format!(
+                "expected a field name (like proc.name), found {word:?}"
+            )));
         }
         let arg = self.field_arg()?;
         Ok(FieldRef {
@@ -573,7 +583,9 @@ mod tests {
         assert_eq!(items[1], check("evt.dir", Op::Eq, lit("<")));
         let Ast::And(parts) = &items[0] else { panic!() };
         assert_eq!(parts[0], Ast::Ident("spawned_process".into()));
-        assert!(matches!(&parts[1], Ast::Not(inner) if matches!(**inner, Ast::Check { op: Op::In, .. })));
+        assert!(
+            matches!(&parts[1], Ast::Not(inner) if matches!(**inner, Ast::Check { op: Op::In, .. }))
+        );
     }
 
     #[test]
@@ -581,13 +593,62 @@ mod tests {
         let ast = parse("fd.num>=0 and proc.aname[2] = sshd and tolower(proc.name) = val(proc.pname) and proc.name = runc:[0:PARENT] and fd.name exists").unwrap();
         let Ast::And(parts) = ast else { panic!() };
         assert_eq!(parts[0], check("fd.num", Op::Ge, lit("0")));
-        let Ast::Check { lhs, .. } = &parts[1] else { panic!() };
+        let Ast::Check { lhs, .. } = &parts[1] else {
+            panic!()
+        };
         assert_eq!(lhs.arg.as_deref(), Some("2"));
-        let Ast::Check { lhs, rhs, .. } = &parts[2] else { panic!() };
+        let Ast::Check { lhs, rhs, .. } = &parts[2] else {
+            panic!()
+        };
         assert_eq!(lhs.transformers, vec![Transformer::ToLower]);
         assert!(matches!(rhs, Rhs::Field(f) if f.name == "proc.pname"));
         assert_eq!(parts[3], check("proc.name", Op::Eq, lit("runc:[0:PARENT]")));
         assert_eq!(parts[4], check("fd.name", Op::Exists, Rhs::None));
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics() {
+        let atoms = [
+            "proc.name",
+            " ",
+            "=",
+            "(",
+            ")",
+            ",",
+            "\"",
+            "'",
+            "in",
+            "and",
+            "or",
+            "not",
+            "é",
+            "日本",
+            "[",
+            "]",
+            "val(",
+            "tolower(",
+            "x",
+            "0",
+            "<",
+            ">=",
+            "exists",
+            "\\",
+            "glob",
+            ".",
+            "\n",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..(x % 12) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push_str(atoms[(x % atoms.len() as u64) as usize]);
+            }
+            let _ = parse(&s);
+            x = x.wrapping_add(1);
+        }
     }
 
     #[test]

@@ -38,7 +38,11 @@ pub fn fields_markdown() -> String {
     );
     for f in FIELDS {
         if f.name == "evt.arg" {
-            out.push_str(&format!("| `evt.arg.NAME` | {} | {} | see below |\n", f.ty.name(), f.doc));
+            out.push_str(&format!(
+                "| `evt.arg.NAME` | {} | {} | see below |\n",
+                f.ty.name(),
+                f.doc
+            ));
             continue;
         }
         let arg = match f.arg {
@@ -62,7 +66,10 @@ pub fn fields_markdown() -> String {
         ));
     }
     out.push_str("\n## `evt.type` values\n\nGarrison's sensors report these syscalls (the event kind carrying each in brackets); a\ncondition may name any other syscall, which then never matches.\n\n");
-    let list: Vec<String> = SYSCALLS.iter().map(|(n, k)| format!("`{n}` ({k})")).collect();
+    let list: Vec<String> = SYSCALLS
+        .iter()
+        .map(|(n, k)| format!("`{n}` ({k})"))
+        .collect();
     out.push_str(&list.join(", "));
     out.push_str("\n\n## Operators and transformers\n\n`=`/`==`, `!=`, `<`, `<=`, `>`, `>=`, `contains`, `icontains`, `bcontains`, `startswith`,\n`bstartswith`, `endswith`, `glob`, `iglob`, `pmatch`, `in`, `intersects`, `exists`, `regex`\n(RE2 syntax via the `regex` crate, matching the whole value as Falco does); transformers\n`tolower()`, `toupper()`, `basename()`, `len()` on the left, `val(field)` on the right.\n");
     out

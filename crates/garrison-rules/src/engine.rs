@@ -31,6 +31,7 @@ pub enum Reload {
 pub struct Engine {
     current: ArcSwap<RuleSet>,
     paths: Vec<PathBuf>,
+    stamps: Mutex<Vec<(PathBuf, Option<std::time::SystemTime>)>>,
     last_error: Mutex<Option<String>>,
     hostname: String,
 }
@@ -39,8 +40,10 @@ impl Engine {
     /// Loads the rules at `paths` (files or directories); fails when they do not load.
     pub fn load(paths: Vec<PathBuf>, hostname: impl Into<String>) -> Result<Engine, LoadErrors> {
         let set = RuleSet::load_paths(&paths, LoadOptions::default())?;
+        let stamps = Mutex::new(stamps(&set.files));
         Ok(Engine {
             current: ArcSwap::from_pointee(set),
+            stamps,
             paths,
             last_error: Mutex::new(None),
             hostname: hostname.into(),
@@ -50,6 +53,7 @@ impl Engine {
     /// An engine around an already compiled ruleset (reloads read `paths`).
     pub fn with_ruleset(set: RuleSet, paths: Vec<PathBuf>, hostname: impl Into<String>) -> Engine {
         Engine {
+            stamps: Mutex::new(stamps(&set.files)),
             current: ArcSwap::from_pointee(set),
             paths,
             last_error: Mutex::new(None),
@@ -61,6 +65,10 @@ impl Engine {
     /// (events already being evaluated finish on the old one); on failure the old one
     /// stays and the reason is returned and kept for [`Engine::last_error`].
     pub fn reload(&self) -> Reload {
+        let files_now = list_files(&self.paths);
+        if let Ok(mut s) = self.stamps.lock() {
+            *s = stamps(&files_now);
+        }
         match RuleSet::load_paths(&self.paths, LoadOptions::default()) {
             Ok(set) => {
                 let rules = set.rules().iter().filter(|r| r.enabled).count();
@@ -78,6 +86,13 @@ impl Engine {
                 Reload::Kept { errors }
             }
         }
+    }
+
+    /// Whether a rules file was added, removed or modified since the last load or
+    /// reload attempt (poll it to reload on file change).
+    pub fn files_changed(&self) -> bool {
+        let now = stamps(&list_files(&self.paths));
+        self.stamps.lock().map(|s| *s != now).unwrap_or(true)
     }
 
     /// Why the last reload was refused, while that is still the case.
@@ -129,7 +144,8 @@ impl Detector {
         drop(current);
         self.ctx.prepare(ev, self.set.needs());
         self.hits.clear();
-        self.set.matches(ev, &self.ctx, &mut self.state, &mut self.hits);
+        self.set
+            .matches(ev, &self.ctx, &mut self.state, &mut self.hits);
         if self.hits.is_empty() {
             return;
         }
@@ -145,7 +161,8 @@ impl Detector {
     pub fn count(&mut self, ev: &Event) -> usize {
         self.ctx.prepare(ev, self.set.needs());
         self.hits.clear();
-        self.set.matches(ev, &self.ctx, &mut self.state, &mut self.hits);
+        self.set
+            .matches(ev, &self.ctx, &mut self.state, &mut self.hits);
         self.hits.len()
     }
 }
@@ -179,7 +196,8 @@ impl Pool {
     }
 
     /// Queues an event (blocks when the worker's queue is full: back-pressure,
-    /// never a silent drop).
+    /// never a silent drop). Fails, giving the event back, when the worker is gone.
+    #[allow(clippy::result_large_err)]
     pub fn submit(&self, ev: Event) -> Result<(), Event> {
         let n = self.senders.len();
         let idx = (ev.process.pid as usize).wrapping_mul(0x9E37_79B9) % n.max(1);
@@ -196,4 +214,20 @@ impl Pool {
             let _ = w.join();
         }
     }
+}
+
+fn list_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    crate::ruleset::rule_files(paths)
+}
+
+fn stamps(files: &[PathBuf]) -> Vec<(PathBuf, Option<std::time::SystemTime>)> {
+    files
+        .iter()
+        .map(|f| {
+            (
+                f.clone(),
+                std::fs::metadata(f).and_then(|m| m.modified()).ok(),
+            )
+        })
+        .collect()
 }

@@ -27,10 +27,78 @@ impl std::fmt::Display for CompileError {
                 "unknown field {name:?}: see docs/rule-fields.md for the supported fields"
             ),
             CompileError::UndefinedMacro(name) => {
-                write!(f, "undefined macro {name:?}: define it with `- macro: {name}` before use")
+                write!(
+                    f,
+                    "undefined macro {name:?}: define it with `- macro: {name}` before use"
+                )
             }
             CompileError::Invalid(msg) => f.write_str(msg),
         }
+    }
+}
+
+/// A set of strings: a linear scan (length first) when small, an FNV-hashed set
+/// when large. Both answer without allocating.
+#[derive(Debug, Clone)]
+pub struct StrSet {
+    small: Vec<Box<str>>,
+    large: HashSet<Box<str>, std::hash::BuildHasherDefault<Fnv>>,
+}
+
+/// FNV-1a: fast for the short keys rule lists hold.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+impl FromIterator<Box<str>> for StrSet {
+    fn from_iter<I: IntoIterator<Item = Box<str>>>(iter: I) -> Self {
+        let mut items: Vec<Box<str>> = iter.into_iter().collect();
+        items.sort();
+        items.dedup();
+        if items.len() <= 8 {
+            StrSet {
+                small: items,
+                large: HashSet::default(),
+            }
+        } else {
+            StrSet {
+                small: Vec::new(),
+                large: items.into_iter().collect(),
+            }
+        }
+    }
+}
+
+impl StrSet {
+    /// Whether the set holds `s`.
+    pub fn contains(&self, s: &str) -> bool {
+        if self.large.is_empty() {
+            self.small.iter().any(|x| x.len() == s.len() && **x == *s)
+        } else {
+            self.large.contains(s)
+        }
+    }
+
+    /// The items.
+    pub fn iter(&self) -> impl Iterator<Item = &Box<str>> {
+        self.small.iter().chain(self.large.iter())
     }
 }
 
@@ -42,7 +110,7 @@ enum CRhs {
     Num(i64),
     Bool(bool),
     Ip(IpAddr),
-    StrSet(HashSet<Box<str>>),
+    StrSet(StrSet),
     NumSet(Box<[i64]>),
     Nets(Box<[(IpAddr, u8)]>),
     Prefixes(Box<[Box<str>]>),
@@ -148,8 +216,15 @@ fn invalid(msg: impl Into<String>) -> CompileError {
 
 /// Resolves a field reference and its argument.
 pub fn resolve_field(f: &FieldRef, needs: &mut Needs) -> Result<FieldSel, CompileError> {
-    let (def, key) = fields::lookup(&f.name).ok_or_else(|| CompileError::UnknownField(f.to_string()))?;
-    let key = key.or_else(|| if def.arg == ArgSpec::Key { f.arg.clone() } else { None });
+    let (def, key) =
+        fields::lookup(&f.name).ok_or_else(|| CompileError::UnknownField(f.to_string()))?;
+    let key = key.or_else(|| {
+        if def.arg == ArgSpec::Key {
+            f.arg.clone()
+        } else {
+            None
+        }
+    });
     let arg = match (def.arg, key, &f.arg) {
         (ArgSpec::Key, Some(key), _) => {
             let k = fields::arg_key(&key);
@@ -158,16 +233,26 @@ pub fn resolve_field(f: &FieldRef, needs: &mut Needs) -> Result<FieldSel, Compil
                 None => {
                     return Err(invalid(format!(
                         "unknown event argument {key:?} in {f}: expected one of {}",
-                        fields::ARG_KEYS.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", ")
+                        fields::ARG_KEYS
+                            .iter()
+                            .map(|(n, _, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )))
                 }
             }
         }
         (ArgSpec::Key, _, _) => {
-            return Err(invalid(format!("{} needs an argument name, like evt.arg.flags", def.name)))
+            return Err(invalid(format!(
+                "{} needs an argument name, like evt.arg.flags",
+                def.name
+            )))
         }
         (ArgSpec::None, _, Some(a)) => {
-            return Err(invalid(format!("field {} takes no argument, found [{a}]", def.name)))
+            return Err(invalid(format!(
+                "field {} takes no argument, found [{a}]",
+                def.name
+            )))
         }
         (ArgSpec::None, _, None) => FieldArg::None,
         (ArgSpec::Index, _, None) => FieldArg::None,
@@ -184,16 +269,21 @@ pub fn resolve_field(f: &FieldRef, needs: &mut Needs) -> Result<FieldSel, Compil
     let multi = matches!(arg, FieldArg::None)
         && matches!(
             def.id,
-            FieldId::ProcAName | FieldId::ProcAPid | FieldId::ProcAExe | FieldId::ProcAExePath | FieldId::FdTypes
+            FieldId::ProcAName
+                | FieldId::ProcAPid
+                | FieldId::ProcAExe
+                | FieldId::ProcAExePath
+                | FieldId::FdTypes
         )
         || matches!(def.id, FieldId::FdIp | FieldId::FdPort | FieldId::FdNet);
     let mut ty = def.ty;
     for t in f.transformers.iter().rev() {
         ty = match (t, ty) {
             (Transformer::Len, FieldType::Str | FieldType::Dyn) => FieldType::Num,
-            (Transformer::ToLower | Transformer::ToUpper | Transformer::Basename, FieldType::Str | FieldType::Dyn) => {
-                FieldType::Str
-            }
+            (
+                Transformer::ToLower | Transformer::ToUpper | Transformer::Basename,
+                FieldType::Str | FieldType::Dyn,
+            ) => FieldType::Str,
             (t, ty) => {
                 return Err(invalid(format!(
                     "transformer {t:?} does not apply to {} (a {} field)",
@@ -221,7 +311,11 @@ fn parse_num(lit: &str, field: &str) -> Result<i64, CompileError> {
     } else {
         t.parse::<i64>().ok()
     };
-    parsed.ok_or_else(|| invalid(format!("{field} is a number field: expected a number, found {lit:?}")))
+    parsed.ok_or_else(|| {
+        invalid(format!(
+            "{field} is a number field: expected a number, found {lit:?}"
+        ))
+    })
 }
 
 fn parse_net(lit: &str, field: &str) -> Result<(IpAddr, u8), CompileError> {
@@ -229,10 +323,11 @@ fn parse_net(lit: &str, field: &str) -> Result<(IpAddr, u8), CompileError> {
         Some((ip, bits)) => (ip, Some(bits)),
         None => (lit, None),
     };
-    let ip: IpAddr = ip
-        .trim()
-        .parse()
-        .map_err(|_| invalid(format!("{field} is an IP field: expected an address or CIDR network, found {lit:?}")))?;
+    let ip: IpAddr = ip.trim().parse().map_err(|_| {
+        invalid(format!(
+            "{field} is an IP field: expected an address or CIDR network, found {lit:?}"
+        ))
+    })?;
     let max = if ip.is_ipv4() { 32 } else { 128 };
     let bits = match bits {
         Some(b) => b
@@ -255,7 +350,9 @@ fn in_net(ip: IpAddr, net: (IpAddr, u8)) -> bool {
             let bits = u32::from(net.1);
             bits == 0 || (u128::from(a) ^ u128::from(n)) >> (128 - bits) == 0
         }
-        (IpAddr::V6(a), IpAddr::V4(_)) => a.to_ipv4_mapped().is_some_and(|a4| in_net(IpAddr::V4(a4), net)),
+        (IpAddr::V6(a), IpAddr::V4(_)) => a
+            .to_ipv4_mapped()
+            .is_some_and(|a4| in_net(IpAddr::V4(a4), net)),
         _ => false,
     }
 }
@@ -280,8 +377,18 @@ impl Env<'_> {
     /// Compiles a parsed condition.
     pub fn compile(&mut self, ast: &Ast) -> Result<Expr, CompileError> {
         Ok(match ast {
-            Ast::And(items) => Expr::And(items.iter().map(|a| self.compile(a)).collect::<Result<_, _>>()?),
-            Ast::Or(items) => Expr::Or(items.iter().map(|a| self.compile(a)).collect::<Result<_, _>>()?),
+            Ast::And(items) => Expr::And(
+                items
+                    .iter()
+                    .map(|a| self.compile(a))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Ast::Or(items) => Expr::Or(
+                items
+                    .iter()
+                    .map(|a| self.compile(a))
+                    .collect::<Result<_, _>>()?,
+            ),
             Ast::Not(inner) => Expr::Not(Box::new(self.compile(inner)?)),
             Ast::Ident(name) => {
                 let Some(body) = self.macros.get(name) else {
@@ -345,7 +452,19 @@ impl Env<'_> {
                     other.ty.name()
                 )));
             }
-            if !matches!(op, Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Contains | Op::StartsWith | Op::EndsWith | Op::IContains) {
+            if !matches!(
+                op,
+                Op::Eq
+                    | Op::Ne
+                    | Op::Lt
+                    | Op::Le
+                    | Op::Gt
+                    | Op::Ge
+                    | Op::Contains
+                    | Op::StartsWith
+                    | Op::EndsWith
+                    | Op::IContains
+            ) {
                 return Err(invalid(format!("`{op}` cannot compare with val()")));
             }
             return Ok(Expr::Check(Box::new(Check {
@@ -363,15 +482,28 @@ impl Env<'_> {
         };
         let crhs = match (ty, op) {
             (_, Op::Exists) => CRhs::None,
-            (FieldType::Str | FieldType::Dyn, Op::Eq | Op::Ne | Op::Contains | Op::BContains | Op::StartsWith | Op::BStartsWith | Op::EndsWith) => {
+            (
+                FieldType::Str | FieldType::Dyn,
+                Op::Eq
+                | Op::Ne
+                | Op::Contains
+                | Op::BContains
+                | Op::StartsWith
+                | Op::BStartsWith
+                | Op::EndsWith,
+            ) => {
                 let v = single(rhs)?;
                 if sel.id == FieldId::EvtType {
                     self.check_syscall(&v)?;
                 }
                 CRhs::Str(v.into())
             }
-            (FieldType::Dyn, Op::Lt | Op::Le | Op::Gt | Op::Ge) => CRhs::Num(parse_num(&single(rhs)?, &name)?),
-            (FieldType::Str | FieldType::Dyn, Op::IContains) => CRhs::Str(single(rhs)?.to_lowercase().into()),
+            (FieldType::Dyn, Op::Lt | Op::Le | Op::Gt | Op::Ge) => {
+                CRhs::Num(parse_num(&single(rhs)?, &name)?)
+            }
+            (FieldType::Str | FieldType::Dyn, Op::IContains) => {
+                CRhs::Str(single(rhs)?.to_lowercase().into())
+            }
             (FieldType::Str | FieldType::Dyn, Op::Glob | Op::IGlob) => {
                 let pattern = single(rhs)?;
                 let glob = globset::GlobBuilder::new(&pattern)
@@ -418,7 +550,11 @@ impl Env<'_> {
                 CRhs::Bool(match v.as_str() {
                     "true" => true,
                     "false" => false,
-                    _ => return Err(invalid(format!("{name} is a bool field: expected true or false, found {v:?}"))),
+                    _ => {
+                        return Err(invalid(format!(
+                            "{name} is a bool field: expected true or false, found {v:?}"
+                        )))
+                    }
                 })
             }
             (FieldType::Ip, Op::Eq | Op::Ne) => {
@@ -439,12 +575,18 @@ impl Env<'_> {
             ),
             _ => return Err(bad_op()),
         };
-        Ok(Expr::Check(Box::new(Check { lhs: sel, op, rhs: crhs })))
+        Ok(Expr::Check(Box::new(Check {
+            lhs: sel,
+            op,
+            rhs: crhs,
+        })))
     }
 
     fn check_syscall(&self, name: &str) -> Result<(), CompileError> {
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(invalid(format!("evt.type expects a syscall name, found {name:?}")));
+            return Err(invalid(format!(
+                "evt.type expects a syscall name, found {name:?}"
+            )));
         }
         Ok(())
     }
@@ -468,7 +610,7 @@ pub fn kinds(expr: &Expr) -> KindSet {
                     set
                 }
                 (Op::In | Op::Intersects, CRhs::StrSet(items)) => {
-                    for s in items {
+                    for s in items.iter() {
                         if let Some(k) = kind_of(s) {
                             set.insert(k);
                         }
@@ -509,14 +651,20 @@ pub fn read_prefixes(expr: &Expr) -> Option<Vec<String>> {
             }
             let id = c.lhs.id;
             let is_path = matches!(id, FieldId::FdName | FieldId::FsPathName)
-                || matches!(c.lhs.arg, FieldArg::Key(fields::ArgKey::Name | fields::ArgKey::Path))
-                    && id == FieldId::EvtArg;
+                || matches!(
+                    c.lhs.arg,
+                    FieldArg::Key(fields::ArgKey::Name | fields::ArgKey::Path)
+                ) && id == FieldId::EvtArg;
             let abs = |s: &str| s.starts_with('/');
             match (id, c.op, &c.rhs) {
                 (FieldId::EvtIsOpenWrite, Op::Eq, CRhs::Bool(true))
                 | (FieldId::EvtIsOpenRead, Op::Eq, CRhs::Bool(false)) => Some(Vec::new()),
-                (_, Op::Eq | Op::StartsWith, CRhs::Str(s)) if is_path && abs(s) => Some(vec![s.to_string()]),
-                (_, Op::In | Op::PMatch, CRhs::StrSet(set)) if is_path && set.iter().all(|s| abs(s)) => {
+                (_, Op::Eq | Op::StartsWith, CRhs::Str(s)) if is_path && abs(s) => {
+                    Some(vec![s.to_string()])
+                }
+                (_, Op::In | Op::PMatch, CRhs::StrSet(set))
+                    if is_path && set.iter().all(|s| abs(s)) =>
+                {
                     Some(set.iter().map(|s| s.to_string()).collect())
                 }
                 (_, Op::PMatch, CRhs::Prefixes(set)) if is_path && set.iter().all(|s| abs(s)) => {
@@ -524,16 +672,27 @@ pub fn read_prefixes(expr: &Expr) -> Option<Vec<String>> {
                 }
                 (_, Op::Glob, CRhs::Glob(g)) if is_path => {
                     let pat = g.glob().glob();
-                    let lit: String = pat.chars().take_while(|c| !matches!(c, '*' | '?' | '[' | '{' | '\\')).collect();
+                    let lit: String = pat
+                        .chars()
+                        .take_while(|c| !matches!(c, '*' | '?' | '[' | '{' | '\\'))
+                        .collect();
                     (abs(&lit) && lit.len() > 1).then(|| vec![lit])
                 }
                 (FieldId::FdDirectory, Op::Eq, CRhs::Str(s)) if abs(s) => {
                     Some(vec![format!("{}/", s.trim_end_matches('/'))])
                 }
-                (FieldId::FdDirectory, Op::In | Op::PMatch, CRhs::StrSet(set)) if set.iter().all(|s| abs(s)) => {
-                    Some(set.iter().map(|s| format!("{}/", s.trim_end_matches('/'))).collect())
+                (FieldId::FdDirectory, Op::In | Op::PMatch, CRhs::StrSet(set))
+                    if set.iter().all(|s| abs(s)) =>
+                {
+                    Some(
+                        set.iter()
+                            .map(|s| format!("{}/", s.trim_end_matches('/')))
+                            .collect(),
+                    )
                 }
-                (FieldId::FdDirectory, Op::PMatch, CRhs::Prefixes(set)) if set.iter().all(|s| abs(s)) => {
+                (FieldId::FdDirectory, Op::PMatch, CRhs::Prefixes(set))
+                    if set.iter().all(|s| abs(s)) =>
+                {
                     Some(set.iter().map(|s| format!("{s}/")).collect())
                 }
                 _ => None,
@@ -597,7 +756,10 @@ fn contains_ci(hay: &str, needle_lower: &str) -> bool {
 
 fn pmatch(value: &str, prefixes: &[Box<str>]) -> bool {
     prefixes.iter().any(|p| {
-        value.starts_with(&**p) && (value.len() == p.len() || value.as_bytes().get(p.len()) == Some(&b'/') || p.is_empty())
+        value.starts_with(&**p)
+            && (value.len() == p.len()
+                || value.as_bytes().get(p.len()) == Some(&b'/')
+                || p.is_empty())
     })
 }
 
@@ -724,7 +886,10 @@ impl Check {
             },
             (CRhs::Ip(ip), Val::Ip(x)) => match self.op {
                 Op::Ne => x != *ip,
-                _ => x == *ip || matches!(x, IpAddr::V6(a) if a.to_ipv4_mapped().map(IpAddr::V4) == Some(*ip)),
+                _ => {
+                    x == *ip
+                        || matches!(x, IpAddr::V6(a) if a.to_ipv4_mapped().map(IpAddr::V4) == Some(*ip))
+                }
             },
             (CRhs::Nets(nets), Val::Ip(x)) => {
                 let hit = nets.iter().any(|n| in_net(x, *n));
@@ -803,18 +968,61 @@ pub fn path_literals(expr: &Expr, out: &mut Vec<String>) {
         Expr::Not(_) => {}
         Expr::Macro(_, inner) => path_literals(inner, out),
         Expr::Check(c) => {
-            let is_path = matches!(c.lhs.id, FieldId::FdName | FieldId::FsPathName | FieldId::FdDirectory | FieldId::FsPathTarget)
-                || c.lhs.id == FieldId::EvtArg;
+            let is_path = matches!(
+                c.lhs.id,
+                FieldId::FdName
+                    | FieldId::FsPathName
+                    | FieldId::FdDirectory
+                    | FieldId::FsPathTarget
+            ) || c.lhs.id == FieldId::EvtArg;
             if !is_path {
                 return;
             }
             match &c.rhs {
                 CRhs::Str(s) if s.starts_with('/') => out.push(s.to_string()),
-                CRhs::StrSet(set) => out.extend(set.iter().filter(|s| s.starts_with('/')).map(|s| s.to_string())),
-                CRhs::Prefixes(set) => out.extend(set.iter().filter(|s| s.starts_with('/')).map(|s| s.to_string())),
+                CRhs::StrSet(set) => out.extend(
+                    set.iter()
+                        .filter(|s| s.starts_with('/'))
+                        .map(|s| s.to_string()),
+                ),
+                CRhs::Prefixes(set) => out.extend(
+                    set.iter()
+                        .filter(|s| s.starts_with('/'))
+                        .map(|s| s.to_string()),
+                ),
                 CRhs::Glob(g) => out.push(g.glob().glob().to_string()),
                 _ => {}
             }
         }
+    }
+}
+
+/// Process names an expression requires (`proc.name = x` / `proc.name in (...)` as a
+/// conjunct): the rule can only hold for events of those processes. `None` when it
+/// does not constrain the name.
+pub fn required_names(expr: &Expr) -> Option<Vec<String>> {
+    match expr {
+        Expr::Const(false) => Some(Vec::new()),
+        Expr::Const(true) | Expr::Not(_) => None,
+        Expr::Macro(_, inner) => required_names(inner),
+        Expr::And(items) => items
+            .iter()
+            .filter_map(required_names)
+            .min_by_key(|v| v.len()),
+        Expr::Or(items) => {
+            let mut out = Vec::new();
+            for item in items.iter() {
+                out.extend(required_names(item)?);
+            }
+            Some(out)
+        }
+        Expr::Check(c) if c.lhs.id == FieldId::ProcName && c.lhs.transformers.is_empty() => {
+            match (c.op, &c.rhs) {
+                (Op::Eq, CRhs::Str(s)) => Some(vec![s.to_string()]),
+                (Op::In, CRhs::StrSet(set)) => Some(set.iter().map(|s| s.to_string()).collect()),
+                _ => None,
+            }
+        }
+        Expr::Check(_) => None,
     }
 }

@@ -52,6 +52,9 @@ pub enum FieldId {
     EvtDir,
     EvtNum,
     EvtTime,
+    EvtTimeText,
+    EvtDatetime,
+    EvtTimeIso,
     EvtRes,
     EvtRawRes,
     EvtFailed,
@@ -177,6 +180,9 @@ pub const FIELDS: &[FieldDef] = &[
     f!("evt.dir", EvtDir, Str, None, "`<`: every Garrison event is a syscall's exit (so `evt.dir = >` never holds)"),
     f!("evt.num", EvtNum, Num, None, "the source's sequence number"),
     f!("evt.rawtime", EvtTime, Num, None, "time in nanoseconds since the Unix epoch"),
+    f!("evt.time", EvtTimeText, Str, None, "time of day, UTC (`14:03:07.123456789`)"),
+    f!("evt.datetime", EvtDatetime, Str, None, "date and time, UTC (`2025-10-09T14:03:07.123456789`)"),
+    f!("evt.time.iso8601", EvtTimeIso, Str, None, "RFC 3339 time, UTC (`2025-10-09T14:03:07.123456789Z`)"),
     f!("evt.res", EvtRes, Str, None, "`SUCCESS`, or the errno name of a failed call (`EACCES`)"),
     f!("evt.rawres", EvtRawRes, Num, None, "the syscall's return value (`-errno` on failure)"),
     f!("evt.failed", EvtFailed, Bool, None, "the call failed"),
@@ -364,7 +370,10 @@ pub fn lookup(name: &str) -> Option<(&'static FieldDef, Option<String>)> {
 
 /// Resolves an argument key name.
 pub fn arg_key(name: &str) -> Option<ArgKey> {
-    ARG_KEYS.iter().find(|(n, _, _)| *n == name).map(|(_, k, _)| *k)
+    ARG_KEYS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, k, _)| *k)
 }
 
 /// One extracted value.
@@ -405,6 +414,8 @@ pub struct Needs {
     pub caps: bool,
     /// `evt.args`.
     pub all_args: bool,
+    /// `evt.time` and its text forms.
+    pub time: bool,
 }
 
 impl Needs {
@@ -416,6 +427,7 @@ impl Needs {
         args: true,
         caps: true,
         all_args: true,
+        time: true,
     };
 
     /// Adds what a field needs.
@@ -434,6 +446,7 @@ impl Needs {
                 self.all_args = true;
             }
             FieldId::ThreadCapEffective | FieldId::ThreadCapPermitted => self.caps = true,
+            FieldId::EvtTimeText | FieldId::EvtDatetime | FieldId::EvtTimeIso => self.time = true,
             _ => {}
         }
     }
@@ -458,19 +471,77 @@ pub struct Ctx {
     cap_effective: String,
     cap_permitted: String,
     all_args: String,
+    /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`; the other forms are slices of it.
+    iso_time: String,
+}
+
+/// Writes ns since the epoch as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
+fn write_iso(out: &mut String, ns: u64) {
+    let secs = ns / 1_000_000_000;
+    let nanos = ns % 1_000_000_000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    );
 }
 
 /// Capability names by number.
 pub const CAPS: [&str; 41] = [
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 ];
 
 fn push_caps(out: &mut String, mask: Option<u64>) {
@@ -657,6 +728,10 @@ impl Ctx {
         if needs.all_args {
             self.push_all_args(ev);
         }
+        if needs.time {
+            self.iso_time.clear();
+            write_iso(&mut self.iso_time, ev.time_ns);
+        }
     }
 
     fn push_all_args(&mut self, ev: &Event) {
@@ -776,7 +851,7 @@ fn image_tag(image: &str) -> Option<&str> {
     }
 }
 
-fn ancestor<'a>(ev: &'a Event, n: usize) -> Option<(&'a str, Option<&'a str>, Option<&'a str>, u32)> {
+fn ancestor(ev: &Event, n: usize) -> Option<(&str, Option<&str>, Option<&str>, u32)> {
     if n == 0 {
         let p = &ev.process;
         let exe = match &ev.data {
@@ -817,7 +892,11 @@ pub fn extract<'a>(
     let multi = matches!(
         (id, arg),
         (
-            FieldId::ProcAName | FieldId::ProcAPid | FieldId::ProcAExe | FieldId::ProcAExePath | FieldId::FdTypes,
+            FieldId::ProcAName
+                | FieldId::ProcAPid
+                | FieldId::ProcAExe
+                | FieldId::ProcAExePath
+                | FieldId::FdTypes,
             FieldArg::None
         ) | (FieldId::FdIp | FieldId::FdPort | FieldId::FdNet, _)
     );
@@ -829,6 +908,10 @@ pub fn extract<'a>(
         FieldId::EvtDir => Val::Str("<"),
         FieldId::EvtNum => Val::Num(ev.seq as i64),
         FieldId::EvtTime => Val::Num(ev.time_ns as i64),
+        FieldId::EvtTimeIso => Val::Str(&ctx.iso_time),
+        FieldId::EvtTimeText => Val::Str(ctx.iso_time.get(11..29).unwrap_or("")),
+        // A slice of the ISO text (no allocation): date `T` time, without the `Z`.
+        FieldId::EvtDatetime => Val::Str(ctx.iso_time.get(..29).unwrap_or("")),
         FieldId::EvtRes => match (ev.result, &ev.errno) {
             (Some(r), _) if r >= 0 => Val::Str("SUCCESS"),
             (Some(_), Some(e)) => Val::Str(e),
@@ -1064,8 +1147,20 @@ pub fn extract<'a>(
                 FieldId::FdSport => port_of(server),
                 FieldId::FdCip => ip_of(client),
                 FieldId::FdCport => port_of(client),
-                FieldId::FdIp => ip_of(if index == 0 { server } else if index == 1 { client } else { None }),
-                FieldId::FdPort => port_of(if index == 0 { server } else if index == 1 { client } else { None }),
+                FieldId::FdIp => ip_of(if index == 0 {
+                    server
+                } else if index == 1 {
+                    client
+                } else {
+                    None
+                }),
+                FieldId::FdPort => port_of(if index == 0 {
+                    server
+                } else if index == 1 {
+                    client
+                } else {
+                    None
+                }),
                 _ => match proto {
                     Protocol::Tcp => Val::Str("tcp"),
                     Protocol::Udp => Val::Str("udp"),
@@ -1082,7 +1177,13 @@ pub fn extract<'a>(
                 _ => (local, remote),
             };
             match id {
-                FieldId::FdNet => ip_of(if index == 0 { server } else if index == 1 { client } else { None }),
+                FieldId::FdNet => ip_of(if index == 0 {
+                    server
+                } else if index == 1 {
+                    client
+                } else {
+                    None
+                }),
                 FieldId::FdSnet => ip_of(server),
                 FieldId::FdCnet => ip_of(client),
                 FieldId::FdRnet => ip_of(remote),
@@ -1103,14 +1204,20 @@ pub fn extract<'a>(
             _ => Val::Missing,
         },
         FieldId::ProcDuration => match (p.start_ns, ctx.boot_ns) {
-            (Some(start), boot) if boot > 0 => Val::Num(ev.time_ns.saturating_sub(boot.saturating_add(start)) as i64),
+            (Some(start), boot) if boot > 0 => {
+                Val::Num(ev.time_ns.saturating_sub(boot.saturating_add(start)) as i64)
+            }
             _ => Val::Missing,
         },
         FieldId::ProcVpid => p.vpid.map_or(Val::Missing, |v| Val::Num(i64::from(v))),
         FieldId::ProcSname => opt_str(&p.sname),
         FieldId::UserLoginName => opt_str(&p.loginname),
-        FieldId::ThreadCapEffective => p.cap_effective.map_or(Val::Missing, |_| Val::Str(&ctx.cap_effective)),
-        FieldId::ThreadCapPermitted => p.cap_permitted.map_or(Val::Missing, |_| Val::Str(&ctx.cap_permitted)),
+        FieldId::ThreadCapEffective => p
+            .cap_effective
+            .map_or(Val::Missing, |_| Val::Str(&ctx.cap_effective)),
+        FieldId::ThreadCapPermitted => p
+            .cap_permitted
+            .map_or(Val::Missing, |_| Val::Str(&ctx.cap_permitted)),
         FieldId::ContainerPrivileged => ev
             .container
             .as_ref()
@@ -1159,16 +1266,19 @@ fn evt_arg<'a>(key: ArgKey, ev: &'a Event, ctx: &'a Ctx) -> Val<'a> {
         (ArgKey::Name | ArgKey::Path, D::Open { path, .. } | D::Unlink { path, .. }) => {
             Val::Str(&path.path)
         }
-        (ArgKey::Path | ArgKey::Filename, D::Chmod { path, .. } | D::Chown { path, .. } | D::Mkdir { path, .. }) => {
-            Val::Str(&path.path)
-        }
+        (
+            ArgKey::Path | ArgKey::Filename,
+            D::Chmod { path, .. } | D::Chown { path, .. } | D::Mkdir { path, .. },
+        ) => Val::Str(&path.path),
         (ArgKey::Name, D::MemfdCreate { name, .. }) => Val::Str(name),
         (ArgKey::Name, D::Module { name, path, .. }) => name
             .as_deref()
             .or(path.as_ref().map(|p| p.path.as_str()))
             .map_or(Val::Missing, Val::Str),
         (ArgKey::Path | ArgKey::Filename, D::Module { path: Some(p), .. }) => Val::Str(&p.path),
-        (ArgKey::Name | ArgKey::Dir | ArgKey::Target, D::Umount { target, .. }) => Val::Str(&target.path),
+        (ArgKey::Name | ArgKey::Dir | ArgKey::Target, D::Umount { target, .. }) => {
+            Val::Str(&target.path)
+        }
         (ArgKey::Filename | ArgKey::Path, D::Exec { filename, .. }) => Val::Str(&filename.path),
         (ArgKey::OldPath, D::Rename { from, .. }) => Val::Str(&from.path),
         (ArgKey::NewPath, D::Rename { to, .. }) => Val::Str(&to.path),
@@ -1178,10 +1288,15 @@ fn evt_arg<'a>(key: ArgKey, ev: &'a Event, ctx: &'a Ctx) -> Val<'a> {
         (ArgKey::LinkPath, D::Symlink { path, .. }) => Val::Str(&path.path),
         (ArgKey::Flags, D::Open { .. } | D::Unshare { .. }) => Val::Str(&ctx.flags),
         (ArgKey::Flags, D::Mount { flags, .. }) => Val::Num(*flags as i64),
-        (ArgKey::Flags, D::Umount { flags, .. } | D::MemfdCreate { flags, .. } | D::Rename { flags, .. }) => num(*flags),
+        (
+            ArgKey::Flags,
+            D::Umount { flags, .. } | D::MemfdCreate { flags, .. } | D::Rename { flags, .. },
+        ) => num(*flags),
         (ArgKey::Mode, D::Open { .. } | D::Chmod { .. } | D::Mkdir { .. }) => Val::Str(&ctx.mode),
         (ArgKey::Request, D::Ptrace { request_name, .. }) => Val::Str(request_name),
-        (ArgKey::Pid, D::Ptrace { target_pid, .. } | D::Kill { target_pid, .. }) => num(*target_pid),
+        (ArgKey::Pid, D::Ptrace { target_pid, .. } | D::Kill { target_pid, .. }) => {
+            num(*target_pid)
+        }
         (ArgKey::Sig, D::Kill { signal_name, .. }) => Val::Str(signal_name),
         (ArgKey::Uid, D::SetId { uid, euid, .. }) => uid.or(*euid).map_or(Val::Missing, num),
         (ArgKey::Euid, D::SetId { euid, .. }) => euid.map_or(Val::Missing, num),
@@ -1191,7 +1306,9 @@ fn evt_arg<'a>(key: ArgKey, ev: &'a Event, ctx: &'a Ctx) -> Val<'a> {
         (ArgKey::Gid, D::Chown { gid, .. }) => num(*gid),
         (ArgKey::Cmd, D::Bpf { cmd_name, .. }) => Val::Str(cmd_name),
         (ArgKey::Fd, D::Setns { fd, .. }) => num(*fd),
-        (ArgKey::Fd, D::Open { .. }) => ev.result.filter(|r| *r >= 0).map_or(Val::Missing, Val::Num),
+        (ArgKey::Fd, D::Open { .. }) => {
+            ev.result.filter(|r| *r >= 0).map_or(Val::Missing, Val::Num)
+        }
         (ArgKey::Dev, D::Mount { source, .. }) => Val::Str(source),
         (ArgKey::Dir | ArgKey::Target, D::Mount { target, .. }) => Val::Str(&target.path),
         (ArgKey::Type, D::Mount { fstype, .. }) => Val::Str(fstype),
@@ -1203,6 +1320,14 @@ fn evt_arg<'a>(key: ArgKey, ev: &'a Event, ctx: &'a Ctx) -> Val<'a> {
         (ArgKey::CapPermitted, D::Capset { permitted, .. }) => Val::Num(*permitted as i64),
         _ => Val::Missing,
     }
+}
+
+/// Boot time from `/proc/stat` (`btime`), ns since the epoch.
+pub fn boot_time_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("btime "))?;
+    let secs: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    secs.checked_mul(1_000_000_000)
 }
 
 #[cfg(test)]
@@ -1231,17 +1356,32 @@ mod tests {
         assert_eq!(get("proc.exe", &ev, &ctx), Val::Str("bash"));
         assert_eq!(get("proc.exepath", &ev, &ctx), Val::Str("/usr/bin/bash"));
         assert_eq!(get("proc.pname", &ev, &ctx), Val::Str("nginx"));
-        assert_eq!(get("proc.pcmdline", &ev, &ctx), Val::Str("nginx -g daemon off;"));
+        assert_eq!(
+            get("proc.pcmdline", &ev, &ctx),
+            Val::Str("nginx -g daemon off;")
+        );
         assert_eq!(get("container.id", &ev, &ctx), Val::Str("0123456789ab"));
-        assert_eq!(get("container.image.repository", &ev, &ctx), Val::Str("docker.io/library/nginx"));
+        assert_eq!(
+            get("container.image.repository", &ev, &ctx),
+            Val::Str("docker.io/library/nginx")
+        );
         assert_eq!(get("container.image.tag", &ev, &ctx), Val::Str("1.25"));
         assert_eq!(get("proc.stdin.type", &ev, &ctx), Val::Str("socket"));
         assert_eq!(get("evt.res", &ev, &ctx), Val::Str("SUCCESS"));
         assert_eq!(get("fd.name", &ev, &ctx), Val::Missing);
         let (def, _) = lookup("proc.aname").unwrap();
-        assert_eq!(extract(def.id, &FieldArg::Index(0), 0, &ev, &ctx), Val::Str("bash"));
-        assert_eq!(extract(def.id, &FieldArg::Index(2), 0, &ev, &ctx), Val::Str("containerd-shim"));
-        assert_eq!(extract(def.id, &FieldArg::None, 1, &ev, &ctx), Val::Str("containerd-shim"));
+        assert_eq!(
+            extract(def.id, &FieldArg::Index(0), 0, &ev, &ctx),
+            Val::Str("bash")
+        );
+        assert_eq!(
+            extract(def.id, &FieldArg::Index(2), 0, &ev, &ctx),
+            Val::Str("containerd-shim")
+        );
+        assert_eq!(
+            extract(def.id, &FieldArg::None, 1, &ev, &ctx),
+            Val::Str("containerd-shim")
+        );
     }
 
     #[test]
@@ -1249,7 +1389,10 @@ mod tests {
         let ev = sample(EventKind::Connect);
         let mut ctx = Ctx::new("node1");
         ctx.prepare(&ev, Needs::ALL);
-        assert_eq!(get("fd.name", &ev, &ctx), Val::Str("10.0.0.2:40000->169.254.169.254:80"));
+        assert_eq!(
+            get("fd.name", &ev, &ctx),
+            Val::Str("10.0.0.2:40000->169.254.169.254:80")
+        );
         assert_eq!(get("fd.sport", &ev, &ctx), Val::Num(80));
         assert_eq!(get("fd.cport", &ev, &ctx), Val::Num(40000));
         assert_eq!(get("fd.typechar", &ev, &ctx), Val::Str("4"));
@@ -1258,12 +1401,18 @@ mod tests {
         ctx.prepare(&ev, Needs::ALL);
         assert_eq!(get("fd.directory", &ev, &ctx), Val::Str("/etc"));
         assert_eq!(get("fd.filename", &ev, &ctx), Val::Str("passwd"));
-        assert_eq!(get("evt.arg.flags", &ev, &ctx), Val::Str("O_WRONLY|O_CREAT|O_TRUNC"));
+        assert_eq!(
+            get("evt.arg.flags", &ev, &ctx),
+            Val::Str("O_WRONLY|O_CREAT|O_TRUNC")
+        );
         assert_eq!(get("evt.is_open_write", &ev, &ctx), Val::Bool(true));
         assert_eq!(get("evt.is_open_read", &ev, &ctx), Val::Bool(false));
         let ev = sample(EventKind::Chmod);
         ctx.prepare(&ev, Needs::ALL);
-        assert_eq!(get("evt.arg.mode", &ev, &ctx), Val::Str("S_ISUID|S_IRUSR|S_IWUSR|S_IXUSR|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH"));
+        assert_eq!(
+            get("evt.arg.mode", &ev, &ctx),
+            Val::Str("S_ISUID|S_IRUSR|S_IWUSR|S_IXUSR|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH")
+        );
     }
 
     #[test]
@@ -1272,12 +1421,4 @@ mod tests {
         assert_eq!(image_repository("localhost:5000/x"), "localhost:5000/x");
         assert_eq!(image_tag("localhost:5000/x"), None);
     }
-}
-
-/// Boot time from `/proc/stat` (`btime`), ns since the epoch.
-pub fn boot_time_ns() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let line = stat.lines().find(|l| l.starts_with("btime "))?;
-    let secs: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    secs.checked_mul(1_000_000_000)
 }

@@ -174,7 +174,10 @@ impl<'a> Item<'a> {
             Some(n) if n.is_null() => Ok(Some(String::new())),
             Some(n) => match n.as_str() {
                 Some(s) => Ok(Some(s.trim_end_matches('\n').to_string())),
-                None => Err(self.err(n.line, format!("`{key}` must be a string, found {}", n.shape()))),
+                None => Err(self.err(
+                    n.line,
+                    format!("`{key}` must be a string, found {}", n.shape()),
+                )),
             },
         }
     }
@@ -206,7 +209,10 @@ impl<'a> Item<'a> {
             if !allowed.contains(&name) {
                 return Err(self.err(
                     k.line,
-                    format!("unknown key {name:?}: expected one of {}", allowed.join(", ")),
+                    format!(
+                        "unknown key {name:?}: expected one of {}",
+                        allowed.join(", ")
+                    ),
                 ));
             }
         }
@@ -216,7 +222,10 @@ impl<'a> Item<'a> {
 
 fn string_list(n: &Node) -> Option<Vec<String>> {
     match &n.value {
-        Value::Seq(items) => items.iter().map(|i| i.as_str().map(str::to_string)).collect(),
+        Value::Seq(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect(),
         _ => None,
     }
 }
@@ -234,7 +243,10 @@ fn overrides<'a>(item: &Item<'a>) -> Result<Vec<(&'a str, Mode, usize)>, LoadErr
         return Ok(Vec::new());
     };
     let Value::Map(entries) = &node.value else {
-        return Err(item.err(node.line, "`override` must be a mapping of key: append|replace"));
+        return Err(item.err(
+            node.line,
+            "`override` must be a mapping of key: append|replace",
+        ));
     };
     let mut out = Vec::new();
     for (k, v) in entries {
@@ -252,7 +264,12 @@ impl Loaded {
     /// Applies one file's text (named `file` in errors).
     pub fn add_file(&mut self, file: &str, text: &str) -> Result<(), LoadError> {
         let docs = yaml::parse(text).map_err(|e| {
-            err(file, e.line, "", format!("YAML syntax error: {}", e.message))
+            err(
+                file,
+                e.line,
+                "",
+                format!("YAML syntax error: {}", e.message),
+            )
         })?;
         for doc in &docs {
             if doc.is_null() {
@@ -275,7 +292,12 @@ impl Loaded {
 
     fn add_item(&mut self, file: &str, node: &Node) -> Result<(), LoadError> {
         let Value::Map(entries) = &node.value else {
-            return Err(err(file, node.line, "", format!("each item must be a mapping, found {}", node.shape())));
+            return Err(err(
+                file,
+                node.line,
+                "",
+                format!("each item must be a mapping, found {}", node.shape()),
+            ));
         };
         let mut item = Item {
             file,
@@ -319,12 +341,20 @@ impl Loaded {
                     self.lists.push(ListDef {
                         name,
                         items,
-                        pos: Pos { file: file.into(), line: node.line },
+                        pos: Pos {
+                            file: file.into(),
+                            line: node.line,
+                        },
                     })
                 }
                 (Mode::Append, Some(l)) => l.items.extend(items),
                 (Mode::Replace, Some(l)) => l.items = items,
-                (_, None) => return Err(item.err(item.line, "append/override of a list that is not defined earlier")),
+                (_, None) => {
+                    return Err(item.err(
+                        item.line,
+                        "append/override of a list that is not defined earlier",
+                    ))
+                }
             }
             return Ok(());
         }
@@ -339,13 +369,25 @@ impl Loaded {
                 (Mode::Define, _, Some(condition)) => self.macros.push(MacroDef {
                     name,
                     condition,
-                    pos: Pos { file: file.into(), line: node.line },
+                    pos: Pos {
+                        file: file.into(),
+                        line: node.line,
+                    },
                 }),
-                (Mode::Define, _, None) => return Err(item.err(item.line, "a macro needs `condition`")),
+                (Mode::Define, _, None) => {
+                    return Err(item.err(item.line, "a macro needs `condition`"))
+                }
                 (Mode::Append, Some(m), Some(c)) => m.condition = format!("{} {}", m.condition, c),
                 (Mode::Replace, Some(m), Some(c)) => m.condition = c,
-                (_, None, _) => return Err(item.err(item.line, "append/override of a macro that is not defined earlier")),
-                (_, Some(_), None) => return Err(item.err(item.line, "append/override needs `condition`")),
+                (_, None, _) => {
+                    return Err(item.err(
+                        item.line,
+                        "append/override of a macro that is not defined earlier",
+                    ))
+                }
+                (_, Some(_), None) => {
+                    return Err(item.err(item.line, "append/override needs `condition`"))
+                }
             }
             return Ok(());
         }
@@ -370,7 +412,10 @@ impl Loaded {
         if let Some((_, m, _)) = ov.first() {
             for (k, _, line) in &ov {
                 if !keys.contains(k) {
-                    return Err(item.err(*line, format!("cannot override {k:?}: expected one of {}", keys.join(", "))));
+                    return Err(item.err(
+                        *line,
+                        format!("cannot override {k:?}: expected one of {}", keys.join(", ")),
+                    ));
                 }
             }
             return Ok(*m);
@@ -380,8 +425,20 @@ impl Loaded {
 
     fn add_rule(&mut self, item: &Item<'_>, name: String, line: usize) -> Result<(), LoadError> {
         const KEYS: &[&str] = &[
-            "rule", "desc", "condition", "output", "priority", "tags", "enabled", "exceptions",
-            "append", "override", "source", "skip-if-unknown-filter", "warn_evttypes", "capture",
+            "rule",
+            "desc",
+            "condition",
+            "output",
+            "priority",
+            "tags",
+            "enabled",
+            "exceptions",
+            "append",
+            "override",
+            "source",
+            "skip-if-unknown-filter",
+            "warn_evttypes",
+            "capture",
             "capture_duration",
         ];
         item.check_keys(KEYS)?;
@@ -411,7 +468,10 @@ impl Loaded {
         let enabled = item.bool("enabled")?;
         if !ov.is_empty() || append {
             let Some(idx) = existing else {
-                return Err(item.err(line, "append/override of a rule that is not defined earlier"));
+                return Err(item.err(
+                    line,
+                    "append/override of a rule that is not defined earlier",
+                ));
             };
             let rule = &mut self.rules[idx];
             let modes: Vec<(&str, Mode, usize)> = if ov.is_empty() {
@@ -437,19 +497,36 @@ impl Loaded {
             };
             for (key, mode, kline) in modes {
                 let append = mode == Mode::Append;
-                let missing = || item.err(kline, format!("override of {key:?} but the item has no {key:?}"));
+                let missing = || {
+                    item.err(
+                        kline,
+                        format!("override of {key:?} but the item has no {key:?}"),
+                    )
+                };
                 match key {
                     "condition" => {
                         let c = condition.clone().ok_or_else(missing)?;
-                        rule.condition = if append { format!("{} {}", rule.condition, c) } else { c };
+                        rule.condition = if append {
+                            format!("{} {}", rule.condition, c)
+                        } else {
+                            c
+                        };
                     }
                     "output" => {
                         let c = output.clone().ok_or_else(missing)?;
-                        rule.output = if append { format!("{} {}", rule.output, c) } else { c };
+                        rule.output = if append {
+                            format!("{} {}", rule.output, c)
+                        } else {
+                            c
+                        };
                     }
                     "desc" => {
                         let c = desc.clone().ok_or_else(missing)?;
-                        rule.desc = if append { format!("{} {}", rule.desc, c) } else { c };
+                        rule.desc = if append {
+                            format!("{} {}", rule.desc, c)
+                        } else {
+                            c
+                        };
                     }
                     "tags" => {
                         let c = tags.clone().ok_or_else(missing)?;
@@ -459,7 +536,9 @@ impl Loaded {
                             rule.tags = c;
                         }
                     }
-                    "priority" if !append => rule.priority = priority.clone().ok_or_else(missing)?,
+                    "priority" if !append => {
+                        rule.priority = priority.clone().ok_or_else(missing)?
+                    }
                     "enabled" if !append => rule.enabled = enabled.ok_or_else(missing)?,
                     "exceptions" => {
                         let new = exceptions.clone().ok_or_else(missing)?;
@@ -474,11 +553,15 @@ impl Loaded {
                             rule.exceptions = new;
                         }
                     }
-                    "skip-if-unknown-filter" | "warn_evttypes" | "capture" | "capture_duration" if !append => {}
+                    "skip-if-unknown-filter" | "warn_evttypes" | "capture" | "capture_duration"
+                        if !append => {}
                     other => {
                         return Err(item.err(
                             kline,
-                            format!("cannot {} {other:?} of a rule", if append { "append to" } else { "replace" }),
+                            format!(
+                                "cannot {} {other:?} of a rule",
+                                if append { "append to" } else { "replace" }
+                            ),
                         ))
                     }
                 }
@@ -492,7 +575,9 @@ impl Loaded {
                 return Ok(());
             }
         }
-        let need = |v: Option<String>, key: &str| v.ok_or_else(|| item.err(line, format!("a rule needs `{key}`")));
+        let need = |v: Option<String>, key: &str| {
+            v.ok_or_else(|| item.err(line, format!("a rule needs `{key}`")))
+        };
         let rule = RuleDef {
             name,
             desc: need(desc, "desc")?,
@@ -504,7 +589,10 @@ impl Loaded {
             exceptions: exceptions.unwrap_or_default(),
             source: item.string("source")?.unwrap_or_else(|| "syscall".into()),
             skip_if_unknown_filter: item.bool("skip-if-unknown-filter")?.unwrap_or(false),
-            pos: Pos { file: item.file.into(), line },
+            pos: Pos {
+                file: item.file.into(),
+                line,
+            },
         };
         match existing {
             // Falco: a later definition with the same name replaces the earlier one.
@@ -525,7 +613,10 @@ fn parse_exceptions(item: &Item<'_>, node: &Node) -> Result<Vec<ExceptionDef>, L
     let mut out = Vec::new();
     for e in list {
         let Value::Map(entries) = &e.value else {
-            return Err(item.err(e.line, "each exception must be a mapping with name, fields, comps, values"));
+            return Err(item.err(
+                e.line,
+                "each exception must be a mapping with name, fields, comps, values",
+            ));
         };
         let sub = Item {
             file: item.file,
@@ -534,26 +625,49 @@ fn parse_exceptions(item: &Item<'_>, node: &Node) -> Result<Vec<ExceptionDef>, L
             entries,
         };
         sub.check_keys(&["name", "fields", "comps", "values"])?;
-        let name = sub.string("name")?.ok_or_else(|| sub.err(e.line, "an exception needs `name`"))?;
+        let name = sub
+            .string("name")?
+            .ok_or_else(|| sub.err(e.line, "an exception needs `name`"))?;
         let (fields, single) = match sub.get("fields") {
             None => (Vec::new(), false),
             Some(n) => match &n.value {
                 Value::Scalar(s, _) => (vec![s.clone()], true),
                 _ => (
-                    string_list(n).ok_or_else(|| sub.err(n.line, "exception `fields` must be a field or a list of fields"))?,
+                    string_list(n).ok_or_else(|| {
+                        sub.err(
+                            n.line,
+                            "exception `fields` must be a field or a list of fields",
+                        )
+                    })?,
                     false,
                 ),
             },
         };
         let comps = match sub.get("comps") {
-            None => vec![if single { "in".to_string() } else { "=".to_string() }; fields.len()],
+            None => vec![
+                if single {
+                    "in".to_string()
+                } else {
+                    "=".to_string()
+                };
+                fields.len()
+            ],
             Some(n) => match &n.value {
                 Value::Scalar(s, _) => vec![s.clone()],
-                _ => string_list(n).ok_or_else(|| sub.err(n.line, "exception `comps` must be an operator or a list"))?,
+                _ => string_list(n).ok_or_else(|| {
+                    sub.err(n.line, "exception `comps` must be an operator or a list")
+                })?,
             },
         };
         if comps.len() != fields.len() {
-            return Err(sub.err(e.line, format!("exception {name:?}: {} fields but {} comps", fields.len(), comps.len())));
+            return Err(sub.err(
+                e.line,
+                format!(
+                    "exception {name:?}: {} fields but {} comps",
+                    fields.len(),
+                    comps.len()
+                ),
+            ));
         }
         let mut values = Vec::new();
         if let Some(n) = sub.get("values") {
@@ -567,28 +681,55 @@ fn parse_exceptions(item: &Item<'_>, node: &Node) -> Result<Vec<ExceptionDef>, L
                 if single || (fields.is_empty() && matches!(row.value, Value::Scalar(..))) {
                     match &row.value {
                         Value::Scalar(s, _) => values.push(vec![ExcValue::One(s.clone())]),
-                        _ => return Err(sub.err(row.line, "with a single field, each value is a string")),
+                        _ => {
+                            return Err(
+                                sub.err(row.line, "with a single field, each value is a string")
+                            )
+                        }
                     }
                     continue;
                 }
                 let Value::Seq(cells) = &row.value else {
-                    return Err(sub.err(row.line, format!("each value of exception {name:?} is a list of {} values", fields.len())));
+                    return Err(sub.err(
+                        row.line,
+                        format!(
+                            "each value of exception {name:?} is a list of {} values",
+                            fields.len()
+                        ),
+                    ));
                 };
                 if !fields.is_empty() && cells.len() != fields.len() {
-                    return Err(sub.err(row.line, format!("exception {name:?}: a value has {} items for {} fields", cells.len(), fields.len())));
+                    return Err(sub.err(
+                        row.line,
+                        format!(
+                            "exception {name:?}: a value has {} items for {} fields",
+                            cells.len(),
+                            fields.len()
+                        ),
+                    ));
                 }
                 let mut tuple = Vec::new();
                 for c in cells {
                     tuple.push(match &c.value {
                         Value::Scalar(s, _) => ExcValue::One(s.clone()),
-                        Value::Seq(_) => ExcValue::Many(string_list(c).ok_or_else(|| sub.err(c.line, "nested exception values must be strings"))?),
-                        Value::Map(_) => return Err(sub.err(c.line, "an exception value cannot be a mapping")),
+                        Value::Seq(_) => ExcValue::Many(string_list(c).ok_or_else(|| {
+                            sub.err(c.line, "nested exception values must be strings")
+                        })?),
+                        Value::Map(_) => {
+                            return Err(sub.err(c.line, "an exception value cannot be a mapping"))
+                        }
                     });
                 }
                 values.push(tuple);
             }
         }
-        out.push(ExceptionDef { name, fields, single, comps, values });
+        out.push(ExceptionDef {
+            name,
+            fields,
+            single,
+            comps,
+            values,
+        });
     }
     Ok(out)
 }
@@ -619,12 +760,31 @@ mod tests {
     #[test]
     fn errors_name_file_line_item_and_expectation() {
         let mut l = Loaded::default();
-        let e = l.add_file("x.yaml", "- rule: r\n  desc: d\n  condtion: a\n").unwrap_err();
-        assert_eq!((e.file.as_str(), e.line, e.item.as_str()), ("x.yaml", 3, "rule \"r\""));
-        assert!(e.message.contains("condtion") && e.message.contains("expected one of"), "{e}");
-        let e = l.add_file("y.yaml", "- rule: r\n  desc: d\n  condition: a\n  output: o\n  priority: LOUD\n").unwrap_err();
-        assert!(e.to_string().starts_with("y.yaml:5: rule \"r\": unknown priority"), "{e}");
-        let e = l.add_file("z.yaml", "- required_engine_version: 99.0.0\n").unwrap_err();
+        let e = l
+            .add_file("x.yaml", "- rule: r\n  desc: d\n  condtion: a\n")
+            .unwrap_err();
+        assert_eq!(
+            (e.file.as_str(), e.line, e.item.as_str()),
+            ("x.yaml", 3, "rule \"r\"")
+        );
+        assert!(
+            e.message.contains("condtion") && e.message.contains("expected one of"),
+            "{e}"
+        );
+        let e = l
+            .add_file(
+                "y.yaml",
+                "- rule: r\n  desc: d\n  condition: a\n  output: o\n  priority: LOUD\n",
+            )
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("y.yaml:5: rule \"r\": unknown priority"),
+            "{e}"
+        );
+        let e = l
+            .add_file("z.yaml", "- required_engine_version: 99.0.0\n")
+            .unwrap_err();
         assert!(e.message.contains("engine version"), "{e}");
         let e = l.add_file("w.yaml", "- rule: [\n").unwrap_err();
         assert!(e.message.contains("YAML syntax"), "{e}");

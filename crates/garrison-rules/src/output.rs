@@ -146,7 +146,10 @@ impl FileSink {
                 }
             }
             std::fs::rename(&self.path, self.rotated(1))?;
-            self.file = OpenOptions::new().create(true).append(true).open(&self.path)?;
+            self.file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
         }
         self.size = 0;
         Ok(())
@@ -210,11 +213,20 @@ pub fn syslog_severity(priority: &str) -> u8 {
 }
 
 fn sd_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace(']', "\\]")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace(']', "\\]")
 }
 
 /// Formats one RFC 5424 message (facility local0).
-pub fn rfc5424(hostname: &str, time_ns: u64, priority: &str, rule: &str, attack: &[String], msg: &str) -> String {
+pub fn rfc5424(
+    hostname: &str,
+    time_ns: u64,
+    priority: &str,
+    rule: &str,
+    attack: &[String],
+    msg: &str,
+) -> String {
     let pri = 16 * 8 + u32::from(syslog_severity(priority));
     let host = if hostname.is_empty() { "-" } else { hostname };
     format!(
@@ -229,7 +241,10 @@ pub fn rfc5424(hostname: &str, time_ns: u64, priority: &str, rule: &str, attack:
 
 impl SyslogSink {
     /// A sink to `target`, naming this host `hostname`.
-    pub fn new(target: SyslogTarget, hostname: impl Into<String>) -> Result<SyslogSink, OutputError> {
+    pub fn new(
+        target: SyslogTarget,
+        hostname: impl Into<String>,
+    ) -> Result<SyslogSink, OutputError> {
         let io = |source| OutputError::Io {
             output: format!("syslog {target:?}"),
             source,
@@ -241,7 +256,11 @@ impl SyslogSink {
                 (Some(s), None)
             }
             SyslogTarget::Udp(addr) => {
-                let bind = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+                let bind = if addr.is_ipv4() {
+                    "0.0.0.0:0"
+                } else {
+                    "[::]:0"
+                };
                 let s = UdpSocket::bind(bind).map_err(io)?;
                 s.connect(addr).map_err(io)?;
                 (None, Some(s))
@@ -270,12 +289,26 @@ impl SyslogSink {
 
 impl Sink for SyslogSink {
     fn alert(&mut self, a: &Alert) -> Result<(), OutputError> {
-        let msg = rfc5424(&self.hostname, a.time_ns, &a.priority, &a.rule, &a.attack, &a.output);
+        let msg = rfc5424(
+            &self.hostname,
+            a.time_ns,
+            &a.priority,
+            &a.rule,
+            &a.attack,
+            &a.output,
+        );
         self.send(&msg)
     }
     fn summary(&mut self, s: &AlertSummary) -> Result<(), OutputError> {
         let text = format!("{} more alert(s) folded (like: {})", s.folded, s.example);
-        let msg = rfc5424(&self.hostname, s.last_time_ns, &s.priority, &s.rule, &[], &text);
+        let msg = rfc5424(
+            &self.hostname,
+            s.last_time_ns,
+            &s.priority,
+            &s.rule,
+            &[],
+            &text,
+        );
         self.send(&msg)
     }
 }
@@ -359,6 +392,10 @@ mod tests {
     use std::net::TcpListener;
     use std::sync::Arc;
 
+    pub(super) fn alert_for_tests() -> Alert {
+        alert()
+    }
+
     fn alert() -> Alert {
         let set = RuleSet::from_sources(
             &[(
@@ -396,13 +433,19 @@ mod tests {
     fn syslog_udp_and_unix_get_rfc5424() {
         let a = alert();
         let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let mut sink = SyslogSink::new(SyslogTarget::Udp(server.local_addr().unwrap()), "node1").unwrap();
+        let mut sink =
+            SyslogSink::new(SyslogTarget::Udp(server.local_addr().unwrap()), "node1").unwrap();
         sink.alert(&a).unwrap();
         let mut buf = [0u8; 4096];
         let n = server.recv(&mut buf).unwrap();
         let msg = std::str::from_utf8(&buf[..n]).unwrap();
         assert!(msg.starts_with("<132>1 2025-"), "{msg}");
-        assert!(msg.contains(" node1 garrison ") && msg.contains("rule=\"Shell\"") && msg.contains("attack=\"T1059.004\""), "{msg}");
+        assert!(
+            msg.contains(" node1 garrison ")
+                && msg.contains("rule=\"Shell\"")
+                && msg.contains("attack=\"T1059.004\""),
+            "{msg}"
+        );
         assert!(msg.ends_with("shell bash -c id by root"), "{msg}");
 
         let dir = tempfile::tempdir().unwrap();
@@ -411,7 +454,9 @@ mod tests {
         let mut sink = SyslogSink::new(SyslogTarget::Unix(path), "node1").unwrap();
         sink.alert(&a).unwrap();
         let n = server.recv(&mut buf).unwrap();
-        assert!(std::str::from_utf8(&buf[..n]).unwrap().contains("[garrison@32473 rule=\"Shell\""));
+        assert!(std::str::from_utf8(&buf[..n])
+            .unwrap()
+            .contains("[garrison@32473 rule=\"Shell\""));
     }
 
     /// A loopback HTTP server answering the given statuses in turn; returns the
@@ -438,7 +483,11 @@ mod tests {
                 let mut body = vec![0u8; len];
                 reader.read_exact(&mut body).unwrap();
                 bodies.push(String::from_utf8(body).unwrap());
-                write!(stream, "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").unwrap();
+                write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                )
+                .unwrap();
             }
             bodies
         });
@@ -462,7 +511,10 @@ mod tests {
         let (url, handle) = server(vec![500, 500]);
         let mut sink = WebhookSink::new(url, 1, Duration::from_millis(1));
         let err = sink.alert(&alert()).unwrap_err().to_string();
-        assert!(err.contains("gave up after 2 attempts") && err.contains("HTTP 500"), "{err}");
+        assert!(
+            err.contains("gave up after 2 attempts") && err.contains("HTTP 500"),
+            "{err}"
+        );
         assert_eq!(handle.join().unwrap().len(), 2);
     }
 
@@ -472,6 +524,123 @@ mod tests {
         let mut s = StreamSink::new(Vec::new(), Format::Text, "stdout");
         s.alert(&a).unwrap();
         let text = String::from_utf8(s.into_inner()).unwrap();
-        assert!(text.contains("WARNING Shell: shell bash -c id by root"), "{text}");
+        assert!(
+            text.contains("WARNING Shell: shell bash -c id by root"),
+            "{text}"
+        );
+    }
+}
+
+/// Fans alerts out to every sink through a [`Grouper`](crate::Grouper): repeats are
+/// folded and reported in summaries, and a sink that fails is counted and reported,
+/// never silently skipped.
+pub struct Dispatcher {
+    grouper: crate::Grouper,
+    sinks: Vec<Box<dyn Sink>>,
+    failures: u64,
+    last_failure: Option<String>,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `sinks` folding repeats within `window`, at most `per_rule`
+    /// alerts per rule per window.
+    pub fn new(sinks: Vec<Box<dyn Sink>>, window: Duration, per_rule: u64) -> Dispatcher {
+        Dispatcher {
+            grouper: crate::Grouper::new(window, per_rule),
+            sinks,
+            failures: 0,
+            last_failure: None,
+        }
+    }
+
+    fn each(&mut self, mut f: impl FnMut(&mut dyn Sink) -> Result<(), OutputError>) {
+        for sink in &mut self.sinks {
+            if let Err(e) = f(sink.as_mut()) {
+                self.failures += 1;
+                self.last_failure = Some(e.to_string());
+            }
+        }
+    }
+
+    /// Offers one alert; it is written now or counted into a later summary.
+    pub fn alert(&mut self, alert: Alert) {
+        let now = alert.time_ns;
+        if let crate::Grouped::Emit(a) = self.grouper.offer(alert) {
+            self.each(|s| s.alert(&a));
+        }
+        self.tick(now);
+    }
+
+    /// Writes the summaries of windows that ended by `now_ns`.
+    pub fn tick(&mut self, now_ns: u64) {
+        for s in self.grouper.flush(now_ns) {
+            self.each(|sink| sink.summary(&s));
+        }
+    }
+
+    /// Writes every pending summary (at shutdown).
+    pub fn finish(&mut self) {
+        self.tick(u64::MAX);
+    }
+
+    /// Sink write failures so far, and the last one's message.
+    pub fn failures(&self) -> (u64, Option<&str>) {
+        (self.failures, self.last_failure.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod dispatch_tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    struct Shared(Arc<Mutex<Vec<String>>>);
+    impl Sink for Shared {
+        fn alert(&mut self, a: &Alert) -> Result<(), OutputError> {
+            self.0.lock().unwrap().push(a.to_ndjson());
+            Ok(())
+        }
+        fn summary(&mut self, s: &AlertSummary) -> Result<(), OutputError> {
+            self.0.lock().unwrap().push(s.to_ndjson());
+            Ok(())
+        }
+    }
+
+    struct Broken;
+    impl Sink for Broken {
+        fn alert(&mut self, _: &Alert) -> Result<(), OutputError> {
+            Err(OutputError::Io {
+                output: "broken".into(),
+                source: io::Error::other("disk full"),
+            })
+        }
+        fn summary(&mut self, _: &AlertSummary) -> Result<(), OutputError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn repeats_become_one_summary_and_failures_are_counted() {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let mut d = Dispatcher::new(
+            vec![Box::new(Shared(Arc::clone(&lines))), Box::new(Broken)],
+            Duration::from_secs(60),
+            10,
+        );
+        let a = super::tests::alert_for_tests();
+        for i in 0..5 {
+            let mut a = a.clone();
+            a.time_ns += i;
+            d.alert(a);
+        }
+        d.finish();
+        let lines = lines.lock().unwrap();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        let summary: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+        assert_eq!(summary["kind"], "alert_summary");
+        assert_eq!(summary["folded"], 4);
+        let (n, last) = d.failures();
+        assert_eq!(n, 1);
+        assert!(last.unwrap().contains("disk full"));
     }
 }

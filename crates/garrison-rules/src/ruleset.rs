@@ -70,6 +70,8 @@ pub struct Rule {
     output: Vec<Piece>,
     /// Read-only-open prefixes the rule needs (`None`: any path).
     read_prefixes: Option<Vec<String>>,
+    /// Process names the rule requires (`None`: any).
+    names: Option<Vec<String>>,
     /// Absolute paths the condition compares with.
     path_literals: Vec<String>,
 }
@@ -78,7 +80,10 @@ pub struct Rule {
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// Per kind: rules that do not require particular process names.
     by_kind: Vec<Vec<u32>>,
+    /// Per kind: rules that require one of some process names, by name.
+    by_kind_name: Vec<HashMap<Box<str>, Vec<u32>, std::hash::BuildHasherDefault<expr::Fnv>>>,
     macro_slots: usize,
     needs: Needs,
     /// Rules not loaded (lenient loads), with reasons.
@@ -93,7 +98,8 @@ pub struct RuleSet {
 pub fn is_technique(tag: &str) -> bool {
     let b = tag.as_bytes();
     let main = b.len() >= 5 && b[0] == b'T' && b[1..5].iter().all(u8::is_ascii_digit);
-    main && (b.len() == 5 || (b.len() == 9 && b[5] == b'.' && b[6..9].iter().all(u8::is_ascii_digit)))
+    main && (b.len() == 5
+        || (b.len() == 9 && b[5] == b'.' && b[6..9].iter().all(u8::is_ascii_digit)))
 }
 
 /// Falco substitutes list items into the condition text, so an item written with
@@ -141,7 +147,10 @@ fn exception_ast(rule: &RuleDef) -> Result<Option<Ast>, String> {
         let op_of = |comp: &str| -> Result<Op, String> {
             match cond::parse(&format!("a.b {comp} x")) {
                 Ok(Ast::Check { op, .. }) => Ok(op),
-                _ => Err(format!("exception {:?}: unknown comparison {comp:?}", e.name)),
+                _ => Err(format!(
+                    "exception {:?}: unknown comparison {comp:?}",
+                    e.name
+                )),
             }
         };
         if e.single {
@@ -152,14 +161,26 @@ fn exception_ast(rule: &RuleDef) -> Result<Option<Ast>, String> {
                 .iter()
                 .flatten()
                 .flat_map(|v| match v {
-                    ExcValue::One(s) => vec![Lit { text: s.clone(), bare: true }],
-                    ExcValue::Many(m) => m.iter().map(|s| Lit { text: s.clone(), bare: false }).collect(),
+                    ExcValue::One(s) => vec![Lit {
+                        text: s.clone(),
+                        bare: true,
+                    }],
+                    ExcValue::Many(m) => m
+                        .iter()
+                        .map(|s| Lit {
+                            text: s.clone(),
+                            bare: false,
+                        })
+                        .collect(),
                 })
                 .collect();
             let rhs = if op.takes_list() {
                 Rhs::List(items)
             } else {
-                return Err(format!("exception {:?}: a single field takes `in`, `pmatch` or `intersects`", e.name));
+                return Err(format!(
+                    "exception {:?}: a single field takes `in`, `pmatch` or `intersects`",
+                    e.name
+                ));
             };
             alternatives.push(Ast::Check { lhs, op, rhs });
             continue;
@@ -300,10 +321,15 @@ impl RuleSet {
     }
 
     /// Loads named texts in order.
-    pub fn from_sources(sources: &[(String, String)], opts: LoadOptions) -> Result<RuleSet, LoadErrors> {
+    pub fn from_sources(
+        sources: &[(String, String)],
+        opts: LoadOptions,
+    ) -> Result<RuleSet, LoadErrors> {
         let mut loaded = Loaded::default();
         for (name, text) in sources {
-            loaded.add_file(name, text).map_err(|e| LoadErrors(vec![e]))?;
+            loaded
+                .add_file(name, text)
+                .map_err(|e| LoadErrors(vec![e]))?;
         }
         RuleSet::compile(&loaded, opts)
     }
@@ -348,7 +374,10 @@ impl RuleSet {
                 set.skipped.push(Skipped {
                     rule: def.name.clone(),
                     pos: def.pos.clone(),
-                    reason: format!("event source {:?} is not supported (only syscall)", def.source),
+                    reason: format!(
+                        "event source {:?} is not supported (only syscall)",
+                        def.source
+                    ),
                 });
                 continue;
             }
@@ -375,23 +404,31 @@ impl RuleSet {
                     let unknown = matches!(e, CompileError::UnknownField(_));
                     (unknown, format!("condition: {e}"))
                 })?;
-                let output = parse_output(&def.output, &mut needs).map_err(|e| (e.contains("unknown field"), e))?;
+                let output = parse_output(&def.output, &mut needs)
+                    .map_err(|e| (e.contains("unknown field"), e))?;
                 let mut fields = Vec::new();
                 expr::collect_fields(&expr, &mut fields);
-                let severity = Severity::from_falco_priority(&def.priority).unwrap_or(Severity::Unknown);
+                let severity =
+                    Severity::from_falco_priority(&def.priority).unwrap_or(Severity::Unknown);
                 let kinds = expr::kinds(&expr);
                 Ok(Rule {
                     name: def.name.clone(),
                     desc: def.desc.clone(),
                     priority: def.priority.to_ascii_uppercase(),
                     severity,
-                    attack: def.tags.iter().filter(|t| is_technique(t)).cloned().collect(),
+                    attack: def
+                        .tags
+                        .iter()
+                        .filter(|t| is_technique(t))
+                        .cloned()
+                        .collect(),
                     tags: def.tags.clone(),
                     enabled: def.enabled,
                     kinds,
                     pos: def.pos.clone(),
                     fields,
                     read_prefixes: expr::read_prefixes(&expr),
+                    names: expr::required_names(&expr),
                     path_literals: {
                         let mut v = Vec::new();
                         expr::path_literals(&expr, &mut v);
@@ -432,23 +469,49 @@ impl RuleSet {
         // when any rule reaches them (the compiler expands transitively).
         for m in &loaded.macros {
             if !used_macros.contains(&m.name) {
-                set.warnings.push(format!("{}:{}: macro {:?} is not used by any rule", m.pos.file, m.pos.line, m.name));
+                set.warnings.push(format!(
+                    "{}:{}: macro {:?} is not used by any rule",
+                    m.pos.file, m.pos.line, m.name
+                ));
             }
         }
-        let list_refs: HashSet<&str> = loaded.lists.iter().flat_map(|l| l.items.iter().map(String::as_str)).collect();
+        let list_refs: HashSet<&str> = loaded
+            .lists
+            .iter()
+            .flat_map(|l| l.items.iter().map(String::as_str))
+            .collect();
         for l in &loaded.lists {
             if !used_lists.contains(&l.name) && !list_refs.contains(l.name.as_str()) {
-                set.warnings.push(format!("{}:{}: list {:?} is not used by any rule", l.pos.file, l.pos.line, l.name));
+                set.warnings.push(format!(
+                    "{}:{}: list {:?} is not used by any rule",
+                    l.pos.file, l.pos.line, l.name
+                ));
             }
         }
         set.macro_slots = slots.len();
+        set.by_kind_name = vec![HashMap::default(); EventKind::ALL.len()];
         for (i, rule) in set.rules.iter().enumerate() {
             if !rule.enabled {
                 continue;
             }
             for kind in rule.kinds.kinds() {
-                if let Some(v) = set.by_kind.get_mut(kind_index(kind)) {
-                    v.push(i as u32);
+                let k = kind_index(kind);
+                match &rule.names {
+                    Some(names) => {
+                        if let Some(map) = set.by_kind_name.get_mut(k) {
+                            for name in names {
+                                let v = map.entry(name.as_str().into()).or_insert_with(Vec::new);
+                                if !v.contains(&(i as u32)) {
+                                    v.push(i as u32);
+                                }
+                            }
+                        }
+                    }
+                    None => {
+                        if let Some(v) = set.by_kind.get_mut(k) {
+                            v.push(i as u32);
+                        }
+                    }
                 }
             }
         }
@@ -475,7 +538,8 @@ impl RuleSet {
         EvalState::new(self.macro_slots)
     }
 
-    /// How many enabled rules can fire on a kind.
+    /// How many enabled rules are evaluated for every event of a kind (rules that
+    /// require particular process names are evaluated only for those).
     pub fn rules_for(&self, kind: EventKind) -> usize {
         self.by_kind.get(kind_index(kind)).map_or(0, Vec::len)
     }
@@ -484,19 +548,27 @@ impl RuleSet {
     /// `ctx` must have been prepared for `ev` with [`RuleSet::needs`]. Does not
     /// allocate once `out` and the scratch buffers have grown.
     pub fn matches(&self, ev: &Event, ctx: &Ctx, st: &mut EvalState, out: &mut Vec<usize>) {
-        let Some(candidates) = self.by_kind.get(kind_index(ev.kind())) else {
-            return;
-        };
-        if candidates.is_empty() {
+        let k = kind_index(ev.kind());
+        let generic = self.by_kind.get(k).map_or(&[][..], Vec::as_slice);
+        let named = self
+            .by_kind_name
+            .get(k)
+            .and_then(|m| m.get(ev.process.comm.as_str()))
+            .map_or(&[][..], Vec::as_slice);
+        if generic.is_empty() && named.is_empty() {
             return;
         }
         st.next_event();
-        for &i in candidates {
+        let start = out.len();
+        for &i in generic.iter().chain(named) {
             if let Some(rule) = self.rules.get(i as usize) {
                 if rule.expr.eval(ev, ctx, st) {
                     out.push(i as usize);
                 }
             }
+        }
+        if !named.is_empty() {
+            out[start..].sort_unstable();
         }
     }
 
@@ -506,7 +578,9 @@ impl RuleSet {
         for piece in &rule.output {
             match piece {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Field(sel) => render_val(fields::extract(sel.id, &sel.arg, 0, ev, ctx), &mut out),
+                Piece::Field(sel) => {
+                    render_val(fields::extract(sel.id, &sel.arg, 0, ev, ctx), &mut out)
+                }
                 Piece::ContainerInfo => match &ev.container {
                     Some(c) => {
                         out.push_str("container_id=");
@@ -547,10 +621,19 @@ impl RuleSet {
             }
         }
         let mut interest = Interest::kinds(kinds);
-        interest.read_prefixes = if any_path { vec!["/".to_string()] } else { compact_prefixes(prefixes) };
+        interest.read_prefixes = if any_path {
+            vec!["/".to_string()]
+        } else {
+            compact_prefixes(prefixes)
+        };
         // A default ignored prefix (`/proc/`, `/sys/`) that covers a path some rule
         // watches is lifted, or that rule could never fire.
-        let watched: Vec<&String> = self.rules.iter().filter(|r| r.enabled).flat_map(|r| r.path_literals.iter()).collect();
+        let watched: Vec<&String> = self
+            .rules
+            .iter()
+            .filter(|r| r.enabled)
+            .flat_map(|r| r.path_literals.iter())
+            .collect();
         interest
             .ignore_prefixes
             .retain(|ignored| !watched.iter().any(|p| p.starts_with(ignored.as_str())));
@@ -612,6 +695,16 @@ fn compact_prefixes(mut prefixes: Vec<String>) -> Vec<String> {
             return vec!["/".to_string()];
         }
     }
+}
+
+/// The rules files `paths` name (directories: their `*.yaml`/`*.yml`, recursively,
+/// sorted), skipping what cannot be read.
+pub fn rule_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        let _ = collect_files(p, &mut out);
+    }
+    out
 }
 
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {

@@ -88,8 +88,7 @@ fn merge(base: &mut Value, over: &Value) {
             for (k, v) in o {
                 // `data` of another kind replaces the default's rather than merging.
                 let other_kind = k == "data"
-                    && v
-                        .get("type")
+                    && v.get("type")
                         .is_some_and(|t| b.get(k).and_then(|d| d.get("type")) != Some(t));
                 if other_kind {
                     b.insert(k.clone(), v.clone());
@@ -109,9 +108,19 @@ fn merge(base: &mut Value, over: &Value) {
 
 /// Runs the fixtures of `dir/tests` against the rules of `dir`.
 pub fn run_tests(dir: &Path) -> Result<TestRun, String> {
-    let set = RuleSet::load_paths(&[dir.to_path_buf()], LoadOptions::default()).map_err(|e| e.to_string())?;
-    let names: BTreeSet<String> = set.rules().iter().filter(|r| r.enabled).map(|r| r.name.clone()).collect();
-    let engine = Arc::new(Engine::with_ruleset(set, vec![dir.to_path_buf()], "garrison-test"));
+    let set = RuleSet::load_paths(&[dir.to_path_buf()], LoadOptions::default())
+        .map_err(|e| e.to_string())?;
+    let names: BTreeSet<String> = set
+        .rules()
+        .iter()
+        .filter(|r| r.enabled)
+        .map(|r| r.name.clone())
+        .collect();
+    let engine = Arc::new(Engine::with_ruleset(
+        set,
+        vec![dir.to_path_buf()],
+        "garrison-test",
+    ));
     let tests = dir.join("tests");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&tests)
         .map_err(|e| format!("{}: cannot list fixtures: {e}", tests.display()))?
@@ -138,7 +147,10 @@ pub fn run_tests(dir: &Path) -> Result<TestRun, String> {
             let mut value: Value = match serde_json::from_str(line) {
                 Ok(v) => v,
                 Err(e) => {
-                    run.failures.push(Failure { at, message: format!("not JSON: {e}") });
+                    run.failures.push(Failure {
+                        at,
+                        message: format!("not JSON: {e}"),
+                    });
                     continue;
                 }
             };
@@ -147,9 +159,15 @@ pub fn run_tests(dir: &Path) -> Result<TestRun, String> {
                 continue;
             }
             let expect: Vec<String> = match value.as_object_mut().and_then(|o| o.remove("expect")) {
-                Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
                 _ => {
-                    run.failures.push(Failure { at, message: "a case needs \"expect\": [rule names]".into() });
+                    run.failures.push(Failure {
+                        at,
+                        message: "a case needs \"expect\": [rule names]".into(),
+                    });
                     continue;
                 }
             };
@@ -158,13 +176,19 @@ pub fn run_tests(dir: &Path) -> Result<TestRun, String> {
             let event: Event = match serde_json::from_value(event) {
                 Ok(e) => e,
                 Err(e) => {
-                    run.failures.push(Failure { at, message: format!("not an event of the runtime schema: {e}") });
+                    run.failures.push(Failure {
+                        at,
+                        message: format!("not an event of the runtime schema: {e}"),
+                    });
                     continue;
                 }
             };
             for name in &expect {
                 if !names.contains(name) {
-                    run.failures.push(Failure { at: at.clone(), message: format!("expects unknown or disabled rule {name:?}") });
+                    run.failures.push(Failure {
+                        at: at.clone(),
+                        message: format!("expects unknown or disabled rule {name:?}"),
+                    });
                 }
                 expected_somewhere.insert(name.clone());
             }

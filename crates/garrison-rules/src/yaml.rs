@@ -169,12 +169,10 @@ pub fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
 fn parse_strict(text: &str) -> Result<Vec<Node>, SyntaxError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser
-        .load(&mut builder, true)
-        .map_err(|e| SyntaxError {
-            line: e.marker().line(),
-            message: e.info().to_string(),
-        })?;
+    parser.load(&mut builder, true).map_err(|e| SyntaxError {
+        line: e.marker().line(),
+        message: e.info().to_string(),
+    })?;
     Ok(builder.docs)
 }
 

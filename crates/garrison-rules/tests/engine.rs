@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn set(text: &str) -> RuleSet {
-    RuleSet::from_sources(&[("t.yaml".into(), text.into())], LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+    RuleSet::from_sources(&[("t.yaml".into(), text.into())], LoadOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn err(text: &str) -> String {
@@ -56,6 +57,7 @@ fn operators_match_falco_semantics() {
         ("container.id = 0123456789ab and container.name = web", true),
         ("proc.is_exe_upper_layer = false and proc.stdin.type = socket", true),
         ("user.loginuid = 1000 and user.loginname = alice and thread.cap_effective icontains sys_admin", true),
+        ("evt.time = \"08:53:20.000000000\" and evt.time.iso8601 = \"2025-10-09T08:53:20.000000000Z\" and evt.datetime startswith 2025-10-09T", true),
     ];
     for (cond, want) in cases {
         let got = !fired(set(&rule("r", cond)), &exec).is_empty();
@@ -80,37 +82,68 @@ fn lists_macros_exceptions_and_overrides() {
         rule("Shell", "evt.type = execve and is_shell")
     );
     let ev = sample(EventKind::Exec);
-    assert!(fired(set(&text), &ev).is_empty(), "the exception covers nginx in web");
+    assert!(
+        fired(set(&text), &ev).is_empty(),
+        "the exception covers nginx in web"
+    );
     let mut other = ev.clone();
     other.process.ancestors[0].name = "sshd".into();
     assert_eq!(fired(set(&text), &other), vec!["Shell"]);
     // A later file appends to the exception and disables nothing else.
     let later = "- rule: Shell\n  exceptions:\n    - name: from_web\n      values:\n        - [sshd, [web]]\n  override:\n    exceptions: append\n";
-    let s = RuleSet::from_sources(&[("a.yaml".into(), text.clone()), ("b.yaml".into(), later.into())], LoadOptions::default()).unwrap();
+    let s = RuleSet::from_sources(
+        &[
+            ("a.yaml".into(), text.clone()),
+            ("b.yaml".into(), later.into()),
+        ],
+        LoadOptions::default(),
+    )
+    .unwrap();
     assert!(fired(s, &other).is_empty());
     // Single-field exceptions.
-    let single = format!("{}  exceptions:\n    - name: names\n      fields: proc.name\n      values: [bash]\n", rule("R", "evt.type = execve"));
+    let single = format!(
+        "{}  exceptions:\n    - name: names\n      fields: proc.name\n      values: [bash]\n",
+        rule("R", "evt.type = execve")
+    );
     assert!(fired(set(&single), &ev).is_empty());
 }
 
 #[test]
 fn errors_name_file_line_rule_and_expectation() {
-    let e = err(&format!("- list: l\n  items: [a]\n{}", rule("Bad Field", "proc.nmae = x")));
-    assert!(e.contains("t.yaml:3: rule \"Bad Field\"") && e.contains("unknown field \"proc.nmae\""), "{e}");
+    let e = err(&format!(
+        "- list: l\n  items: [a]\n{}",
+        rule("Bad Field", "proc.nmae = x")
+    ));
+    assert!(
+        e.contains("t.yaml:3: rule \"Bad Field\"") && e.contains("unknown field \"proc.nmae\""),
+        "{e}"
+    );
     let e = err(&rule("Bad Type", "proc.pid = abc"));
-    assert!(e.contains("t.yaml:1: rule \"Bad Type\"") && e.contains("expected a number"), "{e}");
+    assert!(
+        e.contains("t.yaml:1: rule \"Bad Type\"") && e.contains("expected a number"),
+        "{e}"
+    );
     let e = err(&rule("Bad Op", "proc.pid contains 1"));
-    assert!(e.contains("operator `contains` does not apply to proc.pid"), "{e}");
+    assert!(
+        e.contains("operator `contains` does not apply to proc.pid"),
+        "{e}"
+    );
     let e = err(&rule("No Macro", "spawned_process and proc.name = x"));
     assert!(e.contains("undefined macro \"spawned_process\""), "{e}");
     let e = err(&rule("Syntax", "proc.name = x and (proc.pid = 1"));
-    assert!(e.contains("condition syntax error at character") && e.contains("`)`"), "{e}");
+    assert!(
+        e.contains("condition syntax error at character") && e.contains("`)`"),
+        "{e}"
+    );
     let e = err(&rule("Bad Regex", "proc.name regex \"(\""));
     assert!(e.contains("bad regex"), "{e}");
     let e = err(&rule("Bad Bool", "evt.failed = yes"));
     assert!(e.contains("expected true or false"), "{e}");
     // skip-if-unknown-filter skips instead of failing.
-    let s = set(&format!("{}  skip-if-unknown-filter: true\n", rule("Future", "proc.future_field = 1")));
+    let s = set(&format!(
+        "{}  skip-if-unknown-filter: true\n",
+        rule("Future", "proc.future_field = 1")
+    ));
     assert_eq!(s.rules().len(), 0);
     assert_eq!(s.skipped.len(), 1);
 }
@@ -119,9 +152,14 @@ fn errors_name_file_line_rule_and_expectation() {
 fn reload_is_atomic_and_a_broken_file_keeps_the_previous_rules() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("r.yaml");
-    std::fs::write(&file, rule("Shell", "evt.type = execve and proc.name = bash")).unwrap();
+    std::fs::write(
+        &file,
+        rule("Shell", "evt.type = execve and proc.name = bash"),
+    )
+    .unwrap();
     let engine = Arc::new(Engine::load(vec![dir.path().to_path_buf()], "node1").unwrap());
     let mut det = engine.detector();
+    assert!(!engine.files_changed());
     let ev = sample(EventKind::Exec);
     let count = |det: &mut garrison_rules::Detector| {
         let mut n = Vec::new();
@@ -129,15 +167,40 @@ fn reload_is_atomic_and_a_broken_file_keeps_the_previous_rules() {
         n
     };
     assert_eq!(count(&mut det), vec!["Shell"]);
-    std::fs::write(&file, rule("Shell", "evt.type = execve and proc.nmae = bash")).unwrap();
-    let Reload::Kept { errors } = engine.reload() else { panic!("a broken file was applied") };
-    assert!(errors.contains("previous rules stay in force") && errors.contains("proc.nmae"), "{errors}");
+    std::fs::write(
+        &file,
+        rule("Shell", "evt.type = execve and proc.nmae = bash"),
+    )
+    .unwrap();
+    let Reload::Kept { errors } = engine.reload() else {
+        panic!("a broken file was applied")
+    };
+    assert!(
+        errors.contains("previous rules stay in force") && errors.contains("proc.nmae"),
+        "{errors}"
+    );
     assert!(engine.last_error().is_some());
-    assert_eq!(count(&mut det), vec!["Shell"], "the previous ruleset stays in force");
-    std::fs::write(&file, rule("Renamed", "evt.type = execve and proc.name = bash")).unwrap();
+    assert!(
+        !engine.files_changed(),
+        "a refused reload still records what it read"
+    );
+    assert_eq!(
+        count(&mut det),
+        vec!["Shell"],
+        "the previous ruleset stays in force"
+    );
+    std::fs::write(
+        &file,
+        rule("Renamed", "evt.type = execve and proc.name = bash"),
+    )
+    .unwrap();
     assert_eq!(engine.reload(), Reload::Applied { rules: 1 });
     assert!(engine.last_error().is_none());
-    assert_eq!(count(&mut det), vec!["Renamed"], "detectors pick up the new ruleset");
+    assert_eq!(
+        count(&mut det),
+        vec!["Renamed"],
+        "detectors pick up the new ruleset"
+    );
 }
 
 #[test]
@@ -151,7 +214,10 @@ fn alerts_carry_output_fields_attack_ancestry_and_container() {
     assert_eq!(a.output, "shell bash -c id parent=nginx fd=<NA> container_id=0123456789ab container_image=docker.io/library/nginx:1.25");
     assert_eq!(a.attack, vec!["T1059.004", "T1190"]);
     assert_eq!(a.severity, "MEDIUM");
-    assert_eq!(a.fields.get("proc.pname").map(String::as_str), Some("nginx"));
+    assert_eq!(
+        a.fields.get("proc.pname").map(String::as_str),
+        Some("nginx")
+    );
     assert!(!a.fields.contains_key("fd.name"));
     assert_eq!(a.ancestry[0].name, "nginx");
     let v: serde_json::Value = serde_json::from_str(&a.to_ndjson()).unwrap();
@@ -208,7 +274,11 @@ fn pool_shards_by_pid_and_loses_nothing() {
     assert_eq!(alerts.len(), 1000);
     // Per-pid order is preserved.
     for pid in 0..37u32 {
-        let seqs: Vec<u64> = alerts.iter().filter(|a| a.process.pid == pid).map(|a| a.seq).collect();
+        let seqs: Vec<u64> = alerts
+            .iter()
+            .filter(|a| a.process.pid == pid)
+            .map(|a| a.seq)
+            .collect();
         assert!(seqs.windows(2).all(|w| w[0] < w[1]), "pid {pid}: {seqs:?}");
     }
 }
@@ -221,11 +291,43 @@ fn read_prefix_interest_follows_the_rules() {
         rule("B", "evt.type = openat and (fd.name in (/root/.aws/credentials) or fd.directory = /etc/ssh)")
     ));
     let i = s.interest();
-    assert_eq!(i.read_prefixes, vec!["/etc/shadow", "/etc/ssh/", "/root/.aws/credentials"]);
-    assert_eq!(i.kinds.iter().copied().collect::<Vec<_>>(), vec![EventKind::Open]);
+    assert_eq!(
+        i.read_prefixes,
+        vec!["/etc/shadow", "/etc/ssh/", "/root/.aws/credentials"]
+    );
+    assert_eq!(
+        i.kinds.iter().copied().collect::<Vec<_>>(),
+        vec![EventKind::Open]
+    );
     let s = set(&rule("C", "evt.type = openat and fd.name contains secret"));
     assert_eq!(s.interest().read_prefixes, vec!["/"]);
     let s = set(&rule("W", "evt.type = openat and evt.is_open_write = true"));
     assert!(s.interest().read_prefixes.is_empty());
-    let _ = EventData::Exit { code: 0, signal: None, core_dumped: false };
+    let _ = EventData::Exit {
+        code: 0,
+        signal: None,
+        core_dumped: false,
+    };
+}
+
+#[test]
+fn truncated_or_garbled_rule_files_never_panic() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules");
+    for file in garrison_rules::ruleset::rule_files(&[dir.into()]) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut cut = 0;
+        while cut < text.len() {
+            if text.is_char_boundary(cut) {
+                let t = &text[..cut];
+                let _ =
+                    RuleSet::from_sources(&[("x.yaml".into(), t.into())], LoadOptions::default());
+                let garbled = t.replace(" and ", " and ( ").replace(": ", ":: ");
+                let _ = RuleSet::from_sources(
+                    &[("x.yaml".into(), garbled)],
+                    LoadOptions { lenient: true },
+                );
+            }
+            cut += 61;
+        }
+    }
 }

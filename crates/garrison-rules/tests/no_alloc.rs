@@ -68,5 +68,10 @@ fn evaluation_does_not_allocate() {
     }
     let after = ALLOCS.load(Ordering::Relaxed);
     assert_eq!(warm, again);
-    assert_eq!(after - before, 0, "{} allocations on the hot path", after - before);
+    assert_eq!(
+        after - before,
+        0,
+        "{} allocations on the hot path",
+        after - before
+    );
 }

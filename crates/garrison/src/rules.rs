@@ -29,7 +29,9 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         RulesCommand::Validate { dir } => {
             if !dir.is_dir() {
-                return Err(crate::UsageError(format!("{}: not a directory", dir.display())).into());
+                return Err(
+                    crate::UsageError(format!("{}: not a directory", dir.display())).into(),
+                );
             }
             let v = testing::validate(&dir);
             for e in &v.errors {
@@ -42,11 +44,17 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
                 v.rules,
                 v.errors.len()
             );
-            Ok(ExitCode::from(if v.errors.is_empty() { exit::OK } else { exit::FINDINGS }))
+            Ok(ExitCode::from(if v.errors.is_empty() {
+                exit::OK
+            } else {
+                exit::FINDINGS
+            }))
         }
         RulesCommand::Test { dir } => {
             if !dir.is_dir() {
-                return Err(crate::UsageError(format!("{}: not a directory", dir.display())).into());
+                return Err(
+                    crate::UsageError(format!("{}: not a directory", dir.display())).into(),
+                );
             }
             let run = testing::run_tests(&dir).map_err(anyhow::Error::msg)?;
             for f in &run.failures {
