@@ -32,8 +32,9 @@ fi
 cd "$root"
 cargo build --release -p garrison --bin garrison >&2
 cargo build --release -p garrison-agent --example loadgen >&2
-garrison=$root/target/release/garrison
-loadgen=$root/target/release/examples/loadgen
+target=${CARGO_TARGET_DIR:-$root/target}
+garrison=$target/release/garrison
+loadgen=$target/release/examples/loadgen
 
 results=$out/results.tsv
 printf 'workload\tevents\toff_ops_s\ton_ops_s\tslowdown_pct\tdelivered\tlost\tevents_per_s\tagent_cpu_s\tagent_cpu_pct\tagent_peak_rss_kb\n' >"$results"

@@ -72,6 +72,7 @@ fn main() {
                             if std::fs::OpenOptions::new()
                                 .write(true)
                                 .create(true)
+                                .truncate(false)
                                 .mode(0o600)
                                 .open(p)
                                 .is_ok()
