@@ -63,7 +63,12 @@ fn main() {
         // the default interest, polled for N seconds: for measuring what the
         // sensor adds to other workloads
         let secs: u64 = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(10);
-        let mut sensor = Sensor::start(&Interest::default()).expect("start the sensor (as root)");
+        // `--idle N nomodule`: without the module kinds, which need raw_syscalls
+        let mut interest = Interest::default();
+        if args.get(3).map(String::as_str) == Some("nomodule") {
+            interest.kinds.remove(&EventKind::Module);
+        }
+        let mut sensor = Sensor::start(&interest).expect("start the sensor (as root)");
         let end = Instant::now() + Duration::from_secs(secs);
         let mut n = 0u64;
         while Instant::now() < end {
