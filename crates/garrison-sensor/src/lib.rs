@@ -12,9 +12,10 @@
 //! Kernel side (`bpf/sensor.bpf.c`):
 //! - `tp_btf/sched_process_{exec,fork,exit}`: exec with argv, cwd, exe identity,
 //!   stdio types, memfd/deleted/upper-layer marks; fork; exit with code/signal.
-//! - `tp_btf/sys_enter` + `tp_btf/sys_exit`: the traced syscalls (per-kind list in
-//!   [`kinds`]) are paired per thread in a hash map, so every event carries the
-//!   result; paths of fd-returning calls are walked from the `struct file`
+//! - `syscalls/sys_enter_<name>` + `sys_exit_<name>` of the traced syscalls
+//!   (per-kind list in [`kinds`]), attached per syscall, and `tp_btf/sys_enter` +
+//!   `sys_exit` (raw syscalls) only for syscalls without a tracepoint: enter and
+//!   exit are paired per thread in a hash map, so every event carries the result; paths of fd-returning calls are walked from the `struct file`
 //!   (dentries and mounts, bounded with `bpf_loop`); path arguments come with the
 //!   cwd/dirfd and root they are resolved against.
 //! - Interest maps: `syscall_interest` (what is traced), `config_map` (exec, fork,
