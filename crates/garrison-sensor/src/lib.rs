@@ -46,6 +46,16 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// How the sensor's syscall programs are attached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Attachment {
+    /// Syscalls traced through their own `syscalls/sys_enter_*`/`sys_exit_*` tracepoints.
+    pub tracepoints: Vec<String>,
+    /// Syscalls traced through `raw_syscalls` (no tracepoint of their own, or no
+    /// tracefs): every syscall on the host then runs a filter.
+    pub raw_syscalls: Vec<String>,
+}
+
 static SENSOR_OBJ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.bpf.o"));
 
 const NAME: &str = "bpf";
@@ -65,6 +75,8 @@ pub struct Sensor {
     sys_links: HashMap<u32, (Link, Link)>,
     /// raw_syscalls links, while some traced syscall has no tracepoint.
     raw_links: Option<(Link, Link)>,
+    /// `syscall_interest` as last programmed.
+    programmed: Vec<(u32, u32)>,
     interest: Interest,
     decode_errors: u64,
 }
@@ -136,11 +148,26 @@ impl Sensor {
             _links: links,
             sys_links: HashMap::new(),
             raw_links: None,
+            programmed: Vec::new(),
             interest: interest.clone(),
             decode_errors: 0,
         };
         sensor.apply(interest)?;
         Ok(sensor)
+    }
+
+    /// How the traced syscalls are attached now (for `garrison agent status`).
+    pub fn attachment(&self) -> Attachment {
+        let mut a = Attachment::default();
+        for (nr, v) in &self.programmed {
+            let name = names::syscall_name(*nr);
+            if v & kinds::VIA_RAW != 0 {
+                a.raw_syscalls.push(name);
+            } else {
+                a.tracepoints.push(name);
+            }
+        }
+        a
     }
 
     /// The interest in force.
@@ -280,6 +307,7 @@ impl Sensor {
         cfg.extend_from_slice(&0u32.to_le_bytes());
         upd(&self.map("config_map")?, &0u32.to_le_bytes(), &cfg)?;
         self.attach_syscalls(&k)?;
+        self.programmed = k.syscalls.clone();
         self.decoder
             .set_ignore_prefixes(interest.ignore_prefixes.clone());
         self.interest = interest.clone();
