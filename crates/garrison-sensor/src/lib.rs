@@ -240,12 +240,16 @@ impl Sensor {
     }
 
     fn apply(&mut self, interest: &Interest) -> Result<(), SourceError> {
+        // GARRISON_SENSOR_RAW_SYSCALLS=1: everything through raw_syscalls (A/B runs,
+        // kernels whose syscall tracepoints misbehave)
+        let force_raw = std::env::var_os("GARRISON_SENSOR_RAW_SYSCALLS").is_some_and(|v| v == "1");
         let has_tp = |nr: u32| {
-            Path::new(&format!(
-                "/sys/kernel/tracing/events/syscalls/sys_enter_{}",
-                kinds::tracepoint_name(nr)
-            ))
-            .exists()
+            !force_raw
+                && Path::new(&format!(
+                    "/sys/kernel/tracing/events/syscalls/sys_enter_{}",
+                    kinds::tracepoint_name(nr)
+                ))
+                .exists()
         };
         let k = kinds::compile(interest, &has_tp);
         let upd = |map: &libbpf_rs::Map<'_>, key: &[u8], val: &[u8]| {
