@@ -160,7 +160,7 @@ fn unix_now() -> u64 {
 /// Events per batch handed from the source thread to the writer.
 const BATCH: usize = 512;
 /// Batches in flight at most.
-const CHANNEL: usize = 32;
+const CHANNEL: usize = 8;
 
 /// What the source thread shares with the writer.
 struct Shared {
