@@ -32,11 +32,12 @@ fi
 cd "$root"
 cargo build --release -p garrison --bin garrison >&2
 cargo build --release -p garrison-agent --example loadgen >&2
-garrison=$root/target/release/garrison
-loadgen=$root/target/release/examples/loadgen
+target=${CARGO_TARGET_DIR:-$root/target}
+garrison=$target/release/garrison
+loadgen=$target/release/examples/loadgen
 
 results=$out/results.tsv
-printf 'workload\tevents\toff_ops_s\ton_ops_s\tslowdown_pct\tdelivered\tlost\tevents_per_s\tagent_cpu_s\tagent_cpu_pct\tagent_peak_rss_kb\n' >"$results"
+printf 'workload\tsource\tevents\toff_ops_s\ton_ops_s\tslowdown_pct\tdelivered\tlost\tevents_per_s\tagent_cpu_s\tagent_cpu_pct\tagent_peak_rss_kb\n' >"$results"
 
 agent_pid=""
 time_pid=""
@@ -68,6 +69,8 @@ stop_agent() {
     sys=$(awk -F': ' '/System time/ {print $2}' "$out/time-$1.txt")
     cpu_pct=$(awk -F': ' '/Percent of CPU/ {print $2}' "$out/time-$1.txt" | tr -d '%')
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out/time-$1.txt")
+    # bpf, or degraded: the agent falls back loudly when the sensor cannot start.
+    source=$(python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['source']; print(s['name'] + ('(DEGRADED)' if s['degraded'] else ''))" "$st")
     cpu=$(awk -v a="$user" -v b="$sys" 'BEGIN {printf "%.2f", a + b}')
 }
 
@@ -75,8 +78,8 @@ stop_agent() {
 record() {
     slow=$(awk -v off="$3" -v on="$4" 'BEGIN {printf "%.1f", (1 - on / off) * 100}')
     eps=$(awk -v d="$delivered" -v s="$5" 'BEGIN {printf "%d", d / s}')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$slow" "$delivered" "$lost" "$eps" "$cpu" "$cpu_pct" "$rss" >>"$results"
-    echo "$1: off $3 ops/s, on $4 ops/s, slowdown $slow%, delivered $delivered ($eps/s), lost $lost, agent cpu ${cpu}s (${cpu_pct}%), peak rss ${rss} kB" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$source" "$2" "$3" "$4" "$slow" "$delivered" "$lost" "$eps" "$cpu" "$cpu_pct" "$rss" >>"$results"
+    echo "$1 [$source]: off $3 ops/s, on $4 ops/s, slowdown $slow%, delivered $delivered ($eps/s), lost $lost, agent cpu ${cpu}s (${cpu_pct}%), peak rss ${rss} kB" >&2
 }
 
 ops() { python3 -c "import json,sys; print(int(json.loads(sys.argv[1])['ops_per_sec']))" "$1"; }

@@ -23,7 +23,10 @@ fn usage() -> ! {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mode = args.get(1).map(String::as_str).unwrap_or_else(|| usage());
-    let secs: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or_else(|| usage());
+    let secs: f64 = args
+        .get(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| usage());
     let rate: Option<u64> = args.get(3).and_then(|s| s.parse().ok());
     let dur = Duration::from_secs_f64(secs);
     let stop = Arc::new(AtomicBool::new(false));
@@ -69,6 +72,7 @@ fn main() {
                             if std::fs::OpenOptions::new()
                                 .write(true)
                                 .create(true)
+                                .truncate(false)
                                 .mode(0o600)
                                 .open(p)
                                 .is_ok()

@@ -157,6 +157,11 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Events per batch handed from the source thread to the writer.
+const BATCH: usize = 512;
+/// Batches in flight at most.
+const CHANNEL: usize = 8;
+
 /// What the source thread shares with the writer.
 struct Shared {
     stats: Mutex<SourceStats>,
@@ -169,16 +174,25 @@ fn source_thread(
     stop: Arc<AtomicBool>,
     shared: Arc<Shared>,
 ) {
-    let mut batch = Vec::with_capacity(1024);
-    while !stop.load(Ordering::Relaxed) {
-        let r = source.poll(Duration::from_millis(100), &mut |e| batch.push(e));
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut closed = false;
+    while !stop.load(Ordering::Relaxed) && !closed {
+        // Batches are bounded, and so is the channel: memory stays flat however
+        // many events one poll hands over (the writer's pace pushes back).
+        let r = source.poll(Duration::from_millis(100), &mut |e| {
+            batch.push(e);
+            if batch.len() >= BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                closed |= tx.send(full).is_err();
+            }
+        });
         if let Ok(mut s) = shared.stats.lock() {
             *s = source.stats();
         }
         match r {
             Ok(_) => {
                 if !batch.is_empty() {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(1024));
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                     if tx.send(full).is_err() {
                         break;
                     }
@@ -194,7 +208,12 @@ fn source_thread(
         }
     }
     // Drain what the kernel still holds, once, so the final counters are complete.
-    let _ = source.poll(Duration::from_millis(0), &mut |e| batch.push(e));
+    let _ = source.poll(Duration::from_millis(0), &mut |e| {
+        batch.push(e);
+        if batch.len() >= BATCH {
+            let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+        }
+    });
     if !batch.is_empty() {
         let _ = tx.send(batch);
     }
@@ -295,7 +314,7 @@ pub fn run(
         error: Mutex::new(None),
     });
     let (tx, rx): (SyncSender<Vec<Event>>, Receiver<Vec<Event>>) =
-        std::sync::mpsc::sync_channel(256);
+        std::sync::mpsc::sync_channel(CHANNEL);
     let thread = {
         let stop = Arc::clone(&stop);
         let shared = Arc::clone(&shared);
@@ -398,6 +417,8 @@ pub fn run(
             next_report = now + config.report_every;
         }
     }
+    // A writer that failed no longer reads: unblock the source thread first.
+    drop(rx);
     let _ = thread.join();
     let _ = out.flush();
     let source_error = shared.error.lock().ok().and_then(|mut e| e.take());

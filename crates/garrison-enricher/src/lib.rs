@@ -298,18 +298,21 @@ impl Enricher {
         let max_anc = self.config.max_ancestors;
         let anc_args = self.config.ancestor_args;
         let p = &mut event.process;
-        let Some(e) = self.entry(p.pid).cloned() else {
+        if self.entry(p.pid).is_none() {
+            return;
+        }
+        let Some(e) = self.tree.get(p.pid) else {
             return;
         };
         if p.exe.is_none() {
-            p.exe = e.exe.clone();
+            p.exe.clone_from(&e.exe);
         }
         if p.args.is_empty() {
-            p.args = e.args.clone();
+            p.args.clone_from(&e.args);
             p.args_truncated = e.args_truncated;
         }
         if p.cwd.is_none() {
-            p.cwd = e.cwd.clone();
+            p.cwd.clone_from(&e.cwd);
         }
         if p.ppid == 0 {
             p.ppid = e.ppid;
@@ -318,14 +321,22 @@ impl Enricher {
             p.start_ns = e.start_ns;
         }
         if p.comm.is_empty() {
-            p.comm = e.comm.clone();
+            p.comm.clone_from(&e.comm);
         }
-        let mut ancestors = Vec::new();
+        let mut ancestors = Vec::with_capacity(max_anc.min(8));
         let mut next = p.ppid;
-        let mut seen = vec![p.pid];
-        while ancestors.len() < max_anc && next != 0 && !seen.contains(&next) {
-            seen.push(next);
-            let Some(a) = self.entry(next) else {
+        let mut seen = [0u32; 64];
+        seen[0] = p.pid;
+        let mut n_seen = 1;
+        while ancestors.len() < max_anc && next != 0 && !seen[..n_seen].contains(&next) {
+            if n_seen < seen.len() {
+                seen[n_seen] = next;
+                n_seen += 1;
+            }
+            if self.tree.get(next).is_none() {
+                self.load(next);
+            }
+            let Some(a) = self.tree.get(next) else {
                 ancestors.push(Ancestor {
                     pid: next,
                     ..Ancestor::default()
@@ -458,16 +469,18 @@ impl Enricher {
         let Some(key) = key else {
             return;
         };
-        let mut roots = vec![self.procfs.path(pid, "root")];
-        if let Some(ws) = self.root_witness.get(&key) {
-            for w in ws.iter().rev().filter(|w| **w != pid) {
-                roots.push(self.procfs.path(*w, "root"));
+        // The directories are built only when a file must be (re)read.
+        let procfs = &self.procfs;
+        let witnesses = self.root_witness.get(&key);
+        let host = (Some(key) == self.host_root_key).then_some(&self.config.host_root);
+        let dirs = || {
+            let mut roots = vec![procfs.path(pid, "root")];
+            for w in witnesses.into_iter().flatten().rev().filter(|w| **w != pid) {
+                roots.push(procfs.path(*w, "root"));
             }
-        }
-        let mut dirs: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
-        if Some(key) == self.host_root_key {
-            dirs.push(self.config.host_root.as_path());
-        }
+            roots.extend(host.cloned());
+            roots
+        };
         let (uid, gid) = (event.process.uid, event.process.gid);
         event.process.user = self.users.lookup(key, &dirs, IdKind::User, uid);
         event.process.group = self.users.lookup(key, &dirs, IdKind::Group, gid);

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// How often a cached file is checked for changes on a hit. A miss (an id the
@@ -117,7 +117,7 @@ impl UserDb {
     pub fn lookup(
         &mut self,
         key: (u64, u64),
-        root_dirs: &[&Path],
+        root_dirs: &dyn Fn() -> Vec<PathBuf>,
         kind: IdKind,
         id: u32,
     ) -> Option<String> {
@@ -131,7 +131,7 @@ impl UserDb {
         };
         let hit = table.names.contains_key(&id);
         if !hit || table.stale() {
-            for dir in root_dirs {
+            for dir in root_dirs() {
                 let path = dir.join(kind.file());
                 if path.exists() {
                     if table.refresh(&path) {
@@ -171,7 +171,8 @@ mod tests {
         let passwd = dir.path().join("etc/passwd");
         std::fs::write(&passwd, "root:x:0:0::/:/bin/sh\n").unwrap();
         let mut db = UserDb::default();
-        let roots = [dir.path()];
+        let base = dir.path().to_path_buf();
+        let roots = move || vec![base.clone()];
         assert_eq!(
             db.lookup((1, 2), &roots, IdKind::User, 0).as_deref(),
             Some("root")

@@ -634,15 +634,25 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 
 /* ------------------------------------------------------------------ syscalls */
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+/* syscall_interest[nr]: stats index + 1 in the low byte; VIA_RAW when the
+ * syscall has no tracepoint of its own and comes through raw_syscalls. */
+#define VIA_RAW 0x100
+
+/* The stats index + 1 when nr is traced through this path (raw or not), else 0. */
+static __always_inline __u32 wanted(__u32 nr, int raw)
 {
-	__u32 nr = id;
 	if (nr >= MAX_SYSCALL)
 		return 0;
 	__u32 *want = bpf_map_lookup_elem(&syscall_interest, &nr);
 	if (!want || !*want)
 		return 0;
+	if (!!(*want & VIA_RAW) != raw)
+		return 0;
+	return *want & 0xff;
+}
+
+static __always_inline int enter(__u32 nr, __u32 want, __u64 a0, __u64 a1, __u64 a2, __u64 a3, __u64 a4, __u64 a5)
+{
 	struct g_config *cfg = cfg_get();
 	__u64 pt = bpf_get_current_pid_tgid();
 	if (!cfg || ignored_pid(pt >> 32))
@@ -652,22 +662,56 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	if (bpf_core_field_exists(task->thread_info.status) && (task->thread_info.status & TS_COMPAT))
 		return 0;
 	struct g_inflight in = {};
-	in.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	in.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	in.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	in.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
-	in.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
-	in.args[5] = BPF_CORE_READ(regs, r9);
+	in.args[0] = a0;
+	in.args[1] = a1;
+	in.args[2] = a2;
+	in.args[3] = a3;
+	in.args[4] = a4;
+	in.args[5] = a5;
 	in.nr = nr;
 	in.ts = bpf_ktime_get_boot_ns();
 	const struct cred *cred = task->cred;
 	in.uid = cred->uid.val;
 	in.euid = cred->euid.val;
 	in.cap_eff = cred->cap_effective.val;
-	in.skind = *want - 1;
+	in.skind = want - 1;
 	__u32 tid = (__u32)pt;
 	bpf_map_update_elem(&inflight_map, &tid, &in, BPF_ANY);
 	return 0;
+}
+
+/* Syscalls without their own tracepoint (module syscalls here), or every traced
+ * syscall when tracefs is unavailable: raw_syscalls, filtered by number. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	__u32 want = wanted(id, 1);
+	if (!want)
+		return 0;
+	return enter(id, want, PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
+		     PT_REGS_PARM3_CORE_SYSCALL(regs), PT_REGS_PARM4_CORE_SYSCALL(regs),
+		     PT_REGS_PARM5_CORE_SYSCALL(regs), BPF_CORE_READ(regs, r9));
+}
+
+/* Attached by user space to syscalls/sys_enter_<name> of each traced syscall:
+ * untraced syscalls run no BPF at all. */
+SEC("tracepoint")
+int tp_sys_enter(void *ctx)
+{
+	/* syscalls/sys_enter_<name> records are (trace_entry, int nr, the syscall's
+	 * own arguments): the kernel refuses programs that load past a record, and a
+	 * zero-argument record is shorter than six slots, so everything is copied
+	 * with a helper (slots past the syscall's arity are unused) */
+	struct {
+		int nr;
+		int pad;
+		unsigned long args[6];
+	} r = {};
+	bpf_probe_read_kernel(&r, sizeof(r), (void *)((unsigned long)ctx + 8));
+	__u32 want = wanted(r.nr, 0);
+	if (!want)
+		return 0;
+	return enter(r.nr, want, r.args[0], r.args[1], r.args[2], r.args[3], r.args[4], r.args[5]);
 }
 
 static __always_inline int prefix_match(struct g_scratch *s, __u32 path_off, void *trie)
@@ -1135,16 +1179,8 @@ static __noinline int do_exec_failed(struct g_scratch *s, struct g_inflight *in,
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+static __always_inline int leave(long ret)
 {
-	/* untraced syscalls (nearly all) leave before the hash lookup */
-	__u32 nr = regs->orig_ax;
-	if (nr >= MAX_SYSCALL)
-		return 0;
-	__u32 *want = bpf_map_lookup_elem(&syscall_interest, &nr);
-	if (!want || !*want)
-		return 0;
 	__u64 pt = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pt;
 	struct g_inflight *inp = bpf_map_lookup_elem(&inflight_map, &tid);
@@ -1217,4 +1253,28 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	default:
 		return do_syscall(s, &in, ret);
 	}
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	/* untraced syscalls (nearly all) leave before the hash lookup */
+	if (!wanted(regs->orig_ax, 1))
+		return 0;
+	return leave(ret);
+}
+
+SEC("tracepoint")
+int tp_sys_exit(void *ctx)
+{
+	/* syscalls/sys_exit_<name>: (trace_entry, int nr, long ret) */
+	struct {
+		int nr;
+		int pad;
+		long ret;
+	} r = {};
+	bpf_probe_read_kernel(&r, sizeof(r), (void *)((unsigned long)ctx + 8));
+	if (!wanted(r.nr, 0))
+		return 0;
+	return leave(r.ret);
 }

@@ -59,6 +59,26 @@ fn main() {
         );
         return;
     }
+    if args.get(1).map(String::as_str) == Some("--idle") {
+        // the default interest, polled for N seconds: for measuring what the
+        // sensor adds to other workloads
+        let secs: u64 = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(10);
+        // `--idle N nomodule`: without the module kinds, which need raw_syscalls
+        let mut interest = Interest::default();
+        if args.get(3).map(String::as_str) == Some("nomodule") {
+            interest.kinds.remove(&EventKind::Module);
+        }
+        let mut sensor = Sensor::start(&interest).expect("start the sensor (as root)");
+        let end = Instant::now() + Duration::from_secs(secs);
+        let mut n = 0u64;
+        while Instant::now() < end {
+            sensor
+                .poll(Duration::from_millis(100), &mut |_| n += 1)
+                .expect("poll");
+        }
+        println!("events={n} lost={}", sensor.stats().lost());
+        return;
+    }
     let opens: u64 = args
         .get(1)
         .and_then(|v| v.parse().ok())

@@ -45,10 +45,23 @@ pub fn stats_index(kind: EventKind) -> u32 {
     EventKind::ALL.iter().position(|k| *k == kind).unwrap_or(0) as u32
 }
 
+/// `syscall_interest` flag: the syscall has no tracepoint of its own and is
+/// traced through `raw_syscalls` (`tp_btf/sys_enter`, `sys_exit`).
+pub const VIA_RAW: u32 = 0x100;
+
+/// The `syscalls/sys_enter_<name>` tracepoint name of a syscall.
+pub fn tracepoint_name(nr: u32) -> String {
+    match crate::names::syscall_name(nr).as_str() {
+        "umount2" => "umount".to_string(),
+        n => n.to_string(),
+    }
+}
+
 /// The kernel-side program an interest compiles to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelInterest {
-    /// `syscall_interest[nr]`: stats index + 1, or 0.
+    /// `syscall_interest[nr]`: stats index + 1, or 0; `| VIA_RAW` for syscalls
+    /// without their own tracepoint.
     pub syscalls: Vec<(u32, u32)>,
     /// `config.flags`.
     pub flags: u32,
@@ -70,13 +83,15 @@ pub fn prefix_key(prefix: &str) -> Vec<u8> {
     key
 }
 
-/// Compiles an interest (validate it first).
-pub fn compile(interest: &Interest) -> KernelInterest {
+/// Compiles an interest (validate it first). `has_tracepoint(nr)`: whether
+/// `syscalls/sys_enter_<name>` exists for the syscall.
+pub fn compile(interest: &Interest, has_tracepoint: &dyn Fn(u32) -> bool) -> KernelInterest {
     let mut syscalls = Vec::new();
     let mut flags = 0;
     for kind in &interest.kinds {
         for nr in syscalls_of(*kind) {
-            syscalls.push((*nr, stats_index(*kind) + 1));
+            let raw = if has_tracepoint(*nr) { 0 } else { VIA_RAW };
+            syscalls.push((*nr, (stats_index(*kind) + 1) | raw));
         }
         flags |= match kind {
             EventKind::Exec => CFG_EXEC,
@@ -138,13 +153,17 @@ mod tests {
 
     #[test]
     fn interest_compiles_to_maps() {
-        let k = compile(&Interest::default());
+        let tp = |nr: u32| nr != 175;
+        let k = compile(&Interest::default(), &tp);
         assert_eq!(k.open_ro, OPEN_RO_PREFIXES);
         assert_eq!(k.flags, CFG_EXEC | CFG_FORK | CFG_EXIT);
         assert!(k.syscalls.contains(&(257, 4)));
-        let k = compile(&Interest::everything());
+        let module = stats_index(EventKind::Module) + 1;
+        assert!(k.syscalls.contains(&(175, module | VIA_RAW)));
+        assert_eq!(tracepoint_name(166), "umount");
+        let k = compile(&Interest::everything(), &tp);
         assert_eq!(k.open_ro, OPEN_RO_ALL);
-        let k = compile(&Interest::kinds([EventKind::Exec]));
+        let k = compile(&Interest::kinds([EventKind::Exec]), &tp);
         assert_eq!(k.open_ro, OPEN_RO_NONE);
         assert_eq!(k.syscalls, vec![(59, 1), (322, 1)]);
         let key = prefix_key("/etc/");

@@ -12,9 +12,10 @@
 //! Kernel side (`bpf/sensor.bpf.c`):
 //! - `tp_btf/sched_process_{exec,fork,exit}`: exec with argv, cwd, exe identity,
 //!   stdio types, memfd/deleted/upper-layer marks; fork; exit with code/signal.
-//! - `tp_btf/sys_enter` + `tp_btf/sys_exit`: the traced syscalls (per-kind list in
-//!   [`kinds`]) are paired per thread in a hash map, so every event carries the
-//!   result; paths of fd-returning calls are walked from the `struct file`
+//! - `syscalls/sys_enter_<name>` + `sys_exit_<name>` of the traced syscalls
+//!   (per-kind list in [`kinds`]), attached per syscall, and `tp_btf/sys_enter` +
+//!   `sys_exit` (raw syscalls) only for syscalls without a tracepoint: enter and
+//!   exit are paired per thread in a hash map, so every event carries the result; paths of fd-returning calls are walked from the `struct file`
 //!   (dentries and mounts, bounded with `bpf_loop`); path arguments come with the
 //!   cwd/dirfd and root they are resolved against.
 //! - Interest maps: `syscall_interest` (what is traced), `config_map` (exec, fork,
@@ -38,11 +39,22 @@ pub use probe::{probe, Check, Features, MountState};
 use garrison_event::{
     EventKind, EventSource, Interest, KindStats, Mechanism, SourceError, SourceInfo, SourceStats,
 };
-use libbpf_rs::{Link, MapCore, MapFlags, Object, ObjectBuilder};
-use std::collections::BTreeMap;
+use libbpf_rs::{Link, MapCore, MapFlags, Object, ObjectBuilder, TracepointCategory};
+use std::collections::{BTreeMap, HashMap};
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+/// How the sensor's syscall programs are attached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Attachment {
+    /// Syscalls traced through their own `syscalls/sys_enter_*`/`sys_exit_*` tracepoints.
+    pub tracepoints: Vec<String>,
+    /// Syscalls traced through `raw_syscalls` (no tracepoint of their own, or no
+    /// tracefs): every syscall on the host then runs a filter.
+    pub raw_syscalls: Vec<String>,
+}
 
 static SENSOR_OBJ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.bpf.o"));
 
@@ -59,6 +71,12 @@ pub struct Sensor {
     decoder: Decoder,
     obj: Object,
     _links: Vec<Link>,
+    /// syscalls/sys_enter_* and sys_exit_* links per traced syscall number.
+    sys_links: HashMap<u32, (Link, Link)>,
+    /// raw_syscalls links, while some traced syscall has no tracepoint.
+    raw_links: Option<(Link, Link)>,
+    /// `syscall_interest` as last programmed.
+    programmed: Vec<(u32, u32)>,
     interest: Interest,
     decode_errors: u64,
 }
@@ -101,9 +119,13 @@ impl Sensor {
                 ),
             )
         })?;
+        // the sched tracepoints now; the syscall ones follow the interest (apply)
         let mut links = Vec::new();
         for prog in obj.progs_mut() {
             let name = prog.name().to_string_lossy().into_owned();
+            if !matches!(name.as_str(), "on_exec" | "on_fork" | "on_exit") {
+                continue;
+            }
             let link = prog
                 .attach()
                 .map_err(|e| unavailable(format!("attach program {name}"), e.to_string()))?;
@@ -124,11 +146,28 @@ impl Sensor {
             decoder: Decoder::new(host_mntns),
             obj,
             _links: links,
+            sys_links: HashMap::new(),
+            raw_links: None,
+            programmed: Vec::new(),
             interest: interest.clone(),
             decode_errors: 0,
         };
         sensor.apply(interest)?;
         Ok(sensor)
+    }
+
+    /// How the traced syscalls are attached now (for `garrison agent status`).
+    pub fn attachment(&self) -> Attachment {
+        let mut a = Attachment::default();
+        for (nr, v) in &self.programmed {
+            let name = names::syscall_name(*nr);
+            if v & kinds::VIA_RAW != 0 {
+                a.raw_syscalls.push(name);
+            } else {
+                a.tracepoints.push(name);
+            }
+        }
+        a
     }
 
     /// The interest in force.
@@ -143,8 +182,76 @@ impl Sensor {
             .ok_or_else(|| failed(format!("find map {name}"), "missing from the BPF object"))
     }
 
+    fn attach_prog(&self, prog: &str, tp: Option<&str>) -> Result<Link, SourceError> {
+        let p = self
+            .obj
+            .progs_mut()
+            .find(|p| p.name() == prog)
+            .ok_or_else(|| {
+                failed(
+                    format!("find program {prog}"),
+                    "missing from the BPF object",
+                )
+            })?;
+        match tp {
+            Some(tp) => p
+                .attach_tracepoint(TracepointCategory::Syscalls, tp)
+                .map_err(|e| {
+                    failed(
+                        format!("attach {prog} to syscalls/{tp}"),
+                        format!("{e}; libbpf said: {}", probe::libbpf_log_tail(3)),
+                    )
+                }),
+            None => p
+                .attach()
+                .map_err(|e| failed(format!("attach {prog}"), e.to_string())),
+        }
+    }
+
+    /// Attaches the syscall programs the interest needs and detaches the rest:
+    /// per-syscall tracepoints where the kernel has them (untraced syscalls then
+    /// run no BPF), raw_syscalls for the others.
+    fn attach_syscalls(&mut self, k: &kinds::KernelInterest) -> Result<(), SourceError> {
+        let tp_nrs: Vec<u32> = k
+            .syscalls
+            .iter()
+            .filter(|(_, v)| v & kinds::VIA_RAW == 0)
+            .map(|(nr, _)| *nr)
+            .collect();
+        self.sys_links.retain(|nr, _| tp_nrs.contains(nr));
+        for nr in tp_nrs {
+            if self.sys_links.contains_key(&nr) {
+                continue;
+            }
+            let name = kinds::tracepoint_name(nr);
+            let enter = self.attach_prog("tp_sys_enter", Some(&format!("sys_enter_{name}")))?;
+            let exit = self.attach_prog("tp_sys_exit", Some(&format!("sys_exit_{name}")))?;
+            self.sys_links.insert(nr, (enter, exit));
+        }
+        let need_raw = k.syscalls.iter().any(|(_, v)| v & kinds::VIA_RAW != 0);
+        if need_raw && self.raw_links.is_none() {
+            let enter = self.attach_prog("on_sys_enter", None)?;
+            let exit = self.attach_prog("on_sys_exit", None)?;
+            self.raw_links = Some((enter, exit));
+        } else if !need_raw {
+            self.raw_links = None;
+        }
+        Ok(())
+    }
+
     fn apply(&mut self, interest: &Interest) -> Result<(), SourceError> {
-        let k = kinds::compile(interest);
+        // GARRISON_SENSOR_RAW_SYSCALLS=1: everything through raw_syscalls (A/B runs,
+        // kernels whose syscall tracepoints misbehave)
+        let force_raw = std::env::var_os("GARRISON_SENSOR_RAW_SYSCALLS").is_some_and(|v| v == "1");
+        let has_tp = |nr: u32| {
+            !force_raw
+                && Path::new(&format!(
+                    "/sys/kernel/tracing/events/syscalls/sys_enter_{}",
+                    kinds::tracepoint_name(nr)
+                ))
+                .exists()
+        };
+        let k = kinds::compile(interest, &has_tp);
         let upd = |map: &libbpf_rs::Map<'_>, key: &[u8], val: &[u8]| {
             map.update(key, val, MapFlags::ANY).map_err(|e| {
                 failed(
@@ -203,6 +310,8 @@ impl Sensor {
         cfg.extend_from_slice(&u32::from(!k.ignore_prefixes.is_empty()).to_le_bytes());
         cfg.extend_from_slice(&0u32.to_le_bytes());
         upd(&self.map("config_map")?, &0u32.to_le_bytes(), &cfg)?;
+        self.attach_syscalls(&k)?;
+        self.programmed = k.syscalls.clone();
         self.decoder
             .set_ignore_prefixes(interest.ignore_prefixes.clone());
         self.interest = interest.clone();

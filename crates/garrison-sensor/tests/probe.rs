@@ -38,3 +38,22 @@ fn probe_reports_what_the_kernel_allows() {
     assert_eq!(again.tracefs, MountState::Present);
     assert_eq!(again.bpffs, MountState::Present);
 }
+
+#[test]
+fn sensor_says_how_syscalls_are_attached() {
+    use garrison_event::{EventKind, Interest};
+    let sensor =
+        garrison_sensor::Sensor::start(&Interest::kinds([EventKind::Open, EventKind::Module]))
+            .expect("start the sensor");
+    let a = sensor.attachment();
+    assert!(a.tracepoints.contains(&"openat".to_string()), "{a:?}");
+    // this kernel has no module tracepoints (shared/notes/kernel.md)
+    for m in ["init_module", "finit_module", "delete_module"] {
+        let raw = a.raw_syscalls.contains(&m.to_string());
+        let tp = std::path::Path::new(&format!(
+            "/sys/kernel/tracing/events/syscalls/sys_enter_{m}"
+        ))
+        .exists();
+        assert_eq!(raw, !tp, "{m}: {a:?}");
+    }
+}

@@ -118,6 +118,16 @@ impl Agent {
     }
 }
 
+impl Drop for Agent {
+    /// A failed test must not leave its agent running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn exec_of(e: &Value, exe_suffix: &str) -> bool {
     e["kind"] == "event"
         && e["data"]["type"] == "exec"
