@@ -24,8 +24,8 @@
 //! SPDX) take them from [`RenderOptions`] when set, so that output can be made
 //! reproducible; otherwise they use the current time and a fresh random UUID.
 
-pub mod config;
 pub mod compliance;
+pub mod config;
 mod cyclonedx;
 mod license;
 mod scan;
