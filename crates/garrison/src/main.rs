@@ -39,7 +39,9 @@ fn main() -> ExitCode {
         cli::Command::Sbom(args) => sbom::run(&cli.global, args),
         cli::Command::Scan(args) => scan::run(&cli.global, args),
         cli::Command::Db(cmd) => db::run(&cli.global, cmd),
-        cli::Command::Check(cli::CheckCommand::Config(args)) => check_config::run(&cli.global, args),
+        cli::Command::Check(cli::CheckCommand::Config(args)) => {
+            check_config::run(&cli.global, args)
+        }
         cli::Command::Check(cli::CheckCommand::LintChecks { dir }) => {
             check_config::lint(&cli.global, &dir)
         }
