@@ -11,7 +11,7 @@ pub mod workload;
 use crate::analyzer::{Analyzer, Context, FileReport, SourceFile};
 use crate::check::FileKind;
 use crate::finding::{AnalyzeError, Finding, Note, Resource};
-use crate::yaml::{self, Node, Pos};
+use crate::yaml::{self, Node};
 use std::any::Any;
 
 pub use pss::{PodView, Violation};
@@ -283,7 +283,39 @@ pub fn check_object(obj: &Object<'_>, file: &str, ctx: &Context<'_>) -> Vec<Find
     out
 }
 
-/// A position for objects that came from JSON without source positions.
-pub fn no_pos() -> Pos {
-    Pos::default()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Catalog;
+
+    #[test]
+    fn every_id_the_code_emits_is_in_the_catalog() {
+        let catalog = Catalog::builtin().unwrap();
+        for id in pss::check_ids() {
+            let c = catalog
+                .pss(id)
+                .unwrap_or_else(|| panic!("no check data for PSS check {id}"));
+            assert_eq!(c.kind, FileKind::K8s);
+        }
+        for id in [
+            workload::NO_NETWORK_POLICY,
+            workload::NO_LIMITS,
+            workload::LATEST_TAG,
+            workload::NO_DIGEST,
+            workload::AUTOMOUNT,
+            workload::ENV_SECRET,
+            rbac::WILDCARD,
+            rbac::CLUSTER_ADMIN,
+            rbac::SECRETS,
+            rbac::EXEC_ATTACH,
+            rbac::PORT_FORWARD,
+            rbac::IMPERSONATE,
+            rbac::BIND_ESCALATE,
+            rbac::CREATE_WORKLOADS,
+            rbac::SA_TOKEN,
+            rbac::PUBLIC_SUBJECT,
+        ] {
+            assert!(catalog.get(id).is_some(), "{id} has no check data");
+        }
+    }
 }
