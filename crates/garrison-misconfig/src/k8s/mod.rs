@@ -178,9 +178,21 @@ fn known(kind: &str) -> bool {
         || QUIET_KINDS.contains(&kind)
 }
 
+/// A service account by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAccountRef {
+    pub namespace: String,
+    pub name: String,
+}
+
 /// What one file contributes to the checks that join files.
 #[derive(Debug, Default)]
 pub struct Facts {
+    /// Token-automount findings of pods that leave the setting to their
+    /// service account: dropped in the join when that account (among the
+    /// files) sets `automountServiceAccountToken: false`.
+    pub automount: Vec<(ServiceAccountRef, Finding)>,
+    pub service_accounts: Vec<(ServiceAccountRef, Option<bool>)>,
     pub workloads: Vec<workload::WorkloadFact>,
     pub policies: Vec<workload::PolicyFact>,
     pub rbac: rbac::RbacFacts,
@@ -227,7 +239,23 @@ impl Analyzer for K8sAnalyzer {
                     });
                     continue;
                 }
-                report.findings.extend(check_object(&obj, &file.name, ctx));
+                for f in check_object(&obj, &file.name, ctx) {
+                    match deferred_automount(&obj, &f) {
+                        Some(sa) => facts.automount.push((sa, f)),
+                        None => report.findings.push(f),
+                    }
+                }
+                if obj.kind == "ServiceAccount" {
+                    facts.service_accounts.push((
+                        ServiceAccountRef {
+                            namespace: obj.namespace().unwrap_or_else(|| "default".into()),
+                            name: obj.name(),
+                        },
+                        obj.node
+                            .get("automountServiceAccountToken")
+                            .and_then(Node::as_bool),
+                    ));
+                }
                 workload::facts(&obj, &file.name, &mut facts);
                 rbac::facts(&obj, &file.name, &mut facts.rbac);
             }
@@ -247,9 +275,43 @@ impl Analyzer for K8sAnalyzer {
             .filter_map(|f| f.downcast::<Facts>().ok().map(|b| *b))
             .collect();
         let mut out = workload::network_policy_findings(&all, ctx);
+        let accounts: Vec<&(ServiceAccountRef, Option<bool>)> =
+            all.iter().flat_map(|f| &f.service_accounts).collect();
+        for (sa, finding) in all.iter().flat_map(|f| &f.automount) {
+            let opted_out = accounts
+                .iter()
+                .any(|(a, automount)| a == sa && *automount == Some(false));
+            if !opted_out {
+                out.push(finding.clone());
+            }
+        }
         out.extend(rbac::findings(&all, ctx));
         out
     }
+}
+
+/// The service account a token-automount finding depends on, when the pod
+/// leaves the setting to it.
+fn deferred_automount(obj: &Object<'_>, f: &Finding) -> Option<ServiceAccountRef> {
+    if f.check_id != workload::AUTOMOUNT {
+        return None;
+    }
+    let pod = obj.pod()?;
+    if pod
+        .spec
+        .get("automountServiceAccountToken")
+        .is_some_and(|n| !n.is_null())
+    {
+        return None;
+    }
+    let name = pss::field(pod.spec, "serviceAccountName")
+        .or_else(|| pss::field(pod.spec, "serviceAccount"))
+        .and_then(Node::scalar_text)
+        .unwrap_or_else(|| "default".into());
+    Some(ServiceAccountRef {
+        namespace: obj.namespace().unwrap_or_else(|| "default".into()),
+        name,
+    })
 }
 
 /// Every check that looks at one object alone (PSS and workload hygiene).
