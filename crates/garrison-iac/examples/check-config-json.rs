@@ -38,7 +38,10 @@ fn main() -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    let ctx = Context { catalog, options: &options };
+    let ctx = Context {
+        catalog,
+        options: &options,
+    };
     let mut analyzers: Vec<Box<dyn Analyzer>> = vec![Box::new(K8sAnalyzer)];
     analyzers.extend(garrison_iac::analyzers());
     let report = match Runner::new(analyzers).run(&paths, &ctx, |_| {}) {
@@ -53,7 +56,12 @@ fn main() -> ExitCode {
         .and_then(|j| std::fs::write(&out, j).map_err(|e| format!("{out}: {e}")));
     match written {
         Ok(()) => {
-            eprintln!("{} files, {} findings, {} errors", report.files.len(), report.findings.len(), report.errors.len());
+            eprintln!(
+                "{} files, {} findings, {} errors",
+                report.files.len(),
+                report.findings.len(),
+                report.errors.len()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -203,10 +203,13 @@ fn bad_input_gives_an_error_naming_the_file() {
 /// either checked or reported as an error naming the file: the analyzers never panic.
 #[test]
 fn truncated_inputs_never_panic() {
-    use garrison_misconfig::{Analyzer, SourceFile};
+    use garrison_misconfig::SourceFile;
     let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
     let options = Options::default();
-    let ctx = Context { catalog, options: &options };
+    let ctx = Context {
+        catalog,
+        options: &options,
+    };
     let analyzers = garrison_iac::analyzers();
     let mut files = Vec::new();
     for d in good_dirs().into_iter().chain([corpus().join("bad")]) {
@@ -224,10 +227,18 @@ fn truncated_inputs_never_panic() {
     }
     let mut checked = 0;
     for path in files {
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let Some(kind) = garrison_misconfig::detect(&path, &text) else { continue };
-        let Some(analyzer) = analyzers.iter().find(|a| a.kind() == kind) else { continue };
-        let cuts: Vec<usize> = (0..text.len()).step_by(5).filter(|c| text.is_char_boundary(*c)).collect();
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let Some(kind) = garrison_misconfig::detect(&path, &text) else {
+            continue;
+        };
+        let Some(analyzer) = analyzers.iter().find(|a| a.kind() == kind) else {
+            continue;
+        };
+        let cuts: Vec<usize> = (0..text.len())
+            .step_by(5)
+            .filter(|c| text.is_char_boundary(*c))
+            .collect();
         for cut in cuts {
             let file = SourceFile {
                 name: format!("{}@{cut}", path.display()),
@@ -241,7 +252,10 @@ fn truncated_inputs_never_panic() {
                         assert!(e.file == file.name, "error not naming the file: {e}");
                     }
                 }
-                Err(e) => assert!(e.to_string().contains(&file.name), "error not naming the file: {e}"),
+                Err(e) => assert!(
+                    e.to_string().contains(&file.name),
+                    "error not naming the file: {e}"
+                ),
             }
             checked += 1;
         }
