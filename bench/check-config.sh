@@ -127,7 +127,8 @@ measure() {
     checkov) "${wrapped[@]}" unshare -n "$checkov" -d "$dir" --framework kubernetes dockerfile terraform \
         -o json --quiet --compact --skip-download >"$o" 2>/dev/null || [ $? -eq 1 ] ;;
     trivy) rm -rf "$tmp/trivy-cache"; "${wrapped[@]}" unshare -n "$trivy" config --quiet --skip-policy-update \
-        --cache-dir "$tmp/trivy-cache" --format json -o "$o" "$dir" ;;
+        --cache-dir "$tmp/trivy-cache" --format json -o "$o" "$dir" 2>"$tmp/trivy.err" ||
+        { log "trivy failed on $dir:"; tail -n 20 "$tmp/trivy.err" >&2; grep -E 'Exit status|Maximum resident' "$tmp/time" >&2; return 1; } ;;
     esac
     local wall rss
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$tmp/time")
@@ -154,10 +155,14 @@ if [ "${SKIP_SPEED:-}" != 1 ]; then
             fi
             if [ "$WARMUP" = 1 ]; then
                 log "$tool on $n files (warm-up)"
-                measure "$tool" "$n" "$dir" >/dev/null
+                measure "$tool" "$n" "$dir" >/dev/null || true
             fi
             log "$tool on $n files"
-            read -r wall rss < <(measure "$tool" "$n" "$dir")
+            if ! measure "$tool" "$n" "$dir" >"$tmp/measured"; then
+                echo "| $n | $tool | failed (see the log) | | |" >>"$report"
+                continue
+            fi
+            read -r wall rss <"$tmp/measured"
             count=$(python3 - "$tool" "$tmp/speed-$tool.json" <<'PY'
 import json, sys
 tool, path = sys.argv[1], sys.argv[2]
