@@ -14,6 +14,7 @@
 #    files: its time and memory grow faster than linearly (see docs/benchmarks.md).
 #
 # Peers run offline: each inside an empty network namespace (`unshare -n`), Trivy with
+# --timeout 60m (its default 5-minute timeout stops it before 10,000 files are done),
 # --skip-policy-update (its embedded policies) and a fresh cache, checkov with
 # --skip-download. Garrison reads only the files it is given.
 #
@@ -75,7 +76,7 @@ run_checkov() {
 run_trivy() {
     local o=$1 d=$2
     rm -rf "$tmp/trivy-cache"
-    unshare -n "$trivy" config --quiet --skip-policy-update --cache-dir "$tmp/trivy-cache" \
+    unshare -n "$trivy" config --quiet --timeout 60m --skip-policy-update --cache-dir "$tmp/trivy-cache" \
         --format json -o "$o" "$d"
 }
 
@@ -126,7 +127,7 @@ measure() {
     garrison) "${wrapped[@]}" "$garrison" --quiet check config --format json --exit-code 0 -o "$o" "$dir" ;;
     checkov) "${wrapped[@]}" unshare -n "$checkov" -d "$dir" --framework kubernetes dockerfile terraform \
         -o json --quiet --compact --skip-download >"$o" 2>/dev/null || [ $? -eq 1 ] ;;
-    trivy) rm -rf "$tmp/trivy-cache"; "${wrapped[@]}" unshare -n "$trivy" config --quiet --skip-policy-update \
+    trivy) rm -rf "$tmp/trivy-cache"; "${wrapped[@]}" unshare -n "$trivy" config --quiet --timeout 60m --skip-policy-update \
         --cache-dir "$tmp/trivy-cache" --format json -o "$o" "$dir" 2>"$tmp/trivy.err" ||
         { log "trivy failed on $dir:"; tail -n 20 "$tmp/trivy.err" >&2; grep -E 'Exit status|Maximum resident' "$tmp/time" >&2; return 1; } ;;
     esac
