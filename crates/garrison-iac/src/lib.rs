@@ -107,10 +107,19 @@ impl Analyzer for DockerfileAnalyzer {
 
     fn analyze(&self, file: &SourceFile, ctx: &Context<'_>) -> Result<FileReport, AnalyzeError> {
         let df = dockerfile::parse::parse(&file.text).map_err(|e| {
+            let text = e.to_string();
+            // The line travels in its own field; keep it out of the message.
+            let detail = match e.line() {
+                Some(l) => text
+                    .strip_prefix(&format!("line {l}: "))
+                    .unwrap_or(&text)
+                    .to_string(),
+                None => text.clone(),
+            };
             error_at(
                 file,
                 e.line().and_then(|l| u32::try_from(l).ok()),
-                format!("not a valid Dockerfile: {e}"),
+                format!("not a valid Dockerfile: {detail}"),
             )
         })?;
         let mut report = FileReport::default();
@@ -142,7 +151,13 @@ impl Analyzer for TerraformAnalyzer {
                 .map(|d| terraform::from_json(&yamltree::convert(&d.root, &src)))
                 .unwrap_or_default()
         } else {
-            terraform::parse(&file.text).map_err(|e| error_at(file, Some(e.line), e.to_string()))?
+            terraform::parse(&file.text).map_err(|e| {
+                error_at(
+                    file,
+                    Some(e.line),
+                    format!("column {}: invalid HCL: {}", e.column, e.message),
+                )
+            })?
         };
         let mut report = FileReport::default();
         to_findings(

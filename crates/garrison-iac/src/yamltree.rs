@@ -83,7 +83,15 @@ pub fn convert(node: &Node, src: &Source<'_>) -> N {
         Value::Map(entries) => V::Map(
             entries
                 .iter()
-                .map(|(k, v)| (k.scalar_text().unwrap_or_default(), convert(v, src)))
+                .map(|(k, v)| {
+                    let mut n = convert(v, src);
+                    // A block mapping or sequence starts on the line after its key; the
+                    // key's line is where a reader looks for "this resource / this block".
+                    if matches!(n.v, V::Map(_) | V::Seq(_)) && k.pos.line < n.line {
+                        n.line = k.pos.line;
+                    }
+                    (k.scalar_text().unwrap_or_default(), n)
+                })
                 .collect(),
         ),
     };

@@ -198,3 +198,67 @@ fn bad_input_gives_an_error_naming_the_file() {
     assert!(msg.contains("serverless.yml"), "{msg}");
     assert!(report.findings.is_empty());
 }
+
+/// Every corpus file cut short at many places (mid-token, mid-heredoc, mid-string) is
+/// either checked or reported as an error naming the file: the analyzers never panic.
+#[test]
+fn truncated_inputs_never_panic() {
+    use garrison_misconfig::SourceFile;
+    let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let options = Options::default();
+    let ctx = Context {
+        catalog,
+        options: &options,
+    };
+    let analyzers = garrison_iac::analyzers();
+    let mut files = Vec::new();
+    for d in good_dirs().into_iter().chain([corpus().join("bad")]) {
+        let mut stack = vec![d];
+        while let Some(p) = stack.pop() {
+            for e in std::fs::read_dir(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())) {
+                let path = e.unwrap_or_else(|e| panic!("{e}")).path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+    }
+    let mut checked = 0;
+    for path in files {
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let Some(kind) = garrison_misconfig::detect(&path, &text) else {
+            continue;
+        };
+        let Some(analyzer) = analyzers.iter().find(|a| a.kind() == kind) else {
+            continue;
+        };
+        let cuts: Vec<usize> = (0..text.len())
+            .step_by(5)
+            .filter(|c| text.is_char_boundary(*c))
+            .collect();
+        for cut in cuts {
+            let file = SourceFile {
+                name: format!("{}@{cut}", path.display()),
+                path: path.clone(),
+                text: text[..cut].to_string(),
+                kind,
+            };
+            match analyzer.analyze(&file, &ctx) {
+                Ok(r) => {
+                    for e in &r.errors {
+                        assert!(e.file == file.name, "error not naming the file: {e}");
+                    }
+                }
+                Err(e) => assert!(
+                    e.to_string().contains(&file.name),
+                    "error not naming the file: {e}"
+                ),
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 1000, "only {checked} truncated inputs were tried");
+}

@@ -164,3 +164,31 @@ fn bad_files_are_reported_by_file_and_document_and_the_run_goes_on() {
     // And the hardened file after them still passed.
     assert!(!report.findings.iter().any(|f| f.file.contains("hardened")));
 }
+
+#[test]
+fn token_automount_follows_the_service_account_among_the_files() {
+    let text = std::fs::read_to_string(fixtures().join("hardened/app.yaml")).unwrap();
+    let job = text.split("\n---\n").last().unwrap();
+    assert!(job.contains("kind: Job"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("job.yaml"), job).unwrap();
+    // Without its ServiceAccount, the Job's pods get a token.
+    let alone = run(&[dir.path().join("job.yaml")], Options::default());
+    assert!(
+        alone.findings.iter().any(|f| f.check_id == "GAR-K8S-034"),
+        "{:#?}",
+        alone.findings
+    );
+    // With the ServiceAccount (automountServiceAccountToken: false) they do not.
+    let sa = text
+        .split("\n---\n")
+        .find(|d| d.contains("kind: ServiceAccount"))
+        .unwrap();
+    std::fs::write(dir.path().join("sa.yaml"), sa).unwrap();
+    let both = run(&[dir.path().to_path_buf()], Options::default());
+    assert!(
+        !both.findings.iter().any(|f| f.check_id == "GAR-K8S-034"),
+        "{:#?}",
+        both.findings
+    );
+}

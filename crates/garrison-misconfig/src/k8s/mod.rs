@@ -11,7 +11,7 @@ pub mod workload;
 use crate::analyzer::{Analyzer, Context, FileReport, SourceFile};
 use crate::check::FileKind;
 use crate::finding::{AnalyzeError, Finding, Note, Resource};
-use crate::yaml::{self, Node, Pos};
+use crate::yaml::{self, Node};
 use std::any::Any;
 
 pub use pss::{PodView, Violation};
@@ -178,9 +178,21 @@ fn known(kind: &str) -> bool {
         || QUIET_KINDS.contains(&kind)
 }
 
+/// A service account by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAccountRef {
+    pub namespace: String,
+    pub name: String,
+}
+
 /// What one file contributes to the checks that join files.
 #[derive(Debug, Default)]
 pub struct Facts {
+    /// Token-automount findings of pods that leave the setting to their
+    /// service account: dropped in the join when that account (among the
+    /// files) sets `automountServiceAccountToken: false`.
+    pub automount: Vec<(ServiceAccountRef, Finding)>,
+    pub service_accounts: Vec<(ServiceAccountRef, Option<bool>)>,
     pub workloads: Vec<workload::WorkloadFact>,
     pub policies: Vec<workload::PolicyFact>,
     pub rbac: rbac::RbacFacts,
@@ -227,7 +239,23 @@ impl Analyzer for K8sAnalyzer {
                     });
                     continue;
                 }
-                report.findings.extend(check_object(&obj, &file.name, ctx));
+                for f in check_object(&obj, &file.name, ctx) {
+                    match deferred_automount(&obj, &f) {
+                        Some(sa) => facts.automount.push((sa, f)),
+                        None => report.findings.push(f),
+                    }
+                }
+                if obj.kind == "ServiceAccount" {
+                    facts.service_accounts.push((
+                        ServiceAccountRef {
+                            namespace: obj.namespace().unwrap_or_else(|| "default".into()),
+                            name: obj.name(),
+                        },
+                        obj.node
+                            .get("automountServiceAccountToken")
+                            .and_then(Node::as_bool),
+                    ));
+                }
                 workload::facts(&obj, &file.name, &mut facts);
                 rbac::facts(&obj, &file.name, &mut facts.rbac);
             }
@@ -247,9 +275,43 @@ impl Analyzer for K8sAnalyzer {
             .filter_map(|f| f.downcast::<Facts>().ok().map(|b| *b))
             .collect();
         let mut out = workload::network_policy_findings(&all, ctx);
+        let accounts: Vec<&(ServiceAccountRef, Option<bool>)> =
+            all.iter().flat_map(|f| &f.service_accounts).collect();
+        for (sa, finding) in all.iter().flat_map(|f| &f.automount) {
+            let opted_out = accounts
+                .iter()
+                .any(|(a, automount)| a == sa && *automount == Some(false));
+            if !opted_out {
+                out.push(finding.clone());
+            }
+        }
         out.extend(rbac::findings(&all, ctx));
         out
     }
+}
+
+/// The service account a token-automount finding depends on, when the pod
+/// leaves the setting to it.
+fn deferred_automount(obj: &Object<'_>, f: &Finding) -> Option<ServiceAccountRef> {
+    if f.check_id != workload::AUTOMOUNT {
+        return None;
+    }
+    let pod = obj.pod()?;
+    if pod
+        .spec
+        .get("automountServiceAccountToken")
+        .is_some_and(|n| !n.is_null())
+    {
+        return None;
+    }
+    let name = pss::field(pod.spec, "serviceAccountName")
+        .or_else(|| pss::field(pod.spec, "serviceAccount"))
+        .and_then(Node::scalar_text)
+        .unwrap_or_else(|| "default".into());
+    Some(ServiceAccountRef {
+        namespace: obj.namespace().unwrap_or_else(|| "default".into()),
+        name,
+    })
 }
 
 /// Every check that looks at one object alone (PSS and workload hygiene).
@@ -283,7 +345,39 @@ pub fn check_object(obj: &Object<'_>, file: &str, ctx: &Context<'_>) -> Vec<Find
     out
 }
 
-/// A position for objects that came from JSON without source positions.
-pub fn no_pos() -> Pos {
-    Pos::default()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Catalog;
+
+    #[test]
+    fn every_id_the_code_emits_is_in_the_catalog() {
+        let catalog = Catalog::builtin().unwrap();
+        for id in pss::check_ids() {
+            let c = catalog
+                .pss(id)
+                .unwrap_or_else(|| panic!("no check data for PSS check {id}"));
+            assert_eq!(c.kind, FileKind::K8s);
+        }
+        for id in [
+            workload::NO_NETWORK_POLICY,
+            workload::NO_LIMITS,
+            workload::LATEST_TAG,
+            workload::NO_DIGEST,
+            workload::AUTOMOUNT,
+            workload::ENV_SECRET,
+            rbac::WILDCARD,
+            rbac::CLUSTER_ADMIN,
+            rbac::SECRETS,
+            rbac::EXEC_ATTACH,
+            rbac::PORT_FORWARD,
+            rbac::IMPERSONATE,
+            rbac::BIND_ESCALATE,
+            rbac::CREATE_WORKLOADS,
+            rbac::SA_TOKEN,
+            rbac::PUBLIC_SUBJECT,
+        ] {
+            assert!(catalog.get(id).is_some(), "{id} has no check data");
+        }
+    }
 }

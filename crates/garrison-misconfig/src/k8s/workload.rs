@@ -283,13 +283,17 @@ pub(super) fn network_policy_findings(all: &[Facts], ctx: &Context<'_>) -> Vec<F
     let Some(check) = ctx.catalog.get(NO_NETWORK_POLICY) else {
         return Vec::new();
     };
-    let policies: Vec<&PolicyFact> = all.iter().flat_map(|f| &f.policies).collect();
+    let mut policies: std::collections::HashMap<&str, Vec<&Selector>> =
+        std::collections::HashMap::new();
+    for p in all.iter().flat_map(|f| &f.policies) {
+        policies.entry(&p.namespace).or_default().push(&p.selector);
+    }
     all.iter()
         .flat_map(|f| &f.workloads)
         .filter(|w| {
             !policies
-                .iter()
-                .any(|p| p.namespace == w.namespace && p.selector.matches(&w.labels))
+                .get(w.namespace.as_str())
+                .is_some_and(|ps| ps.iter().any(|s| s.matches(&w.labels)))
         })
         .map(|w| {
             Finding::new(
