@@ -8,27 +8,11 @@
 //! references become links.
 
 use super::{evidence_line, ordered, score_text};
+use crate::scan::html::{esc, sev_class};
 use crate::scan::is_web_url;
-use crate::scan::junit::xml_safe;
 use crate::TOOL_VERSION;
 use garrison_compliance::report::{CheckResult, ComplianceReport, Outcome, Summary};
-use garrison_model::Severity;
 use std::fmt::Write as _;
-
-fn esc(s: &str) -> String {
-    quick_xml::escape::escape(xml_safe(s).as_str()).into_owned()
-}
-
-fn sev_class(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "critical",
-        Severity::High => "high",
-        Severity::Medium => "medium",
-        Severity::Low => "low",
-        Severity::Info => "info",
-        Severity::Unknown => "unknown",
-    }
-}
 
 const CSS: &str = r#"
 :root { --critical:#b71c1c; --high:#e65100; --medium:#f9a825; --low:#1565c0; --info:#00838f; --unknown:#757575;

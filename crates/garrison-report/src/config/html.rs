@@ -6,27 +6,11 @@
 //! become links.
 
 use super::{frameworks, severity_counts};
+use crate::scan::html::{esc, sev_class};
 use crate::scan::is_web_url;
-use crate::scan::junit::xml_safe;
 use crate::{RenderOptions, TOOL_VERSION};
 use garrison_misconfig::{ConfigReport, Finding};
-use garrison_model::Severity;
 use std::fmt::Write as _;
-
-fn esc(s: &str) -> String {
-    quick_xml::escape::escape(xml_safe(s).as_str()).into_owned()
-}
-
-fn class(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "critical",
-        Severity::High => "high",
-        Severity::Medium => "medium",
-        Severity::Low => "low",
-        Severity::Info => "info",
-        Severity::Unknown => "unknown",
-    }
-}
 
 const CSS: &str = r#"
 :root { --critical:#b71c1c; --high:#e65100; --medium:#f9a825; --low:#1565c0; --info:#00838f; --unknown:#757575; }
@@ -58,7 +42,7 @@ fn row(h: &mut String, f: &Finding, suppressed: Option<&str>) {
         h,
         "<tr><td><span class=\"sev {c}\">{s}</span></td><td class=\"id\">{id}</td><td>{title}<div class=\"why\">{msg}</div></td>\
          <td class=\"mono\">{loc}</td><td class=\"mono\">{res}</td><td class=\"why\">{rem}<br><i>{fw}</i>",
-        c = class(f.severity),
+        c = sev_class(f.severity),
         s = f.severity,
         id = esc(&f.check_id),
         title = esc(&f.title),
@@ -109,7 +93,11 @@ pub(crate) fn render(report: &ConfigReport, _opts: &RenderOptions) -> String {
     );
     h.push_str("<div class=\"counts\">");
     for (s, n) in severity_counts(&report.findings) {
-        let _ = write!(h, "<div class=\"count {}\"><b>{n}</b>{s}</div>", class(s));
+        let _ = write!(
+            h,
+            "<div class=\"count {}\"><b>{n}</b>{s}</div>",
+            sev_class(s)
+        );
     }
     h.push_str("</div>\n<h2>Findings</h2>\n");
     if report.findings.is_empty() {

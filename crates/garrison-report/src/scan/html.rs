@@ -19,11 +19,12 @@ use std::time::SystemTime;
 
 /// Escapes text for HTML content and attribute values, after replacing
 /// characters that have no business in a page (controls) with U+FFFD.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     quick_xml::escape::escape(text_safe(s).as_str()).into_owned()
 }
 
-fn sev_class(s: Severity) -> &'static str {
+/// The CSS class of a severity, shared by every HTML presenter.
+pub(crate) fn sev_class(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "critical",
         Severity::High => "high",
