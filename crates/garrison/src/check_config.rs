@@ -16,7 +16,6 @@ use garrison_gate::{Gate, IgnoreFile, Subject, DEFAULT_IGNORE_FILE};
 use garrison_misconfig::k8s::K8sAnalyzer;
 use garrison_misconfig::{Analyzer, Catalog, Context, FileKind, Options, Runner, Suppressed};
 use garrison_report::config::{render_config, ConfigFormat};
-use garrison_report::RenderOptions;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -211,12 +210,7 @@ pub fn run(global: &Global, args: ConfigArgs) -> anyhow::Result<ExitCode> {
         ConfigFormatArg::Junit => ConfigFormat::Junit,
         ConfigFormatArg::Html => ConfigFormat::Html,
     };
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let opts = RenderOptions {
-        color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
-        width: to_terminal.then(crate::sbom::terminal_width).flatten(),
-        ..RenderOptions::default()
-    };
+    let opts = crate::sbom::render_options(args.output.as_deref());
     crate::sbom::write_report(args.output.as_deref(), |out| {
         render_config(&report, format, &opts, out)
     })?;

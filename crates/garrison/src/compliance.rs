@@ -14,8 +14,6 @@ use garrison_compliance::{builtin, framework, ComplianceReport, Policy};
 use garrison_gate::{Gate, IgnoreFile, Subject, DEFAULT_IGNORE_FILE};
 use garrison_model::Suppression;
 use garrison_report::compliance::{render_compliance, ComplianceFormat};
-use garrison_report::RenderOptions;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -243,12 +241,7 @@ pub fn run_check(global: &Global, cmd: CheckCommand) -> anyhow::Result<ExitCode>
         CheckFormatArg::Junit => ComplianceFormat::Junit,
         CheckFormatArg::Html => ComplianceFormat::Html,
     };
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let opts = RenderOptions {
-        color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
-        width: to_terminal.then(crate::sbom::terminal_width).flatten(),
-        ..RenderOptions::default()
-    };
+    let opts = crate::sbom::render_options(args.output.as_deref());
     crate::sbom::write_report(args.output.as_deref(), |out| {
         render_compliance(&report, format, &opts, out)
     })?;

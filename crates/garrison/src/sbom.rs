@@ -27,12 +27,7 @@ pub fn run(global: &Global, args: SbomArgs) -> anyhow::Result<ExitCode> {
         SbomFormatArg::Cyclonedx => SbomFormat::CycloneDx,
         SbomFormatArg::SpdxJson => SbomFormat::SpdxJson,
     };
-    let to_terminal = args.output.output.is_none() && std::io::stdout().is_terminal();
-    let opts = RenderOptions {
-        color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
-        width: to_terminal.then(terminal_width).flatten(),
-        ..RenderOptions::default()
-    };
+    let opts = render_options(args.output.output.as_deref());
     match &args.output.output {
         Some(path) => {
             let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
@@ -127,6 +122,17 @@ pub fn open(target: &SbomTarget) -> anyhow::Result<Box<dyn Source>> {
 }
 
 /// The width of the terminal on standard output.
+/// Render options for a report written to `output` (a file) or to stdout: colour
+/// (unless `NO_COLOR` is set) and the terminal's width only when stdout is a terminal.
+pub fn render_options(output: Option<&std::path::Path>) -> RenderOptions {
+    let to_terminal = output.is_none() && std::io::stdout().is_terminal();
+    RenderOptions {
+        color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
+        width: to_terminal.then(terminal_width).flatten(),
+        ..RenderOptions::default()
+    }
+}
+
 pub fn terminal_width() -> Option<u16> {
     console::Term::stdout()
         .size_checked()

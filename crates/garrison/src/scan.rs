@@ -10,11 +10,10 @@ use garrison_inventory::read_sbom;
 use garrison_model::{
     DbInfo, Finding, FixState, Inventory, ScanReport, Suppression, Warning, SCAN_SCHEMA_VERSION,
 };
-use garrison_report::{render_scan, RenderOptions, ScanFormat};
+use garrison_report::{render_scan, ScanFormat};
 use garrison_risk::{Epss, Rating, Signals};
 use garrison_source::Limits;
 use garrison_vulndb::Db;
-use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -155,12 +154,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
         ScanFormatArg::Junit => ScanFormat::Junit,
         ScanFormatArg::Html => ScanFormat::Html,
     };
-    let to_terminal = args.output.output.is_none() && std::io::stdout().is_terminal();
-    let opts = RenderOptions {
-        color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
-        width: to_terminal.then(crate::sbom::terminal_width).flatten(),
-        ..RenderOptions::default()
-    };
+    let opts = crate::sbom::render_options(args.output.output.as_deref());
     crate::sbom::write_report(args.output.output.as_deref(), |out| {
         render_scan(&report, format, &opts, out)
     })?;
