@@ -12,7 +12,7 @@ fn a_full_ring_counts_lost_events() {
     let mut h = start(&[EventKind::Open]);
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("storm");
-    // ~230-byte records, 16 MiB ring: 200,000 opens cannot all fit unread
+    // ~230-byte records, 8 MiB ring: 200,000 opens cannot all fit unread
     let pid = python(
         "import os, sys\nfor _ in range(200000):\n    os.close(os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600))",
         &[f.to_str().unwrap()],
