@@ -209,21 +209,7 @@ fn package_table(inv: &Inventory, opts: &RenderOptions) -> Table {
         })
         .collect();
 
-    let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED);
-    if opts.color {
-        table.enforce_styling();
-    } else {
-        table.force_no_tty();
-    }
-    table.set_header(cols.iter().map(|c| {
-        let cell = Cell::new(c.title());
-        if opts.color {
-            cell.add_attribute(Attribute::Bold)
-        } else {
-            cell
-        }
-    }));
+    let mut table = styled_table(opts.color, cols.iter().map(|c| c.title()));
 
     for (p, cells) in &rows {
         let row = cols.iter().zip(cells).map(|(c, text)| {
@@ -300,6 +286,27 @@ fn summary(inv: &Inventory) -> String {
         duration(inv.stats.duration_ms)
     );
     s
+}
+
+/// A table in the house style: condensed UTF-8 borders, ANSI styling forced on or
+/// off (never guessed from the terminal), and the header row in bold with colour.
+pub(crate) fn styled_table<'a>(color: bool, headers: impl IntoIterator<Item = &'a str>) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED);
+    if color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table.set_header(headers.into_iter().map(|h| {
+        let cell = Cell::new(h);
+        if color {
+            cell.add_attribute(Attribute::Bold)
+        } else {
+            cell
+        }
+    }));
+    table
 }
 
 pub(crate) fn duration(ms: u64) -> String {

@@ -5,9 +5,7 @@
 use super::{active, db_age, display_id, distro_label, fix_text, severity_counts, suppressed};
 use crate::table::{duration, one_line, plural};
 use crate::{short_digest, target_kind_name, RenderOptions};
-use comfy_table::{
-    presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width,
-};
+use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width};
 use garrison_model::{Finding, ScanReport, Severity};
 use std::fmt::Write as _;
 use std::time::SystemTime;
@@ -221,21 +219,7 @@ fn findings_table(findings: &[&Finding], opts: &RenderOptions) -> Table {
     }
     cols.push(Col::Location);
 
-    let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED);
-    if opts.color {
-        table.enforce_styling();
-    } else {
-        table.force_no_tty();
-    }
-    table.set_header(cols.iter().map(|c| {
-        let cell = Cell::new(c.title());
-        if opts.color {
-            cell.add_attribute(Attribute::Bold)
-        } else {
-            cell
-        }
-    }));
+    let mut table = crate::table::styled_table(opts.color, cols.iter().map(|c| c.title()));
     for f in findings {
         table.add_row(cols.iter().map(|c| {
             let cell = Cell::new(cell_text(*c, f));
