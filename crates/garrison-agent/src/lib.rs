@@ -96,9 +96,18 @@ pub struct Summary {
 /// Exec, fork and exit are always asked of the source, whatever `kinds` says: the
 /// process tree needs them (ancestry, and the root of processes gone before their
 /// exec is enriched); [`run`] writes only the kinds asked for.
+///
+/// Kinds named in a list (`--events exec,module`) are insisted on
+/// ([`Interest::costly_ok`]): the sensor watches them even where that takes a hook
+/// on every syscall. Every kind at once (`--events all`, the default) insists on
+/// none: a kind this kernel cannot trace cheaply (module calls without module
+/// support) is left out, and the source's notes say so.
 pub fn interest_for(kinds: &[EventKind]) -> Interest {
     let tree = [EventKind::Exec, EventKind::Fork, EventKind::Exit];
     let mut interest = Interest::kinds(kinds.iter().copied().chain(tree));
+    if !EventKind::ALL.iter().all(|k| kinds.contains(k)) {
+        interest = interest.insist_on(kinds.iter().copied());
+    }
     interest.ignore_pids.push(std::process::id());
     interest
 }
@@ -298,6 +307,9 @@ pub fn run(
             "garrison agent: this source cannot see: {}",
             missing.join(", ")
         );
+    }
+    for note in info.notes.iter().filter(|n| config.kinds.contains(&n.kind)) {
+        let _ = writeln!(err, "garrison agent: {}: {}", note.kind.name(), note.reason);
     }
 
     let mut enricher = Enricher::new(config.enricher.clone());

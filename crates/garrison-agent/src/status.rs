@@ -156,6 +156,7 @@ pub(crate) mod tests_support {
                 degraded: true,
                 reason: Some("--no-bpf given".into()),
                 kinds: vec![EventKind::Exec],
+                notes: Vec::new(),
             },
             features: None,
             interest: Interest::default(),

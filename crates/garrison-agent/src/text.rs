@@ -195,6 +195,9 @@ pub fn status_table(
             } else {
                 out.push_str("degraded: no\n");
             }
+            for note in &s.source.notes {
+                let _ = writeln!(out, "{}: {}", note.kind.name(), note.reason);
+            }
             let _ = writeln!(out, "output: {}; events written: {}", s.output, s.written);
             let _ = writeln!(
                 out,
@@ -294,6 +297,17 @@ mod tests {
         assert!(t.contains("exec"), "{t}");
         let t = status_table(Some(&s), false, None);
         assert!(t.contains("NOT running"), "{t}");
+        let mut s = s;
+        s.source.notes.push(garrison_event::KindNote {
+            kind: garrison_event::EventKind::Module,
+            watched: false,
+            reason: "init_module not watched by default: no tracepoint".into(),
+        });
+        let t = status_table(Some(&s), true, None);
+        assert!(
+            t.contains("module: init_module not watched by default"),
+            "{t}"
+        );
         let t = status_table(
             None,
             false,

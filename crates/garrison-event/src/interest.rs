@@ -37,6 +37,19 @@ pub struct Interest {
     /// Thread-group ids whose events are dropped (the agent's own pid goes here so
     /// that its output does not feed back into itself).
     pub ignore_pids: Vec<u32>,
+    /// Kinds to watch even where the host can see them only by hooking *every*
+    /// syscall (the BPF sensor's `raw_syscalls` programs, for syscalls without a
+    /// tracepoint of their own: on kernels built without module support,
+    /// `init_module`, `finit_module` and `delete_module`), which costs every
+    /// syscall of every process a few hundred nanoseconds. A kind in [`kinds`]
+    /// but not here is left unwatched on such a host, and the source says so in
+    /// [`SourceInfo::notes`](crate::SourceInfo::notes). Put a kind here when it
+    /// was asked for by name (`--events module`, a rule that needs it), not for a
+    /// blanket "everything".
+    ///
+    /// [`kinds`]: Interest::kinds
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub costly_ok: BTreeSet<EventKind>,
 }
 
 /// An interest that a sensor cannot hold.
@@ -73,6 +86,7 @@ impl Interest {
             read_prefixes: vec!["/".to_string()],
             ignore_prefixes: Vec::new(),
             ignore_pids: Vec::new(),
+            costly_ok: BTreeSet::new(),
         }
     }
 
@@ -91,7 +105,19 @@ impl Interest {
                 .map(|s| s.to_string())
                 .collect(),
             ignore_pids: Vec::new(),
+            costly_ok: BTreeSet::new(),
         }
+    }
+
+    /// Marks `kinds` as asked for by name: watched even where that costs every
+    /// syscall on the host (see [`Interest::costly_ok`]). Kinds not in
+    /// [`Interest::kinds`] are added there too.
+    pub fn insist_on(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Self {
+        for kind in kinds {
+            self.kinds.insert(kind);
+            self.costly_ok.insert(kind);
+        }
+        self
     }
 
     /// Whether a kind is delivered.
@@ -205,6 +231,26 @@ mod tests {
         assert!(err.contains("absolute"), "{err}");
         interest.read_prefixes = vec![format!("/{}", "a".repeat(MAX_PREFIX_LEN))];
         assert!(interest.validate().is_err());
+    }
+
+    #[test]
+    fn insisted_kinds_are_kept_and_old_documents_still_parse() {
+        let interest = Interest::kinds([EventKind::Exec]).insist_on([EventKind::Module]);
+        assert!(interest.wants(EventKind::Module));
+        assert!(interest.costly_ok.contains(&EventKind::Module));
+        assert!(!interest.costly_ok.contains(&EventKind::Exec));
+        let json = serde_json::to_value(&interest).unwrap();
+        assert_eq!(json["costly_ok"], serde_json::json!(["module"]));
+        // a document without the field (an older agent's status) reads as "none"
+        let old = serde_json::json!({
+            "kinds": ["exec"], "read_prefixes": [], "ignore_prefixes": [], "ignore_pids": []
+        });
+        let parsed: Interest = serde_json::from_value(old).unwrap();
+        assert!(parsed.costly_ok.is_empty());
+        assert!(serde_json::to_value(Interest::kinds([EventKind::Exec]))
+            .unwrap()
+            .get("costly_ok")
+            .is_none());
     }
 
     #[test]

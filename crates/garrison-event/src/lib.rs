@@ -21,7 +21,9 @@ pub use interest::{
     Interest, InterestError, DEFAULT_IGNORE_PREFIXES, DEFAULT_READ_PREFIXES, MAX_IGNORED_PIDS,
     MAX_PREFIXES, MAX_PREFIX_LEN,
 };
-pub use source::{EventSource, KindStats, Mechanism, SourceError, SourceInfo, SourceStats};
+pub use source::{
+    EventSource, KindNote, KindStats, Mechanism, SourceError, SourceInfo, SourceStats,
+};
 
 use serde::{Deserialize, Serialize};
 

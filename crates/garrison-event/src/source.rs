@@ -35,6 +35,24 @@ pub struct SourceInfo {
     pub reason: Option<String>,
     /// The kinds this source can produce.
     pub kinds: Vec<EventKind>,
+    /// Per-kind remarks on how (or whether) an asked-for kind is watched under the
+    /// interest in force: a kind left unwatched because watching it would slow
+    /// every syscall, or one watched at that cost. The agent prints them at start
+    /// and `garrison agent status` shows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<KindNote>,
+}
+
+/// How one kind is watched, when that needs saying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindNote {
+    /// The kind.
+    pub kind: EventKind,
+    /// Whether every syscall of the kind is traced (false: some or all of them
+    /// are left out, and `reason` says which).
+    pub watched: bool,
+    /// Why, in a sentence (what it would cost, how to ask for it).
+    pub reason: String,
 }
 
 /// Counters for one kind.

@@ -376,18 +376,13 @@ impl DegradedSource {
                     };
                     (t.process, t.data, "execve")
                 }
-                proc_poll::Change::Exited(pid) => (
+                proc_poll::Change::Exited(pid, status) => (
                     garrison_event::Process {
                         pid,
                         tid: pid,
                         ..Default::default()
                     },
-                    // Polling cannot see exit codes.
-                    EventData::Exit {
-                        code: -1,
-                        signal: None,
-                        core_dumped: false,
-                    },
+                    exit_data(status),
                     "procexit",
                 ),
             };
@@ -397,6 +392,26 @@ impl DegradedSource {
             }
         }
         n
+    }
+}
+
+/// An exit from a `waitpid` status, when the poller saw one (the process was a
+/// zombie); code -1 when it was reaped before any scan saw its status.
+fn exit_data(status: Option<i32>) -> EventData {
+    match status {
+        Some(st) => {
+            let sig = st & 0x7f;
+            EventData::Exit {
+                code: (st >> 8) & 0xff,
+                signal: (sig != 0).then_some(sig),
+                core_dumped: st & 0x80 != 0,
+            }
+        }
+        None => EventData::Exit {
+            code: -1,
+            signal: None,
+            core_dumped: false,
+        },
     }
 }
 
@@ -434,6 +449,7 @@ impl EventSource for DegradedSource {
             degraded: true,
             reason: Some(reason),
             kinds,
+            notes: Vec::new(),
         }
     }
 
@@ -487,5 +503,39 @@ impl EventSource for DegradedSource {
 
     fn stats(&self) -> SourceStats {
         self.stats.clone()
+    }
+}
+
+#[cfg(test)]
+mod exit_tests {
+    use super::*;
+
+    #[test]
+    fn wait_status_becomes_code_or_signal() {
+        assert_eq!(
+            exit_data(Some(3 << 8)),
+            EventData::Exit {
+                code: 3,
+                signal: None,
+                core_dumped: false
+            }
+        );
+        assert_eq!(
+            exit_data(Some(9)),
+            EventData::Exit {
+                code: 0,
+                signal: Some(9),
+                core_dumped: false
+            }
+        );
+        assert_eq!(
+            exit_data(Some(11 | 0x80)),
+            EventData::Exit {
+                code: 0,
+                signal: Some(11),
+                core_dumped: true
+            }
+        );
+        assert!(matches!(exit_data(None), EventData::Exit { code: -1, .. }));
     }
 }

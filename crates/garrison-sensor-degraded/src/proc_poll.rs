@@ -1,7 +1,10 @@
 //! /proc polling: the last resort. Each scan compares the processes present
 //! with the previous scan: a new pid (or a pid whose command changed) is an
 //! exec, a vanished one an exit. Processes that live shorter than the interval
-//! are missed; exit codes are unknown (reported as -1).
+//! are missed. An exit's status is known when a scan finds the process a zombie
+//! (its parent has not reaped it yet: `/proc/PID/stat` field 52); a process
+//! reaped between two scans leaves no trace of it, and its exit is reported with
+//! code -1 (unknown).
 
 use crate::procinfo::Procfs;
 use std::collections::HashMap;
@@ -11,12 +14,14 @@ use std::collections::HashMap;
 pub enum Change {
     /// A process not seen before (or one that exec'd: its comm changed).
     Started(u32),
-    /// A process gone.
-    Exited(u32),
+    /// A process gone (or a zombie now), with its wait status when a scan saw
+    /// it as a zombie.
+    Exited(u32, Option<i32>),
 }
 
-/// Identity of a process between scans: start time and comm.
-type Seen = (u64, String);
+/// Identity of a process between scans: start time and comm, and whether its
+/// exit was reported already (it was a zombie).
+type Seen = (u64, String, bool);
 
 /// The scanner's memory of the previous scan.
 #[derive(Debug, Default)]
@@ -30,35 +35,48 @@ impl ProcPoll {
     /// source are not reported as started).
     pub fn scan(&mut self, procfs: &Procfs) -> Vec<Change> {
         let mut now: HashMap<u32, Seen> = HashMap::with_capacity(self.seen.len() + 16);
+        let mut zombies: HashMap<u32, Option<i32>> = HashMap::new();
         if let Ok(rd) = std::fs::read_dir(procfs.root()) {
             for ent in rd.flatten() {
                 let Some(pid) = ent.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
                     continue;
                 };
                 if let Some(s) = procfs.stat(pid) {
-                    now.insert(pid, (s.start_ticks, s.comm));
+                    let zombie = s.state == 'Z';
+                    if zombie {
+                        zombies.insert(pid, s.exit_status);
+                    }
+                    now.insert(pid, (s.start_ticks, s.comm, zombie));
                 }
             }
         }
         let mut changes = Vec::new();
         if self.primed {
             for (pid, seen) in &now {
-                if self.seen.get(pid) != Some(seen) {
-                    if self.seen.get(pid).is_some_and(|old| old.0 != seen.0) {
-                        // The pid was reused: the old process exited.
-                        changes.push(Change::Exited(*pid));
+                let old = self.seen.get(pid);
+                let same = old.is_some_and(|o| o.0 == seen.0 && o.1 == seen.1);
+                if !same {
+                    if old.is_some_and(|o| o.0 != seen.0 && !o.2) {
+                        // The pid was reused: the old process exited unseen.
+                        changes.push(Change::Exited(*pid, None));
                     }
-                    changes.push(Change::Started(*pid));
+                    if !seen.2 {
+                        changes.push(Change::Started(*pid));
+                    }
+                }
+                if seen.2 && !(same && old.is_some_and(|o| o.2)) {
+                    // a zombie not reported yet: its exit, with the status
+                    changes.push(Change::Exited(*pid, zombies.get(pid).copied().flatten()));
                 }
             }
-            for pid in self.seen.keys() {
-                if !now.contains_key(pid) {
-                    changes.push(Change::Exited(*pid));
+            for (pid, old) in &self.seen {
+                if !now.contains_key(pid) && !old.2 {
+                    changes.push(Change::Exited(*pid, None));
                 }
             }
         }
         changes.sort_by_key(|c| match c {
-            Change::Exited(p) => (0, *p),
+            Change::Exited(p, _) => (0, *p),
             Change::Started(p) => (1, *p),
         });
         self.seen = now;
@@ -81,6 +99,65 @@ mod tests {
         .unwrap();
     }
 
+    fn write_zombie(root: &std::path::Path, pid: u32, comm: &str, start: u64, status: i32) {
+        let d = root.join(pid.to_string());
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("stat"),
+            format!(
+                "{pid} ({comm}) Z 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {start}{} {status}",
+                " 0".repeat(29)
+            ),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_zombie_gives_its_exit_status_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let procfs = Procfs::new(dir.path());
+        write(dir.path(), 1, "init", 1);
+        write(dir.path(), 20, "sh", 5);
+        let mut p = ProcPoll::default();
+        assert!(p.scan(&procfs).is_empty());
+        write_zombie(dir.path(), 20, "sh", 5, 3 << 8);
+        assert_eq!(p.scan(&procfs), vec![Change::Exited(20, Some(3 << 8))]);
+        assert!(p.scan(&procfs).is_empty(), "still a zombie: no second exit");
+        std::fs::remove_dir_all(dir.path().join("20")).unwrap();
+        assert!(p.scan(&procfs).is_empty(), "reaped: already reported");
+        // born and dead between two scans: a zombie never seen running
+        write_zombie(dir.path(), 21, "false", 9, 1 << 8);
+        assert_eq!(p.scan(&procfs), vec![Change::Exited(21, Some(1 << 8))]);
+    }
+
+    #[test]
+    fn a_real_unreaped_child_shows_its_exit_code() {
+        let procfs = Procfs::default();
+        let mut p = ProcPoll::default();
+        p.scan(&procfs);
+        let mut child = std::process::Command::new("/bin/sh")
+            .args(["-c", "exit 3"])
+            .spawn()
+            .expect("spawn /bin/sh");
+        let pid = child.id();
+        // not reaped yet: wait until the kernel shows it as a zombie
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while procfs.stat(pid).map(|s| s.state) != Some('Z') {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "child {pid} never became a zombie"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let changes = p.scan(&procfs);
+        assert!(
+            changes.contains(&Change::Exited(pid, Some(3 << 8))),
+            "{changes:?}"
+        );
+        let status = child.wait().expect("reap");
+        assert_eq!(status.code(), Some(3));
+    }
+
     #[test]
     fn starts_execs_reuse_and_exits() {
         let dir = tempfile::tempdir().unwrap();
@@ -94,12 +171,16 @@ mod tests {
         std::fs::remove_dir_all(dir.path().join("1")).unwrap();
         assert_eq!(
             p.scan(&procfs),
-            vec![Change::Exited(1), Change::Started(10), Change::Started(11)]
+            vec![
+                Change::Exited(1, None),
+                Change::Started(10),
+                Change::Started(11)
+            ]
         );
         write(dir.path(), 11, "sleep", 20); // reused pid
         assert_eq!(
             p.scan(&procfs),
-            vec![Change::Exited(11), Change::Started(11)]
+            vec![Change::Exited(11, None), Change::Started(11)]
         );
         assert!(p.scan(&procfs).is_empty());
     }

@@ -16,6 +16,11 @@ pub struct StatFields {
     pub tty: u32,
     /// Start time in clock ticks since boot.
     pub start_ticks: u64,
+    /// State letter (`R`, `S`, `Z` for a zombie, ...).
+    pub state: char,
+    /// Field 52, the exit status as `waitpid` reports it (since Linux 3.5);
+    /// meaningful once the process is a zombie.
+    pub exit_status: Option<i32>,
 }
 
 /// Parses `/proc/PID/stat`.
@@ -29,6 +34,8 @@ pub fn parse_stat(text: &str) -> Option<StatFields> {
         ppid: rest.get(1)?.parse().ok()?,
         tty: rest.get(4)?.parse::<i64>().ok()? as u32,
         start_ticks: rest.get(19)?.parse().ok()?,
+        state: rest.first()?.chars().next()?,
+        exit_status: rest.get(49).and_then(|v| v.parse().ok()),
     })
 }
 
@@ -202,6 +209,14 @@ mod tests {
             (s.comm.as_str(), s.ppid, s.tty, s.start_ticks),
             ("my (x) prog", 7, 34816, 777)
         );
+        assert_eq!((s.state, s.exit_status), ('R', None));
+        // a zombie that exited with 3: field 52 is the wait status 3 << 8
+        let z = format!(
+            "9 (sh) Z 1 9 9 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 50{} 768",
+            " 0".repeat(29)
+        );
+        let z = parse_stat(&z).unwrap();
+        assert_eq!((z.state, z.exit_status), ('Z', Some(768)));
         assert_eq!(parse_stat("1 (x) S 0"), None);
         let status = "Uid:\t1000\t0\t0\t0\nGid:\t5\t6\t7\t8\n";
         assert_eq!(status_ids(status, "Uid:"), Some([1000, 0, 0, 0]));

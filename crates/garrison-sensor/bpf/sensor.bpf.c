@@ -49,6 +49,9 @@ _Static_assert(sizeof(struct ev_syscall) == 216 && __builtin_offsetof(struct ev_
 
 /* raw syscall numbers (x86-64) */
 #define NR_read 0
+#define NR_write 1
+#define NR_readv 19
+#define NR_writev 20
 #define NR_open 2
 #define NR_kill 62
 #define NR_connect 42
@@ -613,7 +616,7 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 	struct g_config *cfg = cfg_get();
 	if (!cfg || !(cfg->flags & CFG_EXIT))
 		return 0;
-	if (!group_dead && !(cfg->flags & CFG_THREADS))
+	if (!group_dead) /* a thread's end: the process lives on */
 		return 0;
 	__u64 pt = bpf_get_current_pid_tgid();
 	if (ignored_pid(pt >> 32))
@@ -651,8 +654,26 @@ static __always_inline __u32 wanted(__u32 nr, int raw)
 	return *want & 0xff;
 }
 
+static __always_inline struct sock *fd_sock(struct task_struct *task, long fd);
+
+/* read/write/readv/writev (traced for DNS only when asked for by name): only
+ * on an inet socket connected to port 53, decided before anything is stored */
+static __noinline int dns_peer(long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct sock *sk = fd_sock(task, fd);
+	if (!sk)
+		return 0;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	return BPF_CORE_READ(sk, __sk_common.skc_dport) == bpf_htons(53);
+}
+
 static __always_inline int enter(__u32 nr, __u32 want, __u64 a0, __u64 a1, __u64 a2, __u64 a3, __u64 a4, __u64 a5)
 {
+	if ((nr == NR_read || nr == NR_write || nr == NR_readv || nr == NR_writev) && !dns_peer(a0))
+		return 0;
 	struct g_config *cfg = cfg_get();
 	__u64 pt = bpf_get_current_pid_tgid();
 	if (!cfg || ignored_pid(pt >> 32))
@@ -1018,6 +1039,24 @@ static __noinline int do_dns(struct g_scratch *s, struct g_inflight *in, __s64 r
 	if (nr == NR_sendto || nr == NR_recvfrom) {
 		buf = (void *)in->args[1];
 		name = (void *)in->args[4];
+	} else if (nr == NR_read || nr == NR_write) {
+		buf = (void *)in->args[1];
+	} else if (nr == NR_readv || nr == NR_writev) {
+		/* first iovec; a 2-byte first one is TCP's length prefix on its own
+		 * (glibc's resolver writes it so): the message is in the second */
+		struct iovec iov[2] = {};
+		if (bpf_probe_read_user(&iov[0], sizeof(iov[0]), (void *)in->args[1]))
+			return 0;
+		buf = iov[0].iov_base;
+		if (iov[0].iov_len == 2 && in->args[2] >= 2 && len > 2 &&
+		    !bpf_probe_read_user(&iov[1], sizeof(iov[1]), (void *)in->args[1] + sizeof(struct iovec))) {
+			buf = iov[1].iov_base;
+			len -= 2;
+			if (len > iov[1].iov_len)
+				len = iov[1].iov_len;
+		} else if (len > iov[0].iov_len) {
+			len = iov[0].iov_len;
+		}
 	} else { /* sendmsg, recvmsg, sendmmsg: first message, first iovec */
 		struct user_msghdr mh = {};
 		if (bpf_probe_read_user(&mh, sizeof(mh), (void *)in->args[1]))
@@ -1050,7 +1089,7 @@ static __noinline int do_dns(struct g_scratch *s, struct g_inflight *in, __s64 r
 	e->type = BPF_CORE_READ(sk, sk_type);
 	e->lport = lport;
 	e->rport = rport;
-	e->direction = (nr == NR_recvfrom || nr == NR_recvmsg) ? DNS_ANSWER : DNS_QUERY;
+	e->direction = (nr == NR_recvfrom || nr == NR_recvmsg || nr == NR_read || nr == NR_readv) ? DNS_ANSWER : DNS_QUERY;
 	e->len = len;
 	__u32 off = put_user_bytes(s, sizeof(*e), IT_PAYLOAD, buf, len, PAYLOAD_MAX);
 	submit(s, off, in->skind);
@@ -1230,6 +1269,10 @@ static __always_inline int leave(long ret)
 	case NR_sendmsg:
 	case NR_recvmsg:
 	case NR_sendmmsg:
+	case NR_read:
+	case NR_write:
+	case NR_readv:
+	case NR_writev:
 		return do_dns(s, &in, ret);
 	case NR_clone:
 	case NR_fork:

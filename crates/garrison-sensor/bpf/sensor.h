@@ -27,7 +27,7 @@
 #define CFG_EXEC (1u << 0)
 #define CFG_FORK (1u << 1)
 #define CFG_EXIT (1u << 2)
-#define CFG_THREADS (1u << 3) /* also report thread creation/exit */
+#define CFG_THREADS (1u << 3) /* also report thread creation (clone with CLONE_THREAD) */
 
 /* config.open_ro: what happens to read-only opens */
 #define OPEN_RO_NONE 0

@@ -63,10 +63,11 @@ fn main() {
         // the default interest, polled for N seconds: for measuring what the
         // sensor adds to other workloads
         let secs: u64 = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(10);
-        // `--idle N nomodule`: without the module kinds, which need raw_syscalls
+        // `--idle N module`: with the module kind insisted on, which takes
+        // raw_syscalls on kernels without module tracepoints
         let mut interest = Interest::default();
-        if args.get(3).map(String::as_str) == Some("nomodule") {
-            interest.kinds.remove(&EventKind::Module);
+        if args.get(3).map(String::as_str) == Some("module") {
+            interest = interest.insist_on([EventKind::Module]);
         }
         let mut sensor = Sensor::start(&interest).expect("start the sensor (as root)");
         let end = Instant::now() + Duration::from_secs(secs);

@@ -41,6 +41,8 @@ pub const XF_ARGV_TRUNC: u32 = 16;
 pub const CFG_EXEC: u32 = 1;
 pub const CFG_FORK: u32 = 2;
 pub const CFG_EXIT: u32 = 4;
+/// `config.flags`: fork events for new threads too (`CFG_THREADS`).
+pub const CFG_THREADS: u32 = 8;
 
 /// `config.open_ro`.
 pub const OPEN_RO_NONE: u32 = 0;

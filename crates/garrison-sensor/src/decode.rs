@@ -324,9 +324,11 @@ impl Decoder {
                 let rport = rec.u16_at(102).unwrap_or(0);
                 let raddr = rec.get(104..120).unwrap_or(&[]);
                 let dir = rec.u32_at(120).unwrap_or(0);
-                let Some(msg) =
-                    dns::parse(items.get(IT_PAYLOAD).unwrap_or(b""), proto == Protocol::Tcp)
-                else {
+                let transferred = rec.u32_at(124).unwrap_or(0) as usize;
+                let Some(msg) = dns::parse(
+                    items.get(IT_PAYLOAD).unwrap_or(b""),
+                    (proto == Protocol::Tcp).then_some(transferred),
+                ) else {
                     return Ok(None);
                 };
                 syscall = "dns".into();

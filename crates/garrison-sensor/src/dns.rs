@@ -17,25 +17,18 @@ pub struct Message {
     pub answers: Vec<DnsRecord>,
 }
 
-/// Parses a message. `tcp`: the payload may start with the two-byte length prefix.
+/// Parses a message. `stream`: for TCP, the bytes the syscall transferred; the
+/// payload then starts with the two-byte length prefix when that prefix equals
+/// them less two (the whole framed message in one call). A read or write that
+/// carries the message without its prefix (glibc writes the prefix with its own
+/// iovec and reads it with its own read) is parsed as it is.
 /// `None` when the bytes are not a DNS message with at least one question.
-pub fn parse(payload: &[u8], tcp: bool) -> Option<Message> {
-    let msg = if tcp {
-        match payload.get(..2) {
-            Some(len) if u16::from_be_bytes([len[0], len[1]]) as usize == payload.len() - 2 => {
-                payload.get(2..)?
-            }
-            Some(len)
-                if (u16::from_be_bytes([len[0], len[1]]) as usize) > payload.len() - 2
-                    && payload.len() > 14 =>
-            {
-                // a prefix for a message longer than what was copied: parse what is here
-                payload.get(2..)?
-            }
-            _ => payload,
+pub fn parse(payload: &[u8], stream: Option<usize>) -> Option<Message> {
+    let msg = match (stream, payload.get(..2)) {
+        (Some(n), Some(len)) if u16::from_be_bytes([len[0], len[1]]) as usize + 2 == n => {
+            payload.get(2..)?
         }
-    } else {
-        payload
+        _ => payload,
     };
     let id = be16(msg, 0)?;
     let flags = be16(msg, 2)?;
@@ -208,7 +201,7 @@ mod tests {
 
     #[test]
     fn parses_questions_and_answers() {
-        let m = parse(&response(), false).unwrap();
+        let m = parse(&response(), None).unwrap();
         assert_eq!(m.id, 0x1234);
         assert!(m.response);
         assert_eq!(m.query, "www.example.com");
@@ -225,21 +218,30 @@ mod tests {
         let r = response();
         let mut t = (r.len() as u16).to_be_bytes().to_vec();
         t.extend_from_slice(&r);
-        assert_eq!(parse(&t, true), parse(&r, false));
+        assert_eq!(parse(&t, Some(t.len())), parse(&r, None));
+        // the message alone on a stream (its prefix sent or read on its own)
+        assert_eq!(parse(&r, Some(r.len())), parse(&r, None));
+        assert!(parse(&r, Some(r.len())).is_some());
+        // an ID that reads as a larger length is not taken for a prefix
+        let mut big = r.clone();
+        big[0] = 0x44;
+        big[1] = 0x44;
+        assert_eq!(parse(&big, Some(big.len())).map(|m| m.id), Some(0x4444));
     }
 
     #[test]
     fn garbage_and_loops_do_not_panic() {
-        assert_eq!(parse(&[], false), None);
-        assert_eq!(parse(&[0; 12], false), None);
+        assert_eq!(parse(&[], None), None);
+        assert_eq!(parse(&[0; 12], None), None);
         // a name pointing at itself
         let mut m = vec![0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1];
-        assert_eq!(parse(&m, false), None);
+        assert_eq!(parse(&m, None), None);
         m.truncate(13);
-        assert_eq!(parse(&m, false), None);
+        assert_eq!(parse(&m, None), None);
         for n in 0..response().len() {
-            let _ = parse(&response()[..n], false);
-            let _ = parse(&response()[..n], true);
+            let _ = parse(&response()[..n], None);
+            let _ = parse(&response()[..n], Some(n));
+            let _ = parse(&response()[..n], Some(n + 2));
         }
     }
 }

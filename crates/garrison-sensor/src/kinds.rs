@@ -2,7 +2,8 @@
 //! contents of the kernel's interest maps.
 
 use crate::abi::{
-    CFG_EXEC, CFG_EXIT, CFG_FORK, OPEN_RO_ALL, OPEN_RO_NONE, OPEN_RO_PREFIXES, PREFIX_MAX,
+    CFG_EXEC, CFG_EXIT, CFG_FORK, CFG_THREADS, OPEN_RO_ALL, OPEN_RO_NONE, OPEN_RO_PREFIXES,
+    PREFIX_MAX,
 };
 use garrison_event::{EventKind, Interest};
 
@@ -40,6 +41,18 @@ pub fn syscalls(kind: EventKind) -> &'static [u32] {
     }
 }
 
+/// Syscalls a kind can also use that nearly every process makes all the time:
+/// traced only when the interest insists on the kind ([`Interest::costly_ok`]),
+/// because their tracepoints then fire on every call of every process (the
+/// kernel side keeps only calls on a socket connected to port 53).
+pub fn hot_syscalls(kind: EventKind) -> &'static [u32] {
+    match kind {
+        // DNS over a connected socket with read/write/readv/writev
+        EventKind::Dns => &[0, 1, 19, 20],
+        _ => &[],
+    }
+}
+
 /// The stats index of a kind (its position in [`EventKind::ALL`]).
 pub fn stats_index(kind: EventKind) -> u32 {
     EventKind::ALL.iter().position(|k| *k == kind).unwrap_or(0) as u32
@@ -71,6 +84,26 @@ pub struct KernelInterest {
     pub read_prefixes: Vec<Vec<u8>>,
     /// LPM keys for `ignore_prefixes`.
     pub ignore_prefixes: Vec<Vec<u8>>,
+    /// Asked-for kinds with syscalls that have no tracepoint here: those syscalls,
+    /// and whether they are traced anyway (through `raw_syscalls`, because the
+    /// interest insists on the kind: [`Interest::costly_ok`]) or left out.
+    pub costly: Vec<Costly>,
+}
+
+/// An asked-for kind some of whose syscalls cost every process something to
+/// trace: they have no tracepoint of their own (only `raw_syscalls`, a filter
+/// on every syscall of the host, can see them), or they are
+/// [`hot_syscalls`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Costly {
+    /// The kind.
+    pub kind: EventKind,
+    /// Those of its syscalls that have no tracepoint of their own.
+    pub syscalls: Vec<u32>,
+    /// Those of its syscalls that are hot ([`hot_syscalls`]).
+    pub hot: Vec<u32>,
+    /// Traced anyway (the interest insists); otherwise left out.
+    pub traced: bool,
 }
 
 /// The LPM trie key of a prefix (`struct g_prefix_key`).
@@ -84,18 +117,42 @@ pub fn prefix_key(prefix: &str) -> Vec<u8> {
 }
 
 /// Compiles an interest (validate it first). `has_tracepoint(nr)`: whether
-/// `syscalls/sys_enter_<name>` exists for the syscall.
+/// `syscalls/sys_enter_<name>` exists for the syscall. A syscall without one is
+/// traced through `raw_syscalls` only when the interest insists on its kind
+/// ([`Interest::costly_ok`]); otherwise it is left out and listed in
+/// [`KernelInterest::costly`].
 pub fn compile(interest: &Interest, has_tracepoint: &dyn Fn(u32) -> bool) -> KernelInterest {
     let mut syscalls = Vec::new();
     let mut flags = 0;
+    let mut costly = Vec::new();
     for kind in &interest.kinds {
-        for nr in syscalls_of(*kind) {
-            let raw = if has_tracepoint(*nr) { 0 } else { VIA_RAW };
+        let insist = interest.costly_ok.contains(kind);
+        let mut raw_only = Vec::new();
+        let hot = hot_syscalls(*kind);
+        for nr in syscalls_of(*kind).iter().chain(hot) {
+            let raw = if has_tracepoint(*nr) {
+                0
+            } else {
+                raw_only.push(*nr);
+                VIA_RAW
+            };
+            if !insist && (raw != 0 || hot.contains(nr)) {
+                continue;
+            }
             syscalls.push((*nr, (stats_index(*kind) + 1) | raw));
+        }
+        if !raw_only.is_empty() || !hot.is_empty() {
+            costly.push(Costly {
+                kind: *kind,
+                syscalls: raw_only,
+                hot: hot.to_vec(),
+                traced: insist,
+            });
         }
         flags |= match kind {
             EventKind::Exec => CFG_EXEC,
-            EventKind::Fork => CFG_FORK,
+            // new threads too: `thread: true` in the fork event
+            EventKind::Fork => CFG_FORK | CFG_THREADS,
             EventKind::Exit => CFG_EXIT,
             _ => 0,
         };
@@ -122,6 +179,7 @@ pub fn compile(interest: &Interest, has_tracepoint: &dyn Fn(u32) -> bool) -> Ker
             .iter()
             .map(|p| prefix_key(p))
             .collect(),
+        costly,
     }
 }
 
@@ -141,7 +199,7 @@ mod tests {
                 !syscalls(kind).is_empty() || kind == EventKind::Exit,
                 "{kind} has no source"
             );
-            for nr in syscalls(kind) {
+            for nr in syscalls(kind).iter().chain(hot_syscalls(kind)) {
                 assert!(seen.insert(*nr), "syscall {nr} in two kinds");
                 assert!(*nr < 512);
                 assert!(crate::names::syscall_name(*nr) != format!("syscall_{nr}"));
@@ -154,12 +212,46 @@ mod tests {
     #[test]
     fn interest_compiles_to_maps() {
         let tp = |nr: u32| nr != 175;
+        let module = stats_index(EventKind::Module) + 1;
+        // the default interest leaves out what only raw_syscalls could trace...
         let k = compile(&Interest::default(), &tp);
         assert_eq!(k.open_ro, OPEN_RO_PREFIXES);
-        assert_eq!(k.flags, CFG_EXEC | CFG_FORK | CFG_EXIT);
+        assert_eq!(k.flags, CFG_EXEC | CFG_FORK | CFG_THREADS | CFG_EXIT);
         assert!(k.syscalls.contains(&(257, 4)));
-        let module = stats_index(EventKind::Module) + 1;
+        assert!(k.syscalls.iter().all(|(_, v)| v & VIA_RAW == 0), "{k:?}");
+        assert!(
+            k.syscalls.contains(&(176, module)),
+            "the rest of the kind stays"
+        );
+        assert!(!k.syscalls.iter().any(|(nr, _)| *nr == 175));
+        // ...and the hot read/write syscalls DNS could use
+        assert!(!k.syscalls.iter().any(|(nr, _)| [0, 1, 19, 20].contains(nr)));
+        assert!(k.syscalls.contains(&(44, stats_index(EventKind::Dns) + 1)));
+        let module_note = Costly {
+            kind: EventKind::Module,
+            syscalls: vec![175],
+            hot: vec![],
+            traced: false,
+        };
+        let dns_note = Costly {
+            kind: EventKind::Dns,
+            syscalls: vec![],
+            hot: vec![0, 1, 19, 20],
+            traced: false,
+        };
+        assert_eq!(k.costly, vec![dns_note.clone(), module_note.clone()]);
+        // ...and traces them when the kind is insisted on
+        let k = compile(
+            &Interest::default().insist_on([EventKind::Module, EventKind::Dns]),
+            &tp,
+        );
         assert!(k.syscalls.contains(&(175, module | VIA_RAW)));
+        assert!(k.syscalls.contains(&(1, stats_index(EventKind::Dns) + 1)));
+        assert!(k.costly.iter().all(|c| c.traced));
+        // a host where every syscall has its tracepoint: only the hot ones wait
+        let k = compile(&Interest::default(), &|_| true);
+        assert_eq!(k.costly, vec![dns_note]);
+        assert!(k.syscalls.contains(&(175, module)));
         assert_eq!(tracepoint_name(166), "umount");
         let k = compile(&Interest::everything(), &tp);
         assert_eq!(k.open_ro, OPEN_RO_ALL);

@@ -37,7 +37,8 @@ pub use decode::{DecodeError, Decoder};
 pub use probe::{probe, Check, Features, MountState};
 
 use garrison_event::{
-    EventKind, EventSource, Interest, KindStats, Mechanism, SourceError, SourceInfo, SourceStats,
+    EventKind, EventSource, Interest, KindNote, KindStats, Mechanism, SourceError, SourceInfo,
+    SourceStats,
 };
 use libbpf_rs::{Link, MapCore, MapFlags, Object, ObjectBuilder, TracepointCategory};
 use std::collections::{BTreeMap, HashMap};
@@ -78,6 +79,8 @@ pub struct Sensor {
     /// `syscall_interest` as last programmed.
     programmed: Vec<(u32, u32)>,
     interest: Interest,
+    /// Kinds traced at a cost to every syscall, or left out to spare it.
+    notes: Vec<KindNote>,
     decode_errors: u64,
 }
 
@@ -150,6 +153,7 @@ impl Sensor {
             raw_links: None,
             programmed: Vec::new(),
             interest: interest.clone(),
+            notes: Vec::new(),
             decode_errors: 0,
         };
         sensor.apply(interest)?;
@@ -312,6 +316,11 @@ impl Sensor {
         upd(&self.map("config_map")?, &0u32.to_le_bytes(), &cfg)?;
         self.attach_syscalls(&k)?;
         self.programmed = k.syscalls.clone();
+        self.notes = k
+            .costly
+            .iter()
+            .map(|c| costly_note(c, Path::new("/proc/modules").exists()))
+            .collect();
         self.decoder
             .set_ignore_prefixes(interest.ignore_prefixes.clone());
         self.interest = interest.clone();
@@ -341,6 +350,63 @@ impl Sensor {
     }
 }
 
+/// What `garrison agent status` says about a kind with syscalls that cost every
+/// process something to trace ([`kinds::Costly`]). `modules`: the kernel supports
+/// loadable modules (`/proc/modules` exists).
+pub fn costly_note(c: &kinds::Costly, modules: bool) -> KindNote {
+    let list = |nrs: &[u32]| {
+        nrs.iter()
+            .map(|nr| names::syscall_name(*nr))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let modules_clause = if c.kind == EventKind::Module && !modules {
+        "; the kernel has no module support (no /proc/modules), so these calls can only fail with ENOSYS"
+    } else {
+        ""
+    };
+    let mut parts = Vec::new();
+    if !c.syscalls.is_empty() {
+        parts.push(if c.traced {
+            format!(
+                "{} watched through raw_syscalls, as asked for by name: this kernel has no tracepoints for them, so every syscall of every process runs a filter (a few hundred ns each){modules_clause}",
+                list(&c.syscalls)
+            )
+        } else {
+            format!(
+                "{} not watched by default: this kernel has no tracepoints for them, and raw_syscalls would run a filter on every syscall of every process (a few hundred ns each){modules_clause}",
+                list(&c.syscalls)
+            )
+        });
+    }
+    if !c.hot.is_empty() {
+        let every = list(&c.hot).replace(", ", "/");
+        parts.push(if c.traced {
+            format!(
+                "{} on sockets connected to port 53 watched, as asked for by name: every {every} of every process runs a BPF program",
+                list(&c.hot)
+            )
+        } else {
+            format!(
+                "{} on sockets connected to port 53 not watched by default: that would run a BPF program on every {every} of every process",
+                list(&c.hot)
+            )
+        });
+    }
+    let mut reason = parts.join("; ");
+    if !c.traced {
+        reason.push_str(&format!(
+            "; ask for it by name (--events {}, or a rule that needs it) to watch it",
+            c.kind.name()
+        ));
+    }
+    KindNote {
+        kind: c.kind,
+        watched: c.traced,
+        reason,
+    }
+}
+
 impl EventSource for Sensor {
     fn info(&self) -> SourceInfo {
         SourceInfo {
@@ -349,6 +415,7 @@ impl EventSource for Sensor {
             degraded: false,
             reason: None,
             kinds: EventKind::ALL.to_vec(),
+            notes: self.notes.clone(),
         }
     }
 

@@ -3,6 +3,10 @@
 
 /// The syscalls the sensor traces, by x86-64 number.
 pub const SYSCALLS: &[(u32, &str)] = &[
+    (0, "read"),
+    (1, "write"),
+    (19, "readv"),
+    (20, "writev"),
     (2, "open"),
     (42, "connect"),
     (43, "accept"),

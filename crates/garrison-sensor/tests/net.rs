@@ -275,12 +275,31 @@ while len(data) < 2 or len(data) < 2 + struct.unpack(">H", data[:2])[0]:
     if not chunk:
         break
     data += chunk
+# connected sockets with plain write()/read(), and writev() with the TCP length
+# prefix in its own iovec (as glibc's resolver sends it)
+import os
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.connect(("127.0.0.1", 53))
+os.write(c.fileno(), query("udpw.garrison.test", 0x3333))
+os.read(c.fileno(), 512)
+t = socket.create_connection(("127.0.0.1", 53))
+q = query("tcpw.garrison.test", 0x4444)
+os.writev(t.fileno(), [struct.pack(">H", len(q)), q])
+n = struct.unpack(">H", os.read(t.fileno(), 2))[0]
+data = b""
+while len(data) < n:
+    chunk = os.read(t.fileno(), n - len(data))
+    if not chunk:
+        break
+    data += chunk
 "#,
         &[],
     );
     for (proto, name, id) in [
         (Protocol::Udp, "udp.garrison.test", 0x1111),
         (Protocol::Tcp, "tcp.garrison.test", 0x2222),
+        (Protocol::Udp, "udpw.garrison.test", 0x3333),
+        (Protocol::Tcp, "tcpw.garrison.test", 0x4444),
     ] {
         let q = h.wait_for("dns query", |e| {
             e.process.pid == pid && matches!(&e.data, EventData::Dns { direction: DnsDirection::Query, query, .. } if query == name)

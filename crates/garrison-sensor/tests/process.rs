@@ -219,6 +219,49 @@ assert libc.syscall(56, 0x10000, 0, 0, 0, 0) == -1
 }
 
 #[test]
+fn thread_creation_is_a_fork_event_marked_thread() {
+    let mut h = start(&[EventKind::Fork, EventKind::Exit]);
+    let pid = python(
+        r#"
+import threading
+t = threading.Thread(target=lambda: None)
+t.start()
+t.join()
+"#,
+        &[],
+    );
+    let f = h.wait_for("thread creation", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Fork { thread: true, .. })
+    });
+    let EventData::Fork {
+        child_pid,
+        child_tid,
+        ..
+    } = f.data
+    else {
+        unreachable!()
+    };
+    assert_eq!(child_pid, pid, "a thread belongs to its creator's process");
+    assert_ne!(child_tid, pid);
+    assert_eq!(f.result, Some(child_tid as i64));
+    assert!(
+        ["clone", "clone3"].contains(&f.syscall.as_str()),
+        "{}",
+        f.syscall
+    );
+    // the thread's end is not a process exit: the one exit is the process's own
+    h.wait_for("process exit", |e| {
+        e.process.pid == pid && matches!(e.data, EventData::Exit { .. })
+    });
+    let exits = h
+        .seen
+        .iter()
+        .filter(|e| e.process.pid == pid && matches!(e.data, EventData::Exit { .. }))
+        .count();
+    assert_eq!(exits, 1, "one exit for the process, none for its thread");
+}
+
+#[test]
 fn exit_code_and_signal() {
     let mut h = start(&[EventKind::Exit]);
     let child = Command::new(PYTHON)
