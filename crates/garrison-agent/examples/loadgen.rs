@@ -108,10 +108,19 @@ fn main() {
                     std::process::exit(3);
                 }
             };
+            // The connector may run at most AHEAD connections ahead of the
+            // acceptor. Unbounded, on a busy machine the connector fills the
+            // listen queue (backlog 128) before the acceptor is scheduled, the
+            // kernel drops the handshake's last ACK, and that connect stalls for
+            // the 1 s SYN retransmit: the rate then measured the scheduler
+            // (100-10,000/s from one run to the next), not the syscalls.
+            const AHEAD: usize = 64;
+            let (token_tx, token_rx) = std::sync::mpsc::sync_channel::<()>(AHEAD);
             let stop_a = stop.clone();
             threads.push(std::thread::spawn(move || {
                 for conn in listener.incoming() {
                     drop(conn);
+                    let _ = token_rx.try_recv();
                     if stop_a.load(Ordering::Relaxed) {
                         break;
                     }
@@ -122,6 +131,10 @@ fn main() {
                 while !stop.load(Ordering::Relaxed) {
                     if TcpStream::connect(addr).is_ok() {
                         ops.fetch_add(1, Ordering::Relaxed);
+                        // blocks while AHEAD connections wait for the acceptor
+                        if token_tx.send(()).is_err() {
+                            break;
+                        }
                     }
                 }
                 // Wake the acceptor so it sees the stop flag.
