@@ -656,9 +656,11 @@ static __always_inline __u32 wanted(__u32 nr, int raw)
 
 static __always_inline struct sock *fd_sock(struct task_struct *task, long fd);
 
-/* read/write/readv/writev (traced for DNS only when asked for by name): only
- * on an inet socket connected to port 53, decided before anything is stored */
-static __noinline int dns_peer(long fd)
+/* The DNS syscalls, decided at entry so that other traffic stores nothing:
+ * read/write/readv/writev (`rw`, traced only when DNS is asked for by name) only
+ * on an inet socket connected to port 53; sendto/recvfrom/sendmsg/recvmsg/
+ * sendmmsg also on an unconnected datagram socket (each call may name port 53) */
+static __noinline int dns_candidate(long fd, int rw)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	struct sock *sk = fd_sock(task, fd);
@@ -667,13 +669,23 @@ static __noinline int dns_peer(long fd)
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	return BPF_CORE_READ(sk, __sk_common.skc_dport) == bpf_htons(53);
+	__u16 dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	if (dport == bpf_htons(53))
+		return 1;
+	if (rw || dport)
+		return 0;
+	return BPF_CORE_READ(sk, sk_type) == 2; /* SOCK_DGRAM */
 }
 
 static __always_inline int enter(__u32 nr, __u32 want, __u64 a0, __u64 a1, __u64 a2, __u64 a3, __u64 a4, __u64 a5)
 {
-	if ((nr == NR_read || nr == NR_write || nr == NR_readv || nr == NR_writev) && !dns_peer(a0))
-		return 0;
+	if (nr == NR_read || nr == NR_write || nr == NR_readv || nr == NR_writev) {
+		if (!dns_candidate(a0, 1))
+			return 0;
+	} else if (nr == NR_sendto || nr == NR_recvfrom || nr == NR_sendmsg || nr == NR_recvmsg || nr == NR_sendmmsg) {
+		if (!dns_candidate(a0, 0))
+			return 0;
+	}
 	struct g_config *cfg = cfg_get();
 	__u64 pt = bpf_get_current_pid_tgid();
 	if (!cfg || ignored_pid(pt >> 32))
