@@ -5,8 +5,13 @@
 # slowdown, events/s the agent delivered, events lost, the agent's CPU and peak
 # RSS (/usr/bin/time -v). Root only (the agent loads BPF programs).
 #
-#   bench/agent.sh [SECONDS]      # per storm run, default 10
+#   bench/agent.sh [SECONDS] [ROUNDS]   # per storm run (default 10); rounds (default 3)
 #
+# Each workload runs ROUNDS pairs of agent-off and agent-on runs, interleaved
+# (off,on then on,off, alternately, so drift from other load on the machine falls
+# on both sides); the table gives medians, and the load average is recorded at
+# the start and the end (the machine may be shared). Per-round figures are kept
+# in $BENCH_OUT/<workload>.rounds.
 # Needs (installed when missing): redis-server redis-tools postgresql
 # postgresql-contrib time. Talks only to 127.0.0.1.
 set -eu
@@ -14,6 +19,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 secs=${1:-10}
+rounds=${2:-3}
 out=${BENCH_OUT:-$root/target/bench-agent}
 rm -rf "$out"
 mkdir -p "$out"
@@ -37,7 +43,9 @@ garrison=$target/release/garrison
 loadgen=$target/release/examples/loadgen
 
 results=$out/results.tsv
-printf 'workload\tsource\tevents\toff_ops_s\ton_ops_s\tslowdown_pct\tdelivered\tlost\tevents_per_s\tagent_cpu_s\tagent_cpu_pct\tagent_peak_rss_kb\n' >"$results"
+printf 'workload\tsource\tevents\trounds\toff_ops_s\ton_ops_s\tslowdown_pct\tdelivered\tlost\tevents_per_s\tagent_cpu_s\tagent_cpu_pct\tagent_peak_rss_kb\n' >"$results"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "start $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" >"$out/load.txt"
 
 agent_pid=""
 time_pid=""
@@ -74,31 +82,55 @@ stop_agent() {
     cpu=$(awk -v a="$user" -v b="$sys" 'BEGIN {printf "%.2f", a + b}')
 }
 
-# record NAME EVENTS OFF ON SECONDS
-record() {
-    slow=$(awk -v off="$3" -v on="$4" 'BEGIN {printf "%.1f", (1 - on / off) * 100}')
-    eps=$(awk -v d="$delivered" -v s="$5" 'BEGIN {printf "%d", d / s}')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$source" "$2" "$3" "$4" "$slow" "$delivered" "$lost" "$eps" "$cpu" "$cpu_pct" "$rss" >>"$results"
-    echo "$1 [$source]: off $3 ops/s, on $4 ops/s, slowdown $slow%, delivered $delivered ($eps/s), lost $lost, agent cpu ${cpu}s (${cpu_pct}%), peak rss ${rss} kB" >&2
+now() { date +%s.%N; }
+
+# measure NAME EVENTS FUNC: ROUNDS × (FUNC without the agent, FUNC with it),
+# interleaved; FUNC prints ops/s. Appends the medians to the results table.
+measure() {
+    name=$1
+    events=$2
+    fn=$3
+    rf=$out/$name.rounds
+    : >"$rf"
+    r=0
+    while [ $r -lt "$rounds" ]; do
+        r=$((r + 1))
+        if [ $((r % 2)) = 1 ]; then off=$($fn); fi
+        start_agent "$name-$r" "$events"
+        t1=$(now)
+        on=$($fn)
+        t2=$(now)
+        stop_agent "$name-$r"
+        if [ $((r % 2)) = 0 ]; then off=$($fn); fi
+        el=$(awk -v a="$t1" -v b="$t2" 'BEGIN {printf "%.3f", b - a}')
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$off" "$on" "$delivered" "$lost" "$el" "$cpu" "$cpu_pct" "$rss" "$source" >>"$rf"
+        echo "$name round $r [$source]: off $off, on $on ops/s, delivered $delivered in ${el}s, lost $lost, agent cpu ${cpu}s (${cpu_pct}%), rss ${rss} kB" >&2
+    done
+    python3 - "$rf" "$name" "$events" "$rounds" >>"$results" <<'PY'
+import statistics as st, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+col = lambda i: [float(r[i]) for r in rows]
+off, on = st.median(col(0)), st.median(col(1))
+eps = st.median([d / e for d, e in zip(col(2), col(4))])
+sources = sorted({r[8] for r in rows})
+print("\t".join(map(str, [
+    sys.argv[2], "/".join(sources), sys.argv[3], sys.argv[4], int(off), int(on),
+    f"{(1 - on / off) * 100:.1f}", int(st.median(col(2))), int(sum(col(3))), int(eps),
+    f"{st.median(col(5)):.2f}", int(st.median(col(6))), int(max(col(7)))])))
+PY
 }
 
 ops() { python3 -c "import json,sys; print(int(json.loads(sys.argv[1])['ops_per_sec']))" "$1"; }
-mean() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%d", (a + b) / 2}'; }
 
 # --- storms ------------------------------------------------------------------
-storm() { # NAME MODE EVENTS [RATE]
-    off1=$(ops "$("$loadgen" "$2" "$secs" ${4:-})")
-    start_agent "$1" "$3"
-    on_json=$("$loadgen" "$2" "$secs" ${4:-})
-    on=$(ops "$on_json")
-    stop_agent "$1"
-    off2=$(ops "$("$loadgen" "$2" "$secs" ${4:-})")
-    record "$1" "$3" "$(mean "$off1" "$off2")" "$on" "$secs"
-}
-storm open-storm open open
-storm open-200k open open 200000
-storm exec-storm exec exec
-storm connect-storm connect connect,accept
+open_storm() { ops "$("$loadgen" open "$secs")"; }
+open_200k() { ops "$("$loadgen" open "$secs" 200000)"; }
+exec_storm() { ops "$("$loadgen" exec "$secs")"; }
+connect_storm() { ops "$("$loadgen" connect "$secs")"; }
+measure open-storm open open_storm
+measure open-200k open open_200k
+measure exec-storm exec exec_storm
+measure connect-storm connect,accept connect_storm
 
 # --- redis-benchmark -----------------------------------------------------------
 rport=6399
@@ -111,14 +143,7 @@ redis_rps() {
     redis-benchmark -h 127.0.0.1 -p $rport -n 200000 -c 50 -t set,get,incr,lpush,lpop -q --csv \
         | python3 -c "import csv,sys; r=[float(x[1]) for x in csv.reader(sys.stdin) if x and x[0]!='test']; print(int(sum(r)/len(r)))"
 }
-off1=$(redis_rps)
-start_agent redis all
-t1=$(date +%s.%N)
-on=$(redis_rps)
-t2=$(date +%s.%N)
-stop_agent redis
-off2=$(redis_rps)
-record redis-benchmark all "$(mean "$off1" "$off2")" "$on" "$(awk -v a="$t1" -v b="$t2" 'BEGIN {printf "%.2f", b - a}')"
+measure redis-benchmark all redis_rps
 kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
 
 # --- pgbench -----------------------------------------------------------------
@@ -133,13 +158,10 @@ pg_tps() {
     su postgres -c "pgbench -h 127.0.0.1 -p 5499 -c 4 -j 2 -T $secs postgres" 2>/dev/null \
         | awk '/^tps/ {print int($3); exit}'
 }
-off1=$(pg_tps)
-start_agent pgbench all
-on=$(pg_tps)
-stop_agent pgbench
-off2=$(pg_tps)
-record pgbench all "$(mean "$off1" "$off2")" "$on" "$secs"
+measure pgbench all pg_tps
 su postgres -c "$pgbin/pg_ctl -D $pg/data -m fast stop" >/dev/null
 
+echo "end $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/load.txt"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo >&2
 column -t -s "$(printf '\t')" "$results"
