@@ -6,6 +6,7 @@
 # RSS (/usr/bin/time -v). Root only (the agent loads BPF programs).
 #
 #   bench/agent.sh [SECONDS] [ROUNDS]   # per storm run (default 10); rounds (default 3)
+#   BENCH_ONLY="redis-benchmark pgbench" bench/agent.sh 5 5   # some workloads only
 #
 # Each workload runs ROUNDS pairs of agent-off and agent-on runs, interleaved
 # (off,on then on,off, alternately, so drift from other load on the machine falls
@@ -36,8 +37,9 @@ if [ -n "$need" ]; then
 fi
 
 cd "$root"
-cargo build --release -p garrison --bin garrison >&2
-cargo build --release -p garrison-agent --example loadgen >&2
+# one invocation: built separately, the two resolve features differently and
+# rebuild most dependencies
+cargo build --release -p garrison --bin garrison -p garrison-agent --example loadgen >&2
 target=${CARGO_TARGET_DIR:-$root/target}
 garrison=$target/release/garrison
 loadgen=$target/release/examples/loadgen
@@ -90,6 +92,8 @@ measure() {
     name=$1
     events=$2
     fn=$3
+    # BENCH_ONLY="redis-benchmark pgbench": only the workloads named
+    case " ${BENCH_ONLY:-$name} " in *" $name "*) ;; *) return 0 ;; esac
     rf=$out/$name.rounds
     : >"$rf"
     r=0
