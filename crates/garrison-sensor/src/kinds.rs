@@ -120,8 +120,12 @@ pub fn prefix_key(prefix: &str) -> Vec<u8> {
 /// `syscalls/sys_enter_<name>` exists for the syscall. A syscall without one is
 /// traced through `raw_syscalls` only when the interest insists on its kind
 /// ([`Interest::costly_ok`]); otherwise it is left out and listed in
-/// [`KernelInterest::costly`].
+/// [`KernelInterest::costly`] — unless the host has no syscall tracepoints at all
+/// (`has_tracepoint` false for every syscall: no tracefs, or raw forced), where
+/// raw_syscalls carries every traced syscall anyway and costs no kind extra.
 pub fn compile(interest: &Interest, has_tracepoint: &dyn Fn(u32) -> bool) -> KernelInterest {
+    // openat, execve: present wherever syscall tracepoints are
+    let raw_is_costly = has_tracepoint(257) || has_tracepoint(59);
     let mut syscalls = Vec::new();
     let mut flags = 0;
     let mut costly = Vec::new();
@@ -133,10 +137,12 @@ pub fn compile(interest: &Interest, has_tracepoint: &dyn Fn(u32) -> bool) -> Ker
             let raw = if has_tracepoint(*nr) {
                 0
             } else {
-                raw_only.push(*nr);
+                if raw_is_costly {
+                    raw_only.push(*nr);
+                }
                 VIA_RAW
             };
-            if !insist && (raw != 0 || hot.contains(nr)) {
+            if !insist && ((raw != 0 && raw_is_costly) || hot.contains(nr)) {
                 continue;
             }
             syscalls.push((*nr, (stats_index(*kind) + 1) | raw));
@@ -253,6 +259,14 @@ mod tests {
         assert_eq!(k.costly, vec![dns_note]);
         assert!(k.syscalls.contains(&(175, module)));
         assert_eq!(tracepoint_name(166), "umount");
+        // no syscall tracepoints at all: raw_syscalls carries everything, the
+        // module calls included; only the hot read/write calls wait to be asked for
+        let k = compile(&Interest::default(), &|_| false);
+        assert!(k.syscalls.contains(&(175, module | VIA_RAW)));
+        assert!(k.syscalls.contains(&(257, 4 | VIA_RAW)));
+        assert!(!k.syscalls.iter().any(|(nr, _)| *nr == 1));
+        assert_eq!(k.costly.len(), 1);
+        assert_eq!(k.costly[0].kind, EventKind::Dns);
         let k = compile(&Interest::everything(), &tp);
         assert_eq!(k.open_ro, OPEN_RO_ALL);
         let k = compile(&Interest::kinds([EventKind::Exec]), &tp);
