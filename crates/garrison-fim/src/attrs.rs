@@ -73,7 +73,10 @@ impl Attr {
 
     /// Attributes that only say who may do what (a "permissions changed" report).
     pub fn is_permission(self) -> bool {
-        matches!(self, Attr::Mode | Attr::Owner | Attr::Group | Attr::Acl | Attr::Caps)
+        matches!(
+            self,
+            Attr::Mode | Attr::Owner | Attr::Group | Attr::Acl | Attr::Caps
+        )
     }
 }
 
@@ -238,9 +241,17 @@ impl Record {
                 });
             }
         };
-        push(Attr::Type, self.kind.as_str().into(), now.kind.as_str().into());
+        push(
+            Attr::Type,
+            self.kind.as_str().into(),
+            now.kind.as_str().into(),
+        );
         if self.kind == Kind::Symlink && now.kind == Kind::Symlink {
-            push(Attr::Type, format!("-> {}", opt(&self.target)), format!("-> {}", opt(&now.target)));
+            push(
+                Attr::Type,
+                format!("-> {}", opt(&self.target)),
+                format!("-> {}", opt(&now.target)),
+            );
         }
         if set.has(Attr::Hash) && self.hash.is_some() && now.hash.is_some() {
             push(Attr::Hash, opt(&self.hash), opt(&now.hash));
@@ -249,7 +260,11 @@ impl Record {
             push(Attr::Size, self.size.to_string(), now.size.to_string());
         }
         if set.has(Attr::Mode) {
-            push(Attr::Mode, format!("{:04o}", self.mode), format!("{:04o}", now.mode));
+            push(
+                Attr::Mode,
+                format!("{:04o}", self.mode),
+                format!("{:04o}", now.mode),
+            );
         }
         if set.has(Attr::Owner) {
             push(Attr::Owner, self.uid.to_string(), now.uid.to_string());
@@ -436,7 +451,13 @@ mod tests {
     #[test]
     fn acl_decodes_like_getfacl() {
         let mut b = 2u32.to_le_bytes().to_vec();
-        for (tag, perm, id) in [(1u16, 6u16, u32::MAX), (2, 4, 1000), (4, 4, u32::MAX), (0x10, 4, u32::MAX), (0x20, 0, u32::MAX)] {
+        for (tag, perm, id) in [
+            (1u16, 6u16, u32::MAX),
+            (2, 4, 1000),
+            (4, 4, u32::MAX),
+            (0x10, 4, u32::MAX),
+            (0x20, 0, u32::MAX),
+        ] {
             b.extend_from_slice(&tag.to_le_bytes());
             b.extend_from_slice(&perm.to_le_bytes());
             b.extend_from_slice(&id.to_le_bytes());
@@ -455,7 +476,10 @@ mod tests {
         assert_eq!(Attr::Xattrs.as_str(), "xattrs");
         assert_eq!(AttrSet::ALL.names().len(), 11);
         assert_eq!(fmt_time(0), "1970-01-01T00:00:00.000000000Z");
-        assert_eq!(fmt_time(1_700_000_000_500_000_000), "2023-11-14T22:13:20.500000000Z");
+        assert_eq!(
+            fmt_time(1_700_000_000_500_000_000),
+            "2023-11-14T22:13:20.500000000Z"
+        );
         assert_eq!(show_xattr_value(b"hello\0"), "hello");
         assert_eq!(show_xattr_value(&[0, 1]), "0x0001");
     }

@@ -264,7 +264,9 @@ impl Config {
         };
         let raw: RawConfig = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
         if raw.watch.is_empty() {
-            return Err(bad("no [[watch]] entry: name at least one path to watch".into()));
+            return Err(bad(
+                "no [[watch]] entry: name at least one path to watch".into()
+            ));
         }
         let default_hash = raw.hash.unwrap_or_default();
         let mut watches = Vec::new();
@@ -318,7 +320,10 @@ impl Config {
         let mut classes = Vec::new();
         let mut class_globs = Vec::new();
         for c in raw.class {
-            classes.push((GlobMatcher(glob(&c.glob, origin)?.compile_matcher()), c.severity));
+            classes.push((
+                GlobMatcher(glob(&c.glob, origin)?.compile_matcher()),
+                c.severity,
+            ));
             class_globs.push((c.glob, c.severity));
         }
         let content_globs = raw
@@ -380,7 +385,11 @@ mod tests {
         assert!(!c.keeps_content("/usr/bin/ls"));
         let lib = c.watch_for("/usr/lib/x").unwrap();
         assert!(lib.executables_only);
-        assert!(!c.watch_for("/usr/lib/systemd/system/a.service").unwrap().executables_only);
+        assert!(
+            !c.watch_for("/usr/lib/systemd/system/a.service")
+                .unwrap()
+                .executables_only
+        );
     }
 
     #[test]
@@ -393,11 +402,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("hashh"), "{e}");
-        let e = Config::parse("[[watch]]\npath = \"etc\"\n", "t.toml").unwrap_err().to_string();
-        assert!(e.contains("not absolute"), "{e}");
-        let e = Config::parse("[[watch]]\npath = \"/etc\"\nattributes=[\"colour\"]\n", "t.toml")
+        let e = Config::parse("[[watch]]\npath = \"etc\"\n", "t.toml")
             .unwrap_err()
             .to_string();
+        assert!(e.contains("not absolute"), "{e}");
+        let e = Config::parse(
+            "[[watch]]\npath = \"/etc\"\nattributes=[\"colour\"]\n",
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("colour"), "{e}");
         let e = Config::parse("hash = \"md5\"\n[[watch]]\npath = \"/etc\"\n", "t.toml")
             .unwrap_err()

@@ -5,8 +5,20 @@
 pub const REDACTED: &str = "<redacted>";
 
 const SECRET_WORDS: &[&str] = &[
-    "password", "passwd", "passphrase", "secret", "token", "apikey", "api_key", "api-key",
-    "private", "credential", "psk", "auth", "pwd", "pass",
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "api-key",
+    "private",
+    "credential",
+    "psk",
+    "auth",
+    "pwd",
+    "pass",
 ];
 
 fn looks_random(token: &str) -> bool {
@@ -49,9 +61,7 @@ fn redact_line(line: &str) -> String {
                 v += 1;
             }
             let value = line[v..].trim();
-            if !key.is_empty()
-                && !value.is_empty()
-                && SECRET_WORDS.iter().any(|w| key.contains(w))
+            if !key.is_empty() && !value.is_empty() && SECRET_WORDS.iter().any(|w| key.contains(w))
             {
                 return format!("{}{REDACTED}", &line[..v]);
             }
@@ -124,6 +134,9 @@ mod tests {
     #[test]
     fn diff_is_unified() {
         let d = unified_diff("a\nb\nc\n", "a\nB\nc\n");
-        assert!(d.contains("-b\n") && d.contains("+B\n") && d.contains("--- baseline"), "{d}");
+        assert!(
+            d.contains("-b\n") && d.contains("+B\n") && d.contains("--- baseline"),
+            "{d}"
+        );
     }
 }

@@ -260,8 +260,14 @@ fn build(config: &Config, key: &str, e: &Entry, old: Option<&Record>, full: bool
     if st.kind == Kind::Symlink {
         match sys::read_link(&e.host) {
             Ok(t) => rec.target = Some(t),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return out,
-            Err(err) => out.problems.push(problem(format!("cannot read link: {err}"))),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                out.problems
+                    .push(problem("vanished while being scanned: skipped".into()));
+                return out;
+            }
+            Err(err) => out
+                .problems
+                .push(problem(format!("cannot read link: {err}"))),
         }
     }
     if w.attrs.has(Attr::Xattrs) || w.attrs.has(Attr::Caps) || w.attrs.has(Attr::Acl) {
@@ -277,8 +283,14 @@ fn build(config: &Config, key: &str, e: &Entry, old: Option<&Record>, full: bool
                     rec.acl = x.acl;
                 }
             }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return out,
-            Err(err) => out.problems.push(problem(format!("cannot read extended attributes: {err}"))),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                out.problems
+                    .push(problem("vanished while being scanned: skipped".into()));
+                return out;
+            }
+            Err(err) => out
+                .problems
+                .push(problem(format!("cannot read extended attributes: {err}"))),
         }
     }
     if st.kind == Kind::File && w.attrs.has(Attr::Hash) {
@@ -326,9 +338,7 @@ fn build(config: &Config, key: &str, e: &Entry, old: Option<&Record>, full: bool
 }
 
 fn classify(attrs: &[AttrChange]) -> ChangeKind {
-    let perm = |a: &AttrChange| {
-        Attr::parse(a.attribute).is_some_and(|x| x.is_permission())
-    };
+    let perm = |a: &AttrChange| Attr::parse(a.attribute).is_some_and(|x| x.is_permission());
     if attrs.iter().any(perm) && attrs.iter().all(|a| perm(a) || a.attribute == "ctime") {
         ChangeKind::Permissions
     } else {
@@ -443,7 +453,11 @@ impl Run<'_> {
     }
 
     /// Added, removed and renamed entries, from the scan and the baseline.
-    fn set_changes(&mut self, skipped: &[String], containers: &[ContainerInfo]) -> Result<(), FimError> {
+    fn set_changes(
+        &mut self,
+        skipped: &[String],
+        containers: &[ContainerInfo],
+    ) -> Result<(), FimError> {
         let mut removed = Vec::new();
         self.db.missing(true, skipped, &mut |r| removed.push(r))?;
         let mut added = Vec::new();
@@ -459,10 +473,16 @@ impl Run<'_> {
         }
         let mut taken = vec![false; removed.len()];
         for a in added {
+            // Same inode is a rename only with the same content or mtime (a rename
+            // keeps both); otherwise the inode number was reused by a new file.
             let m = by_ino
                 .get(&(a.container.clone(), a.ino, a.kind.as_str()))
                 .copied()
                 .filter(|i| !taken[*i])
+                .filter(|i| {
+                    let o = &removed[*i];
+                    o.mtime_ns == a.mtime_ns || (o.hash.is_some() && o.hash == a.hash)
+                })
                 .or_else(|| {
                     a.hash
                         .as_ref()
@@ -527,12 +547,11 @@ impl Run<'_> {
 }
 
 fn pool(config: &Config, opts: &ScanOptions<'_>) -> Result<rayon::ThreadPool, FimError> {
-    let n = opts
-        .workers
-        .filter(|n| *n > 0)
-        .unwrap_or(config.workers);
+    let n = opts.workers.filter(|n| *n > 0).unwrap_or(config.workers);
     let n = if n == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         n
     };
@@ -554,7 +573,12 @@ fn now() -> String {
 
 /// Builds a new baseline at `db_path` from `config`, sealed with `key`. The old
 /// baseline (if any) stays in place until the new one is complete.
-pub fn init(config: &Config, db_path: &Path, key: &Key, opts: &ScanOptions<'_>) -> Result<Report, FimError> {
+pub fn init(
+    config: &Config,
+    db_path: &Path,
+    key: &Key,
+    opts: &ScanOptions<'_>,
+) -> Result<Report, FimError> {
     let start = Instant::now();
     let mut tmp = db_path.as_os_str().to_owned();
     tmp.push(".new");
@@ -611,7 +635,13 @@ pub fn open_verified(db_path: &Path, key: &Key) -> Result<(Baseline, Config), Fi
 }
 
 /// Compares the present state with the baseline (`update` then accepts it).
-pub fn check(db: &Baseline, config: &Config, mode: Mode, opts: &ScanOptions<'_>, key: &Key) -> Result<Report, FimError> {
+pub fn check(
+    db: &Baseline,
+    config: &Config,
+    mode: Mode,
+    opts: &ScanOptions<'_>,
+    key: &Key,
+) -> Result<Report, FimError> {
     let start = Instant::now();
     let pool = pool(config, opts)?;
     let workers = pool.current_num_threads();
@@ -747,4 +777,87 @@ pub fn diff_file(db: &Baseline, config: &Config, path: &str) -> Result<FileDiff,
         change,
         problems,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_for(dir: &Path) -> Config {
+        Config::parse(
+            &format!("[[watch]]\npath = \"{}\"\n", dir.display()),
+            "test",
+        )
+        .unwrap()
+    }
+
+    fn entry(path: &Path, watch: usize) -> Entry {
+        Entry {
+            path: path.display().to_string(),
+            host: path.to_path_buf(),
+            stat: sys::lstat(path).unwrap(),
+            watch,
+        }
+    }
+
+    #[test]
+    fn a_file_that_vanishes_before_hashing_is_reported_and_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("gone");
+        std::fs::write(&f, "x").unwrap();
+        let e = entry(&f, 0);
+        std::fs::remove_file(&f).unwrap();
+        let b = build(&config_for(dir.path()), "", &e, None, true);
+        assert!(b.record.is_none());
+        assert_eq!(b.problems.len(), 1);
+        assert!(
+            b.problems[0].reason.contains("vanished"),
+            "{:?}",
+            b.problems
+        );
+    }
+
+    #[test]
+    fn a_fifo_swapped_in_after_the_listing_does_not_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("swap");
+        std::fs::write(&f, "x").unwrap();
+        let e = entry(&f, 0);
+        std::fs::remove_file(&f).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &f,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let b = build(&config_for(dir.path()), "", &e, None, true);
+        let rec = b.record.expect("metadata is still recorded");
+        assert_eq!(rec.hash, None);
+        assert!(
+            b.problems[0].reason.contains("no longer a regular file"),
+            "{:?}",
+            b.problems
+        );
+    }
+
+    #[test]
+    fn a_file_replaced_by_another_inode_is_not_hashed_as_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("swap");
+        std::fs::write(&f, "old").unwrap();
+        let e = entry(&f, 0);
+        let other = dir.path().join("other");
+        std::fs::write(&other, "new").unwrap();
+        std::fs::rename(&other, &f).unwrap();
+        let b = build(&config_for(dir.path()), "", &e, None, true);
+        assert!(
+            b.problems[0]
+                .reason
+                .contains("replaced while being scanned"),
+            "{:?}",
+            b.problems
+        );
+    }
 }

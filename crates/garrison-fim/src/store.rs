@@ -63,7 +63,8 @@ impl Key {
 
     /// Loads the key; refuses one that others can read or write.
     pub fn load(path: &Path) -> Result<Key, FimError> {
-        let meta = std::fs::metadata(path).map_err(|e| Key::err(path, format!("cannot read: {e}")))?;
+        let meta =
+            std::fs::metadata(path).map_err(|e| Key::err(path, format!("cannot read: {e}")))?;
         if meta.permissions().mode() & 0o077 != 0 {
             return Err(Key::err(
                 path,
@@ -73,9 +74,12 @@ impl Key {
                 ),
             ));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| Key::err(path, format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Key::err(path, format!("cannot read: {e}")))?;
         let raw = hex::decode(text.trim()).map_err(|_| Key::err(path, "not 64 hex digits"))?;
-        let bytes: [u8; 32] = raw.try_into().map_err(|_| Key::err(path, "not 64 hex digits"))?;
+        let bytes: [u8; 32] = raw
+            .try_into()
+            .map_err(|_| Key::err(path, "not 64 hex digits"))?;
         Ok(Key {
             bytes,
             path: path.to_path_buf(),
@@ -89,12 +93,14 @@ impl Key {
         }
         if let Some(dir) = path.parent() {
             if !dir.exists() {
-                std::fs::create_dir_all(dir).map_err(|e| FimError::io("create directory", dir, e))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| FimError::io("create directory", dir, e))?;
                 std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
                     .map_err(|e| FimError::io("chmod", dir, e))?;
             }
         }
-        let bytes = crate::sys::random_bytes(32).map_err(|e| FimError::io("read", "/dev/urandom", e))?;
+        let bytes =
+            crate::sys::random_bytes(32).map_err(|e| FimError::io("read", "/dev/urandom", e))?;
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -203,7 +209,9 @@ impl Baseline {
         b.conn
             .execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
             .map_err(b.db_err("set pragmas"))?;
-        b.conn.execute_batch(SCHEMA).map_err(b.db_err("create schema"))?;
+        b.conn
+            .execute_batch(SCHEMA)
+            .map_err(b.db_err("create schema"))?;
         b.prepare_scan()?;
         Ok(b)
     }
@@ -258,10 +266,14 @@ impl Baseline {
     }
 
     pub fn begin(&self) -> Result<(), FimError> {
-        self.conn.execute_batch("BEGIN").map_err(self.db_err("begin"))
+        self.conn
+            .execute_batch("BEGIN")
+            .map_err(self.db_err("begin"))
     }
     pub fn commit(&self) -> Result<(), FimError> {
-        self.conn.execute_batch("COMMIT").map_err(self.db_err("commit"))
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(self.db_err("commit"))
     }
 
     /// Writes a record into `baseline` (`scan == false`) or the check's scan table.
@@ -326,8 +338,13 @@ impl Baseline {
             "SELECT {} FROM {a} x WHERE NOT EXISTS (SELECT 1 FROM {b} y WHERE y.container = x.container AND y.path = x.path) ORDER BY x.container, x.path",
             cols.join(", ")
         );
-        let mut st = self.conn.prepare(&sql).map_err(self.db_err("prepare set query"))?;
-        let rows = st.query_map([], row_to_record).map_err(self.db_err("query"))?;
+        let mut st = self
+            .conn
+            .prepare(&sql)
+            .map_err(self.db_err("prepare set query"))?;
+        let rows = st
+            .query_map([], row_to_record)
+            .map_err(self.db_err("query"))?;
         for r in rows {
             let r = r.map_err(self.db_err("read row"))?;
             if !skip.contains(&r.container) {
@@ -354,7 +371,8 @@ impl Baseline {
                 let rows = st
                     .query_map([], |r| r.get::<_, String>(0))
                     .map_err(self.db_err("list containers"))?;
-                rows.collect::<Result<_, _>>().map_err(self.db_err("list containers"))?
+                rows.collect::<Result<_, _>>()
+                    .map_err(self.db_err("list containers"))?
             };
             for c in containers.iter().filter(|c| !keep.contains(c)) {
                 del.execute([c]).map_err(self.db_err("delete"))?;
@@ -362,7 +380,9 @@ impl Baseline {
         }
         self.conn
             .execute(
-                &format!("INSERT OR REPLACE INTO main.baseline({COLS}) SELECT {COLS} FROM temp.scan"),
+                &format!(
+                    "INSERT OR REPLACE INTO main.baseline({COLS}) SELECT {COLS} FROM temp.scan"
+                ),
                 [],
             )
             .map_err(self.db_err("copy scan"))?;
@@ -388,7 +408,9 @@ impl Baseline {
 
     pub fn count(&self) -> Result<u64, FimError> {
         self.conn
-            .query_row("SELECT count(*) FROM main.baseline", [], |r| r.get::<_, i64>(0))
+            .query_row("SELECT count(*) FROM main.baseline", [], |r| {
+                r.get::<_, i64>(0)
+            })
             .map(|n| n as u64)
             .map_err(self.db_err("count"))
     }
@@ -416,7 +438,9 @@ impl Baseline {
         }
         let mut st = self
             .conn
-            .prepare(&format!("SELECT {COLS} FROM main.baseline ORDER BY container, path"))
+            .prepare(&format!(
+                "SELECT {COLS} FROM main.baseline ORDER BY container, path"
+            ))
             .map_err(self.db_err("prepare"))?;
         let mut rows = st.query([]).map_err(self.db_err("read rows"))?;
         while let Some(r) = rows.next().map_err(self.db_err("read rows"))? {

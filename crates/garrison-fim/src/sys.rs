@@ -32,8 +32,14 @@ fn stat_of(m: &std::fs::Metadata) -> Stat {
         size: m.size(),
         ino: m.ino(),
         dev: m.dev(),
-        mtime_ns: m.mtime().saturating_mul(1_000_000_000).saturating_add(m.mtime_nsec()),
-        ctime_ns: m.ctime().saturating_mul(1_000_000_000).saturating_add(m.ctime_nsec()),
+        mtime_ns: m
+            .mtime()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(m.mtime_nsec()),
+        ctime_ns: m
+            .ctime()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(m.ctime_nsec()),
     }
 }
 
@@ -131,7 +137,10 @@ pub fn xattrs(path: &Path) -> io::Result<Xattrs> {
     if n == 0 {
         return Ok(out);
     }
-    let mut names: Vec<&[u8]> = list[..n].split(|b| *b == 0).filter(|s| !s.is_empty()).collect();
+    let mut names: Vec<&[u8]> = list[..n]
+        .split(|b| *b == 0)
+        .filter(|s| !s.is_empty())
+        .collect();
     names.sort_unstable();
     let mut other = Vec::new();
     let mut acl = Vec::new();
@@ -169,7 +178,9 @@ pub fn xattrs(path: &Path) -> io::Result<Xattrs> {
 
 /// Whether this process runs as root (uid 0), to pick default places.
 pub fn is_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 /// Reads `len` bytes of fresh randomness from the kernel.

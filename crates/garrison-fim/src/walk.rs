@@ -141,7 +141,11 @@ fn walk_one(
             Some(Ok(de)) => de,
         };
         let name = next.file_name();
-        let parent = if top.path == "/" { "" } else { top.path.as_str() };
+        let parent = if top.path == "/" {
+            ""
+        } else {
+            top.path.as_str()
+        };
         let path = format!("{parent}/{}", sys::escape(name.as_encoded_bytes()));
         let host = top.host.join(&name);
         if w.excluded(&path) || nested.contains(&path.as_str()) {
