@@ -10,6 +10,7 @@
 
 pub mod attrs;
 pub mod config;
+pub mod realtime;
 pub mod redact;
 pub mod scan;
 pub mod store;
@@ -18,6 +19,7 @@ pub mod walk;
 
 pub use attrs::{Attr, AttrSet, Kind, Record};
 pub use config::{Config, HashAlgo, Watch};
+pub use realtime::FimDetector;
 pub use scan::{Change, ChangeKind, Mode, Problem, Report, ScanOptions, Summary};
 pub use store::{Baseline, Key};
 

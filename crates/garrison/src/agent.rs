@@ -41,6 +41,13 @@ pub struct AgentArgs {
     /// No rules: stream events only (needs --events).
     #[arg(long, conflicts_with = "rules")]
     pub no_rules: bool,
+    /// Real-time file integrity monitoring of the watched paths (alerts name the
+    /// process, user, login uid and container behind each change).
+    #[arg(long)]
+    pub fim: bool,
+    /// FIM config (TOML, as for `garrison fim init`); implies --fim. Default: the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub fim_config: Option<PathBuf>,
     /// Where alerts go (repeatable): `stdout` (the stream, with --output), `file:PATH`
     /// (NDJSON, rotated at 64 MiB, 5 kept), `syslog` (RFC 5424 to /dev/log),
     /// `syslog:udp:HOST:PORT`, `webhook:URL` (JSON POST, 5 retries with backoff).
@@ -181,7 +188,7 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
         }
         None => Vec::new(),
     };
-    if args.no_rules && kinds.is_empty() {
+    if args.no_rules && kinds.is_empty() && !(args.fim || args.fim_config.is_some()) {
         return Err(UsageError("--no-rules: give --events too, or there is nothing to print".into()).into());
     }
     let format = match args.format {
@@ -200,6 +207,10 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
     if !args.no_rules {
         let engine = Arc::new(load_engine(&args.rules)?);
         detectors.push(Box::new(garrison_agent::detect::RulesDetector::new(engine)));
+    }
+    let fim = args.fim || args.fim_config.is_some();
+    if fim {
+        detectors.push(Box::new(crate::fim::detector(args.fim_config.as_deref())?));
     }
     let config = AgentConfig {
         kinds: kinds.clone(),

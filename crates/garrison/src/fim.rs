@@ -364,3 +364,15 @@ fn print_diff(d: &FileDiff, format: FimFormat) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The agent's real-time FIM detector (`garrison agent --fim [--fim-config FILE]`).
+pub fn detector(config: Option<&Path>) -> anyhow::Result<garrison_fim::FimDetector> {
+    let parsed = match config {
+        Some(p) => Config::load(p)?,
+        None => Config::default_config(),
+    };
+    Ok(garrison_fim::FimDetector::new(
+        parsed,
+        config.map(Path::to_path_buf),
+    ))
+}

@@ -421,3 +421,166 @@ fn unreadable_files_are_reported_not_fatal() {
         "{r}"
     );
 }
+
+/// Removes a file when dropped (the test's own file under /etc).
+struct RemoveOnDrop(PathBuf);
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Kills the agent if the test fails before stopping it.
+struct AgentGuard(std::process::Child);
+impl Drop for AgentGuard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn wait_for(what: &str, stderr: &Path, mut ok: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}; agent stderr:\n{}",
+            std::fs::read_to_string(stderr).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn alerts(out: &Path) -> Vec<Value> {
+    std::fs::read_to_string(out)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["kind"] == "alert")
+        .collect()
+}
+
+/// Root only (CI runs as root): the agent's sensor sees a test process change a
+/// watched file under /etc and one in a watched tree, and its FIM alerts name the
+/// process (pid, exe) and its user.
+#[test]
+fn the_agent_names_the_process_and_user_behind_each_change() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "the agent tests need root (CI runs them as root)"
+    );
+    let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&tree, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let world = tree.join("world-writable");
+    std::fs::write(&world, "a\n").unwrap();
+    std::fs::set_permissions(&world, std::fs::Permissions::from_mode(0o666)).unwrap();
+    // A real /etc file of the test's own, removed at the end.
+    let etc = PathBuf::from(format!("/etc/garrison-fim-e2e-{}.conf", std::process::id()));
+    std::fs::write(&etc, "setting = 1\n").unwrap();
+    let _cleanup = RemoveOnDrop(etc.clone());
+    let config = dir.path().join("fim.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[watch]]\npath = \"{}\"\nseverity = \"HIGH\"\n[[watch]]\npath = \"{}\"\nseverity = \"CRITICAL\"\n",
+            tree.display(),
+            etc.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("stream.ndjson");
+    let err = dir.path().join("stderr.txt");
+    let data = dir.path().join("data");
+    let agent = AgentGuard(
+        Command::new(env!("CARGO_BIN_EXE_garrison"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["agent", "--no-rules", "--fim-config"])
+            .arg(&config)
+            .arg("--output")
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the agent's status file", &err, || {
+        std::fs::read(data.join("agent/status.json"))
+            .ok()
+            .and_then(|t| serde_json::from_slice::<Value>(&t).ok())
+            .is_some_and(|s| s["running"] == true)
+    });
+
+    // Root appends to the /etc file.
+    let mut root_child = Command::new("/bin/sh")
+        .args(["-c", &format!("echo 'setting = 2' >> {}", etc.display())])
+        .spawn()
+        .unwrap();
+    let root_pid = root_child.id();
+    assert!(root_child.wait().unwrap().success());
+    // nobody appends to the watched tree's file.
+    let mut nobody_child = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/bin/sh",
+            "-c",
+        ])
+        .arg(format!("echo b >> {}", world.display()))
+        .spawn()
+        .unwrap();
+    let nobody_pid = nobody_child.id();
+    assert!(nobody_child.wait().unwrap().success());
+
+    let etc_s = etc.display().to_string();
+    let world_s = world.display().to_string();
+    let mut by_root = None;
+    let mut by_nobody = None;
+    wait_for("both FIM alerts", &err, || {
+        for a in alerts(&out) {
+            if a["rule"] != "FIM: watched file changed" {
+                continue;
+            }
+            if a["fields"]["fim.path"] == etc_s.as_str() {
+                by_root.get_or_insert(a.clone());
+            } else if a["fields"]["fim.path"] == world_s.as_str() {
+                by_nobody.get_or_insert(a.clone());
+            }
+        }
+        by_root.is_some() && by_nobody.is_some()
+    });
+    let (r, n) = (by_root.unwrap(), by_nobody.unwrap());
+    assert_eq!(r["process"]["pid"], root_pid, "{r}");
+    assert_eq!(r["process"]["user"], "root", "{r}");
+    assert_eq!(r["process"]["name"], "sh", "{r}");
+    assert!(r["process"]["exe"].as_str().unwrap().ends_with("sh"), "{r}");
+    assert_eq!(r["priority"], "CRITICAL");
+    assert_eq!(r["fields"]["fim.op"], "write");
+    assert!(r["output"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("pid {root_pid}")));
+    assert_eq!(n["process"]["pid"], nobody_pid, "{n}");
+    assert_eq!(n["process"]["uid"], 65534, "{n}");
+    assert_eq!(n["process"]["user"], "nobody", "{n}");
+    assert_eq!(n["priority"], "ERROR");
+    // The test's /etc file goes away with the guard; the agent stops.
+    let pid = agent.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut agent = agent;
+    assert!(
+        agent.0.wait().unwrap().success(),
+        "{}",
+        std::fs::read_to_string(&err).unwrap_or_default()
+    );
+}
