@@ -256,12 +256,12 @@ impl Baseline {
     /// The temporary `scan` table a check fills (never written to the baseline file).
     fn prepare_scan(&self) -> Result<(), FimError> {
         self.conn
-            .execute_batch(&format!(
+            .execute_batch(
                 "PRAGMA temp_store=FILE;
                  CREATE TEMP TABLE IF NOT EXISTS scan AS SELECT * FROM main.baseline WHERE 0;
                  CREATE UNIQUE INDEX IF NOT EXISTS temp.scan_pk ON scan(container, path);
-                 DELETE FROM temp.scan;"
-            ))
+                 DELETE FROM temp.scan;",
+            )
             .map_err(self.db_err("create scan table"))
     }
 

@@ -13,7 +13,7 @@ fn special_files_loops_big_dirs_and_big_files_are_handled() {
     // Special files: recorded by type and attributes, never opened.
     rustix::fs::mknodat(
         rustix::fs::CWD,
-        &tree.join("fifo"),
+        tree.join("fifo"),
         rustix::fs::FileType::Fifo,
         rustix::fs::Mode::from_raw_mode(0o644),
         0,
