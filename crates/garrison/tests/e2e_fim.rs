@@ -584,3 +584,146 @@ fn the_agent_names_the_process_and_user_behind_each_change() {
         std::fs::read_to_string(&err).unwrap_or_default()
     );
 }
+
+/// Removes a podman container when dropped.
+struct PodmanGuard(String);
+impl Drop for PodmanGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("podman")
+            .args(["rm", "-f", "-t", "0", &self.0])
+            .output();
+    }
+}
+
+/// Root only: watched paths inside a running container are read through
+/// /proc/PID/root and reported with the container. The image comes from
+/// fixtures/debian/make.sh (loaded as e2e_agent does).
+#[test]
+fn watched_paths_inside_a_running_container_are_checked_and_attributed() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "the container tests need root (CI runs them as root)"
+    );
+    const IMAGE: &str = "localhost/garrison-debian:12";
+    if !Command::new("podman")
+        .args(["image", "exists", IMAGE])
+        .status()
+        .unwrap()
+        .success()
+    {
+        let base = std::env::var_os("GARRISON_FIXTURES")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/out")
+            });
+        let archive = base.join("debian/debian-docker.tar");
+        let out = Command::new("podman")
+            .arg("load")
+            .arg("-i")
+            .arg(&archive)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "podman load {}: {}",
+            archive.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let name = format!("garrison-e2e-fim-{}", std::process::id());
+    let _guard = PodmanGuard(name.clone());
+    let run = Command::new("podman")
+        .args([
+            "run",
+            "-d",
+            "--rm",
+            "--network=none",
+            "--name",
+            &name,
+            IMAGE,
+            "/bin/sh",
+            "-c",
+        ])
+        .arg("mkdir -p /srv/garrison-fim && echo a > /srv/garrison-fim/file && exec sleep 600")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "podman run: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let cid = String::from_utf8_lossy(&run.stdout).trim().to_string();
+    let exec = |script: &str| {
+        let out = Command::new("podman")
+            .args(["exec", &name, "/bin/sh", "-c", script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "podman exec: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // Wait until the container's setup is done.
+    exec("while [ ! -s /srv/garrison-fim/file ]; do sleep 0.1; done");
+
+    let env = env();
+    std::fs::write(
+        &env.config,
+        format!("containers = [\"{name}\"]\n[[watch]]\npath = \"/srv/garrison-fim\"\nseverity = \"HIGH\"\n"),
+    )
+    .unwrap();
+    let init = garrison(
+        &env,
+        &[
+            "fim",
+            "init",
+            "--config",
+            env.config.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let r = json(&init);
+    assert_eq!(r["containers"][0]["name"], name.as_str(), "{r}");
+    assert_eq!(r["containers"][0]["id"], cid.as_str(), "{r}");
+    assert_eq!(
+        r["summary"]["entries"], 2,
+        "the directory and its file, in the container only: {r}"
+    );
+
+    exec("echo b >> /srv/garrison-fim/file; echo new > /srv/garrison-fim/added");
+    let out = garrison(&env, &["fim", "check", "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json(&out);
+    let changes = r["changes"].as_array().unwrap();
+    let got: Vec<(&str, &str, &str)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["change"].as_str().unwrap(),
+                c["path"].as_str().unwrap(),
+                c["container"]["id"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("added", "/srv/garrison-fim/added", cid.as_str()),
+            ("modified", "/srv/garrison-fim/file", cid.as_str()),
+        ],
+        "{r}"
+    );
+    assert_eq!(changes[0]["container"]["name"], name.as_str());
+}
