@@ -8,10 +8,14 @@
 //! the calling thread enriches in order (fork/exec/exit keep the process tree
 //! current), writes, and rewrites the status file every few seconds.
 
+pub mod detect;
 pub mod status;
 pub mod text;
 
+use detect::{Detector, Reloaded};
 use garrison_enricher::{Enricher, EnricherStats};
+use garrison_rules::output::Sink;
+use garrison_rules::{Alert, AlertSummary, Grouped, Grouper};
 use garrison_event::{
     Event, EventKind, EventSource, Interest, SourceError, SourceInfo, SourceStats,
 };
@@ -52,6 +56,35 @@ pub struct AgentConfig {
     pub report_every: Duration,
     /// Enricher settings.
     pub enricher: garrison_enricher::Config,
+    /// Whether alerts are written to the stream (`--alert-output stdout`).
+    pub alerts_to_stream: bool,
+    /// Alert grouping: repeats of a (rule, output) pair within this window are
+    /// folded into one `alert_summary` line with their count.
+    pub alert_window: Duration,
+    /// At most this many alerts per rule per window; the rest are folded too.
+    pub alerts_per_rule: u64,
+}
+
+/// What detects and where alerts go, besides the stream.
+pub struct Detection {
+    /// The detectors (the rules engine, file integrity monitoring, ...).
+    pub detectors: Vec<Box<dyn Detector>>,
+    /// Alert outputs other than the stream (a file, syslog, a webhook); they run on
+    /// their own thread so a slow webhook never stalls the pipeline.
+    pub sinks: Vec<Box<dyn Sink>>,
+    /// Set (by SIGHUP) to reload every detector.
+    pub reload: Arc<AtomicBool>,
+}
+
+impl Detection {
+    /// No detectors, no sinks (a plain event stream).
+    pub fn none() -> Detection {
+        Detection {
+            detectors: Vec::new(),
+            sinks: Vec::new(),
+            reload: Arc::new(AtomicBool::new(false)),
+        }
+    }
 }
 
 /// A failure of the agent.
@@ -73,7 +106,7 @@ pub enum AgentError {
     #[error(transparent)]
     Status(#[from] status::StatusError),
     /// Signal handlers could not be installed.
-    #[error("install handlers for SIGINT/SIGTERM: {0}")]
+    #[error("install signal handlers: {0}")]
     Signals(std::io::Error),
 }
 
@@ -88,6 +121,8 @@ pub struct Summary {
     pub written: u64,
     /// The enricher's counters.
     pub enricher: EnricherStats,
+    /// Alert counters.
+    pub alerts: status::AlertCounters,
 }
 
 /// The interest for `kinds`: the default read prefixes and ignored pseudo
@@ -110,6 +145,46 @@ pub fn interest_for(kinds: &[EventKind]) -> Interest {
     }
     interest.ignore_pids.push(std::process::id());
     interest
+}
+
+/// The interest for streaming `kinds` and feeding `detectors`: [`interest_for`]
+/// `kinds` (read-only opens kept only when `open` is streamed) merged with every
+/// detector's interest ([`detect::merge_interest`]); the `module` kind only where
+/// the kernel can load modules, unless `kinds` names it.
+pub fn combined_interest(kinds: &[EventKind], detectors: &[Box<dyn Detector>]) -> Interest {
+    let mut interest = interest_for(kinds);
+    if !kinds.contains(&EventKind::Open) {
+        interest.read_prefixes.clear();
+    }
+    for d in detectors {
+        detect::merge_interest(&mut interest, &d.interest());
+    }
+    // On a kernel without module support (no /proc/modules) a module load can only
+    // fail, and asking for the kind attaches raw_syscalls to every syscall: rules
+    // get it only where it can happen (`--events module` still asks for it).
+    if !kinds.contains(&EventKind::Module) && !std::path::Path::new("/proc/modules").exists() {
+        interest.kinds.remove(&EventKind::Module);
+    }
+    // Prefixes covered by a shorter one are redundant (and the kernel map is small).
+    let mut prefixes = std::mem::take(&mut interest.read_prefixes);
+    prefixes.sort();
+    for p in prefixes {
+        if !interest
+            .read_prefixes
+            .iter()
+            .any(|q: &String| p.starts_with(q.as_str()))
+        {
+            interest.read_prefixes.push(p);
+        }
+    }
+    interest
+}
+
+/// Installs a SIGHUP handler that sets `reload`.
+pub fn reload_on_sighup(reload: &Arc<AtomicBool>) -> Result<(), AgentError> {
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(reload))
+        .map_err(AgentError::Signals)?;
+    Ok(())
 }
 
 /// The chosen source, and what the probe said.
@@ -175,6 +250,9 @@ const CHANNEL: usize = 8;
 struct Shared {
     stats: Mutex<SourceStats>,
     error: Mutex<Option<SourceError>>,
+    /// A new interest for the source (after a reload), and the outcome of applying it.
+    new_interest: Mutex<Option<Interest>>,
+    interest_error: Mutex<Option<String>>,
 }
 
 fn source_thread(
@@ -186,6 +264,13 @@ fn source_thread(
     let mut batch = Vec::with_capacity(BATCH);
     let mut closed = false;
     while !stop.load(Ordering::Relaxed) && !closed {
+        let wanted = shared.new_interest.lock().ok().and_then(|mut n| n.take());
+        if let Some(interest) = wanted {
+            let outcome = source.set_interest(&interest).err().map(|e| e.to_string());
+            if let Ok(mut slot) = shared.interest_error.lock() {
+                *slot = outcome;
+            }
+        }
         // Batches are bounded, and so is the channel: memory stays flat however
         // many events one poll hands over (the writer's pace pushes back).
         let r = source.poll(Duration::from_millis(100), &mut |e| {
@@ -259,17 +344,136 @@ fn report_line(stats: &SourceStats, written: u64) -> String {
     )
 }
 
-/// Runs the pipeline until `stop` is set (or the source fails), writing events to
-/// `out` and progress to `err`.
+/// An item for the outputs' thread.
+enum OutItem {
+    Alert(Box<Alert>),
+    Summary(AlertSummary),
+}
+
+/// Alerts on their way out: grouping, counters, the stream and the other outputs.
+struct Alerts {
+    grouper: Grouper,
+    counters: status::AlertCounters,
+    to_stream: bool,
+    format: Format,
+    tx: Option<SyncSender<OutItem>>,
+    failures: Arc<Mutex<(u64, Option<String>)>>,
+    reported_backlog: u64,
+}
+
+impl Alerts {
+    fn stream_line(&self, text: String, out: &mut dyn Write) -> std::io::Result<()> {
+        if self.to_stream {
+            out.write_all(text.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, item: OutItem) {
+        if let Some(tx) = &self.tx {
+            if let Err(e) = tx.try_send(item) {
+                if matches!(e, std::sync::mpsc::TrySendError::Full(_)) {
+                    self.counters.output_backlog_dropped += 1;
+                } else {
+                    self.counters.output_failures += 1;
+                }
+            }
+        }
+    }
+
+    fn raise(&mut self, alert: Alert, out: &mut dyn Write) -> std::io::Result<()> {
+        self.counters.raised += 1;
+        *self
+            .counters
+            .by_priority
+            .entry(alert.priority.clone())
+            .or_default() += 1;
+        if let Some(n) = self.counters.by_rule.get_mut(&alert.rule) {
+            *n += 1;
+        } else {
+            self.counters.by_rule.insert(alert.rule.clone(), 1);
+        }
+        match self.grouper.offer(alert) {
+            Grouped::Emit(a) => {
+                self.counters.written += 1;
+                let line = match self.format {
+                    Format::Json => a.to_ndjson(),
+                    Format::Text => a.to_text(),
+                };
+                self.stream_line(line, out)?;
+                self.send(OutItem::Alert(a));
+            }
+            Grouped::Folded => self.counters.folded += 1,
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, now_ns: u64, out: &mut dyn Write) -> std::io::Result<()> {
+        for s in self.grouper.flush(now_ns) {
+            self.counters.summaries += 1;
+            let line = match self.format {
+                Format::Json => s.to_ndjson(),
+                Format::Text => s.to_text(),
+            };
+            self.stream_line(line, out)?;
+            self.send(OutItem::Summary(s));
+        }
+        if let Ok(f) = self.failures.lock() {
+            self.counters.output_failures = self.counters.output_failures.max(f.0);
+            self.counters.last_output_error.clone_from(&f.1);
+        }
+        Ok(())
+    }
+}
+
+fn outputs_thread(
+    mut sinks: Vec<Box<dyn Sink>>,
+    rx: Receiver<OutItem>,
+    failures: Arc<Mutex<(u64, Option<String>)>>,
+) {
+    for item in rx {
+        for sink in &mut sinks {
+            let r = match &item {
+                OutItem::Alert(a) => sink.alert(a),
+                OutItem::Summary(s) => sink.summary(s),
+            };
+            if let Err(e) = r {
+                if let Ok(mut f) = failures.lock() {
+                    f.0 += 1;
+                    f.1 = Some(e.to_string());
+                }
+            }
+        }
+    }
+}
+
+fn unix_now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos().min(u128::from(u64::MAX)) as u64)
+        .unwrap_or(0)
+}
+
+/// Runs the pipeline until `stop` is set (or the source fails): every event is
+/// enriched and handed to every detector; events of the streamed kinds and the
+/// alerts (grouped) are written to `out`, alerts also to the other outputs;
+/// progress and reload outcomes go to `err`.
 pub fn run(
     config: &AgentConfig,
     chosen: Chosen,
+    detection: Detection,
     stop: Arc<AtomicBool>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Summary, AgentError> {
     let info = chosen.source.info();
-    let interest = interest_for(&config.kinds);
+    let Detection {
+        mut detectors,
+        sinks,
+        reload,
+    } = detection;
+    let mut interest = combined_interest(&config.kinds, &detectors);
     let mech: Vec<String> = info
         .mechanisms
         .iter()
@@ -295,7 +499,7 @@ pub fn run(
             mech.join(", ")
         );
     }
-    let missing: Vec<&str> = config
+    let missing: Vec<&str> = interest
         .kinds
         .iter()
         .filter(|k| !info.kinds.contains(k))
@@ -304,12 +508,15 @@ pub fn run(
     if !missing.is_empty() {
         let _ = writeln!(
             err,
-            "garrison agent: this source cannot see: {}",
+            "garrison agent: this source cannot see: {} (rules on them cannot fire)",
             missing.join(", ")
         );
     }
     for note in info.notes.iter().filter(|n| config.kinds.contains(&n.kind)) {
         let _ = writeln!(err, "garrison agent: {}: {}", note.kind.name(), note.reason);
+    }
+    for d in &detectors {
+        let _ = writeln!(err, "garrison agent: detector {}: {}", d.name(), d.status());
     }
 
     let mut enricher = Enricher::new(config.enricher.clone());
@@ -324,6 +531,8 @@ pub fn run(
     let shared = Arc::new(Shared {
         stats: Mutex::new(SourceStats::default()),
         error: Mutex::new(None),
+        new_interest: Mutex::new(None),
+        interest_error: Mutex::new(None),
     });
     let (tx, rx): (SyncSender<Vec<Event>>, Receiver<Vec<Event>>) =
         std::sync::mpsc::sync_channel(CHANNEL);
@@ -339,30 +548,78 @@ pub fn run(
                 source: e,
             })?
     };
-    let make_status =
-        |running: bool, written: u64, enr: &Enricher, stopped: Option<String>| Status {
-            version: status::STATUS_VERSION,
-            pid,
-            running,
-            started_unix: started,
-            updated_unix: unix_now(),
-            source: info.clone(),
-            features: chosen.features.clone(),
-            interest: interest.clone(),
-            stats: shared.stats.lock().map(|s| s.clone()).unwrap_or_default(),
-            written,
-            enricher: enr.stats(),
-            output: config.output_name.clone(),
-            stopped,
-        };
-    status::write(&config.status_path, &make_status(true, 0, &enricher, None))?;
+    let failures = Arc::new(Mutex::new((0u64, None)));
+    let (out_tx, out_thread) = if sinks.is_empty() {
+        (None, None)
+    } else {
+        let (otx, orx) = std::sync::mpsc::sync_channel(4096);
+        let failures = Arc::clone(&failures);
+        let handle = std::thread::Builder::new()
+            .name("garrison-alerts".into())
+            .spawn(move || outputs_thread(sinks, orx, failures))
+            .map_err(|e| AgentError::Output {
+                output: "the alert outputs' thread".into(),
+                source: e,
+            })?;
+        (Some(otx), Some(handle))
+    };
+    let mut alerts = Alerts {
+        grouper: Grouper::new(config.alert_window, config.alerts_per_rule),
+        counters: status::AlertCounters::default(),
+        to_stream: config.alerts_to_stream,
+        format: config.format,
+        tx: out_tx,
+        failures,
+        reported_backlog: 0,
+    };
+    let make_status = |running: bool,
+                       written: u64,
+                       enr: &Enricher,
+                       stopped: Option<String>,
+                       interest: &Interest,
+                       detectors: &[Box<dyn Detector>],
+                       alerts: &status::AlertCounters| Status {
+        version: status::STATUS_VERSION,
+        pid,
+        running,
+        started_unix: started,
+        updated_unix: unix_now(),
+        source: info.clone(),
+        features: chosen.features.clone(),
+        interest: interest.clone(),
+        stats: shared.stats.lock().map(|s| s.clone()).unwrap_or_default(),
+        written,
+        enricher: enr.stats(),
+        output: config.output_name.clone(),
+        stopped,
+        detectors: detectors
+            .iter()
+            .map(|d| (d.name().to_string(), d.status()))
+            .collect(),
+        alerts: alerts.clone(),
+    };
+    status::write(
+        &config.status_path,
+        &make_status(
+            true,
+            0,
+            &enricher,
+            None,
+            &interest,
+            &detectors,
+            &alerts.counters,
+        ),
+    )?;
 
     let mut written = 0u64;
     let mut next_status = Instant::now() + config.status_every;
     let mut next_report = Instant::now() + config.report_every;
     let mut next_prune = Instant::now() + Duration::from_secs(10);
+    let mut next_tick = Instant::now() + Duration::from_secs(1);
+    let mut next_watch = Instant::now() + Duration::from_secs(2);
     let mut reported_lost = 0u64;
     let mut line = String::new();
+    let mut pending: Vec<Alert> = Vec::new();
     let out_err = |e: std::io::Error| AgentError::Output {
         output: config.output_name.clone(),
         source: e,
@@ -373,23 +630,33 @@ pub fn run(
             Ok(batch) => {
                 for mut event in batch {
                     enricher.enrich(&mut event);
-                    if !config.kinds.contains(&event.kind()) {
-                        continue;
+                    for d in detectors.iter_mut() {
+                        d.on_event(&event, &mut |a| pending.push(a));
                     }
-                    line.clear();
-                    match config.format {
-                        Format::Json => match event.to_ndjson() {
-                            Ok(l) => line.push_str(&l),
-                            Err(_) => continue,
-                        },
-                        Format::Text => line.push_str(&text::event_line(&event)),
+                    if config.kinds.contains(&event.kind()) {
+                        line.clear();
+                        match config.format {
+                            Format::Json => match event.to_ndjson() {
+                                Ok(l) => line.push_str(&l),
+                                Err(_) => continue,
+                            },
+                            Format::Text => line.push_str(&text::event_line(&event)),
+                        }
+                        line.push('\n');
+                        if let Err(e) = out.write_all(line.as_bytes()) {
+                            result = Err(out_err(e));
+                            break;
+                        }
+                        written += 1;
                     }
-                    line.push('\n');
-                    if let Err(e) = out.write_all(line.as_bytes()) {
-                        result = Err(out_err(e));
+                    for a in pending.drain(..) {
+                        if let Err(e) = alerts.raise(a, out) {
+                            result = Err(out_err(e));
+                        }
+                    }
+                    if result.is_err() {
                         break;
                     }
-                    written += 1;
                 }
                 if result.is_ok() {
                     if let Err(e) = out.flush() {
@@ -405,10 +672,83 @@ pub fn run(
             Err(RecvTimeoutError::Disconnected) => break,
         }
         let now = Instant::now();
+        if now >= next_tick {
+            let now_ns = unix_now_ns();
+            for d in detectors.iter_mut() {
+                d.tick(now_ns, &mut |a| pending.push(a));
+            }
+            for a in pending.drain(..) {
+                if let Err(e) = alerts.raise(a, out) {
+                    result = Err(out_err(e));
+                }
+            }
+            if let Err(e) = alerts.flush(now_ns, out).and_then(|_| out.flush()) {
+                result = Err(out_err(e));
+            }
+            if alerts.counters.output_backlog_dropped > alerts.reported_backlog {
+                let _ = writeln!(
+                    err,
+                    "garrison agent: ALERT OUTPUTS BEHIND: {} alert(s) not handed to file/syslog/webhook outputs (queue full); they were written to the stream",
+                    alerts.counters.output_backlog_dropped - alerts.reported_backlog
+                );
+                alerts.reported_backlog = alerts.counters.output_backlog_dropped;
+            }
+            if result.is_err() {
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
+            next_tick = now + Duration::from_secs(1);
+        }
+        let mut do_reload = reload.swap(false, Ordering::Relaxed);
+        if now >= next_watch {
+            for d in detectors.iter_mut() {
+                do_reload |= d.wants_reload();
+            }
+            next_watch = now + Duration::from_secs(2);
+        }
+        if do_reload {
+            let mut changed = false;
+            for d in detectors.iter_mut() {
+                match d.reload() {
+                    Reloaded::Unchanged => {}
+                    Reloaded::Applied(what) => {
+                        changed = true;
+                        let _ = writeln!(err, "garrison agent: {} reloaded: {what}", d.name());
+                    }
+                    Reloaded::Kept(why) => {
+                        let _ = writeln!(err, "garrison agent: {}: {why}", d.name());
+                    }
+                }
+            }
+            if changed {
+                let wanted = combined_interest(&config.kinds, &detectors);
+                if wanted != interest {
+                    interest = wanted.clone();
+                    if let Ok(mut slot) = shared.new_interest.lock() {
+                        *slot = Some(wanted);
+                    }
+                }
+            }
+            next_status = now;
+        }
+        if let Some(e) = shared.interest_error.lock().ok().and_then(|mut e| e.take()) {
+            let _ = writeln!(
+                err,
+                "garrison agent: the source refused the reloaded interest: {e}"
+            );
+        }
         if now >= next_status {
             status::write(
                 &config.status_path,
-                &make_status(true, written, &enricher, None),
+                &make_status(
+                    true,
+                    written,
+                    &enricher,
+                    None,
+                    &interest,
+                    &detectors,
+                    &alerts.counters,
+                ),
             )?;
             next_status = now + config.status_every;
         }
@@ -432,19 +772,36 @@ pub fn run(
     // A writer that failed no longer reads: unblock the source thread first.
     drop(rx);
     let _ = thread.join();
+    let _ = alerts.flush(u64::MAX, out);
     let _ = out.flush();
+    drop(alerts.tx.take());
+    if let Some(h) = out_thread {
+        let _ = h.join();
+    }
+    let _ = alerts.flush(u64::MAX, out);
     let source_error = shared.error.lock().ok().and_then(|mut e| e.take());
     let stopped = match (&source_error, &result) {
         (Some(e), _) => format!("the source failed: {e}"),
         (None, Err(e)) => format!("output failed: {e}"),
         (None, Ok(())) => "stopped by a signal".to_string(),
     };
-    let final_status = make_status(false, written, &enricher, Some(stopped));
+    let final_status = make_status(
+        false,
+        written,
+        &enricher,
+        Some(stopped),
+        &interest,
+        &detectors,
+        &alerts.counters,
+    );
     status::write(&config.status_path, &final_status)?;
     let _ = writeln!(
         err,
-        "garrison agent: stopped: {}",
-        report_line(&final_status.stats, written)
+        "garrison agent: stopped: {}; alerts: {} raised, {} written, {} folded into summaries",
+        report_line(&final_status.stats, written),
+        alerts.counters.raised,
+        alerts.counters.written,
+        alerts.counters.folded,
     );
     if let Some(e) = source_error {
         return Err(e.into());
@@ -455,5 +812,6 @@ pub fn run(
         stats: final_status.stats,
         written,
         enricher: final_status.enricher,
+        alerts: final_status.alerts,
     })
 }

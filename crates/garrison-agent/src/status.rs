@@ -4,6 +4,7 @@
 use garrison_enricher::EnricherStats;
 use garrison_event::{Interest, SourceInfo, SourceStats};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The status file's schema version.
@@ -40,6 +41,38 @@ pub struct Status {
     /// Why the agent stopped (in the file left at exit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// Per detector (`rules`, ...): what it reports (rules loaded, ruleset version,
+    /// the last refused reload).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub detectors: BTreeMap<String, serde_json::Value>,
+    /// Alert counters.
+    #[serde(default)]
+    pub alerts: AlertCounters,
+}
+
+/// What happened to alerts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertCounters {
+    /// Alerts raised by the detectors, before grouping.
+    pub raised: u64,
+    /// Raised, by priority (`WARNING`, ...).
+    pub by_priority: BTreeMap<String, u64>,
+    /// Raised, by rule.
+    pub by_rule: BTreeMap<String, u64>,
+    /// Alerts written individually.
+    pub written: u64,
+    /// Alerts folded into summaries (counted in `alert_summary` lines).
+    pub folded: u64,
+    /// Summary lines written.
+    pub summaries: u64,
+    /// Alerts and summaries that an output (file, syslog, webhook) failed to take.
+    pub output_failures: u64,
+    /// The last output failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_output_error: Option<String>,
+    /// Alerts not handed to the outputs because their queue was full (a slow
+    /// webhook): counted and reported, never silent.
+    pub output_backlog_dropped: u64,
 }
 
 impl Status {
@@ -165,6 +198,17 @@ pub(crate) mod tests_support {
             enricher: EnricherStats::default(),
             output: "json to stdout".into(),
             stopped: None,
+            detectors: BTreeMap::from([(
+                "rules".to_string(),
+                serde_json::json!({"rules_loaded": 84, "version": "0123456789abcdef"}),
+            )]),
+            alerts: AlertCounters {
+                raised: 3,
+                by_priority: BTreeMap::from([("WARNING".to_string(), 3)]),
+                written: 2,
+                folded: 1,
+                ..AlertCounters::default()
+            },
         }
     }
 }

@@ -143,6 +143,100 @@ impl Alert {
         }
     }
 
+    /// An alert raised by a detector that is not a rule (file integrity monitoring,
+    /// ...), so that it goes through the same grouping and outputs. `priority` is a
+    /// Falco priority (`WARNING`, ...; an unknown one gets severity `UNKNOWN`); the
+    /// process, ancestry and container come from `ev` when there is one (a change
+    /// found by a periodic scan has none: the process is then empty, pid 0).
+    pub fn from_detector(
+        rule: impl Into<String>,
+        priority: impl Into<String>,
+        output: impl Into<String>,
+        tags: Vec<String>,
+        time_ns: u64,
+        ev: Option<&Event>,
+        fields: BTreeMap<String, String>,
+    ) -> Alert {
+        let priority = priority.into().to_ascii_uppercase();
+        let severity = garrison_model::Severity::from_falco_priority(&priority)
+            .unwrap_or(garrison_model::Severity::Unknown)
+            .to_string();
+        let attack = tags
+            .iter()
+            .filter(|t| crate::ruleset::is_technique(t))
+            .cloned()
+            .collect();
+        let (process, ancestry, container, syscall, source, seq) = match ev {
+            Some(ev) => {
+                let p = &ev.process;
+                let mut cmdline = p.comm.clone();
+                for a in p.args.iter().skip(1) {
+                    cmdline.push(' ');
+                    cmdline.push_str(a);
+                }
+                (
+                    AlertProcess {
+                        pid: p.pid,
+                        ppid: p.ppid,
+                        name: p.comm.clone(),
+                        exe: p.exe.clone(),
+                        cmdline,
+                        uid: p.uid,
+                        user: p.user.clone(),
+                        loginuid: p.loginuid,
+                    },
+                    p.ancestors
+                        .iter()
+                        .map(|a| AlertAncestor {
+                            pid: a.pid,
+                            name: a.name.clone(),
+                            exe: a.exe.clone(),
+                        })
+                        .collect(),
+                    ev.container.clone(),
+                    ev.syscall.clone(),
+                    ev.source.clone(),
+                    ev.seq,
+                )
+            }
+            None => (
+                AlertProcess {
+                    pid: 0,
+                    ppid: 0,
+                    name: String::new(),
+                    exe: None,
+                    cmdline: String::new(),
+                    uid: 0,
+                    user: None,
+                    loginuid: None,
+                },
+                Vec::new(),
+                None,
+                String::new(),
+                String::new(),
+                0,
+            ),
+        };
+        Alert {
+            kind: "alert",
+            schema: ALERT_SCHEMA_VERSION,
+            time_ns,
+            rule: rule.into(),
+            priority,
+            severity,
+            output: output.into(),
+            fields,
+            tags,
+            attack,
+            process,
+            ancestry,
+            container,
+            syscall,
+            source,
+            seq,
+        }
+    }
+
     /// The NDJSON line.
     pub fn to_ndjson(&self) -> String {
         serde_json::to_string(self)

@@ -95,6 +95,12 @@ impl Engine {
         self.stamps.lock().map(|s| *s != now).unwrap_or(true)
     }
 
+    /// The files and directories the rules are read from (empty for a ruleset that
+    /// was not read from files, such as the embedded default: nothing to reload).
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
+    }
+
     /// Why the last reload was refused, while that is still the case.
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().ok().and_then(|e| e.clone())

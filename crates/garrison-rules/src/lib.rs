@@ -21,6 +21,20 @@ pub mod syscalls;
 pub mod testing;
 pub mod yaml;
 
+/// The default ruleset, embedded at build time from `rules/`.
+pub mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/default_rules.rs"));
+
+    /// The default ruleset as named sources (`builtin:rules/<path>`), ready for
+    /// [`RuleSet::from_sources`](crate::RuleSet::from_sources).
+    pub fn sources() -> Vec<(String, String)> {
+        DEFAULT_RULES
+            .iter()
+            .map(|(path, text)| (format!("builtin:rules/{path}"), (*text).to_string()))
+            .collect()
+    }
+}
+
 pub use alert::{Alert, AlertSummary, Grouped, Grouper, ALERT_SCHEMA_VERSION};
 pub use engine::{Detector, Engine, Pool, Reload};
 pub use load::{LoadError, ENGINE_VERSION};

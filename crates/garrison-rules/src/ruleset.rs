@@ -92,6 +92,21 @@ pub struct RuleSet {
     pub warnings: Vec<String>,
     /// The files loaded, in order.
     pub files: Vec<PathBuf>,
+    /// SHA-256 of the sources (names and texts, in load order), first 16 hex digits:
+    /// the ruleset's version in the status and on reload.
+    version: String,
+}
+
+fn sources_version(sources: &[(String, String)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (name, text) in sources {
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update((text.len() as u64).to_le_bytes());
+        h.update(text.as_bytes());
+    }
+    h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether a tag is an ATT&CK technique id.
@@ -331,7 +346,15 @@ impl RuleSet {
                 .add_file(name, text)
                 .map_err(|e| LoadErrors(vec![e]))?;
         }
-        RuleSet::compile(&loaded, opts)
+        let mut set = RuleSet::compile(&loaded, opts)?;
+        set.version = sources_version(sources);
+        Ok(set)
+    }
+
+    /// The ruleset's version: a hash of its sources (empty for a compiled
+    /// [`Loaded`] without sources).
+    pub fn version(&self) -> String {
+        self.version.clone()
     }
 
     /// Compiles what was loaded.

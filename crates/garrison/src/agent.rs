@@ -23,14 +23,127 @@ pub struct AgentArgs {
     /// Stream format: `json` (NDJSON, one `"kind":"event"` object per line) or `text`.
     #[arg(long, short, value_enum, default_value_t = AgentFormat::Json)]
     pub format: AgentFormat,
-    /// Event kinds to stream: `all`, or a comma-separated list (exec,fork,exit,open,
-    /// unlink,rename,chmod,chown,link,symlink,mkdir,connect,accept,bind,listen,dns,
-    /// set_id,capset,ptrace,module,mount,umount,unshare,setns,memfd_create,bpf,kill).
-    #[arg(long, default_value = "all", value_name = "LIST")]
-    pub events: String,
+    /// Also stream raw events (`"kind":"event"` lines): `all`, or a comma-separated
+    /// list (exec,fork,exit,open,unlink,rename,chmod,chown,link,symlink,mkdir,connect,
+    /// accept,bind,listen,dns,set_id,capset,ptrace,module,mount,umount,unshare,setns,
+    /// memfd_create,bpf,kill). Without it only alerts are printed.
+    #[arg(long, value_name = "LIST")]
+    pub events: Option<String>,
     /// Do not use eBPF: use the degraded sources (proc connector, fanotify, /proc polling).
     #[arg(long)]
     pub no_bpf: bool,
+    /// Rules files or directories (repeatable), instead of the default ruleset
+    /// (`/etc/garrison/rules` when it exists, else the one built into the binary).
+    /// Files are watched: a change (or SIGHUP) reloads them; a broken file keeps the
+    /// previous rules in force and says why.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// No rules: stream events only (needs --events).
+    #[arg(long, conflicts_with = "rules")]
+    pub no_rules: bool,
+    /// Real-time file integrity monitoring of the watched paths (alerts name the
+    /// process, user, login uid and container behind each change).
+    #[arg(long)]
+    pub fim: bool,
+    /// FIM config (TOML, as for `garrison fim init`); implies --fim. Default: the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub fim_config: Option<PathBuf>,
+    /// Where alerts go (repeatable): `stdout` (the stream, with --output), `file:PATH`
+    /// (NDJSON, rotated at 64 MiB, 5 kept), `syslog` (RFC 5424 to /dev/log),
+    /// `syslog:udp:HOST:PORT`, `webhook:URL` (JSON POST, 5 retries with backoff).
+    #[arg(long = "alert-output", value_name = "OUTPUT", default_value = "stdout")]
+    pub alert_output: Vec<String>,
+    /// Repeats of one alert (same rule and message) within this many seconds are
+    /// folded into one `alert_summary` line with their count.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub alert_window: u64,
+    /// At most this many alerts per rule per window; the rest are folded (counted).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub alerts_per_rule: u64,
+}
+
+/// The default rules directory, used when it exists.
+const SYSTEM_RULES: &str = "/etc/garrison/rules";
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// The rules engine: `--rules`, else /etc/garrison/rules, else the built-in set.
+fn load_engine(paths: &[PathBuf]) -> anyhow::Result<garrison_rules::Engine> {
+    let paths = if paths.is_empty() && Path::new(SYSTEM_RULES).is_dir() {
+        vec![PathBuf::from(SYSTEM_RULES)]
+    } else {
+        paths.to_vec()
+    };
+    if paths.is_empty() {
+        let set = garrison_rules::RuleSet::from_sources(
+            &garrison_rules::embedded::sources(),
+            garrison_rules::LoadOptions::default(),
+        )
+        .map_err(|e| anyhow::anyhow!("the built-in ruleset does not load: {e}"))?;
+        return Ok(garrison_rules::Engine::with_ruleset(set, Vec::new(), hostname()));
+    }
+    garrison_rules::Engine::load(paths.clone(), hostname()).map_err(|e| {
+        UsageError(format!(
+            "--rules {}: {e}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))
+        .into()
+    })
+}
+
+/// One `--alert-output` value.
+fn alert_sink(spec: &str) -> anyhow::Result<Option<Box<dyn garrison_rules::output::Sink>>> {
+    use garrison_rules::output::{FileSink, SyslogSink, SyslogTarget, WebhookSink};
+    if spec == "stdout" {
+        return Ok(None);
+    }
+    if let Some(path) = spec.strip_prefix("file:") {
+        let sink = FileSink::open(Path::new(path), 64 << 20, 5)
+            .map_err(|e| UsageError(format!("--alert-output {spec}: {e}")))?;
+        return Ok(Some(Box::new(sink)));
+    }
+    if spec == "syslog" || spec.starts_with("syslog:") {
+        let target = match spec.strip_prefix("syslog:udp:") {
+            Some(addr) => SyslogTarget::Udp(addr.parse().map_err(|e| {
+                UsageError(format!("--alert-output {spec}: {addr:?} is not HOST:PORT ({e})"))
+            })?),
+            None if spec == "syslog" => SyslogTarget::Unix(PathBuf::from("/dev/log")),
+            None => {
+                return Err(UsageError(format!(
+                    "--alert-output {spec}: expected `syslog` or `syslog:udp:HOST:PORT`"
+                ))
+                .into())
+            }
+        };
+        let sink = SyslogSink::new(target, hostname())
+            .map_err(|e| UsageError(format!("--alert-output {spec}: {e}")))?;
+        return Ok(Some(Box::new(sink)));
+    }
+    if let Some(url) = spec.strip_prefix("webhook:") {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(UsageError(format!(
+                "--alert-output {spec}: the webhook URL must start with http:// or https://"
+            ))
+            .into());
+        }
+        return Ok(Some(Box::new(WebhookSink::new(
+            url,
+            5,
+            Duration::from_millis(200),
+        ))));
+    }
+    Err(UsageError(format!(
+        "--alert-output {spec:?}: expected stdout, file:PATH, syslog, syslog:udp:HOST:PORT or webhook:URL"
+    ))
+    .into())
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,15 +177,41 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
     if let Some(AgentCommand::Status { format }) = args.command {
         return show_status(global, format);
     }
-    let kinds =
-        EventKind::parse_list(&args.events).map_err(|e| UsageError(format!("--events: {e}")))?;
-    if kinds.is_empty() {
-        return Err(UsageError("--events: name at least one kind, or `all`".into()).into());
+    let kinds = match &args.events {
+        Some(list) => {
+            let kinds =
+                EventKind::parse_list(list).map_err(|e| UsageError(format!("--events: {e}")))?;
+            if kinds.is_empty() {
+                return Err(UsageError("--events: name at least one kind, or `all`".into()).into());
+            }
+            kinds
+        }
+        None => Vec::new(),
+    };
+    if args.no_rules && kinds.is_empty() && !(args.fim || args.fim_config.is_some()) {
+        return Err(UsageError("--no-rules: give --events too, or there is nothing to print".into()).into());
     }
     let format = match args.format {
         AgentFormat::Json => Format::Json,
         AgentFormat::Text => Format::Text,
     };
+    let mut sinks = Vec::new();
+    let mut to_stream = false;
+    for spec in &args.alert_output {
+        match alert_sink(spec)? {
+            Some(s) => sinks.push(s),
+            None => to_stream = true,
+        }
+    }
+    let mut detectors: Vec<Box<dyn garrison_agent::detect::Detector>> = Vec::new();
+    if !args.no_rules {
+        let engine = Arc::new(load_engine(&args.rules)?);
+        detectors.push(Box::new(garrison_agent::detect::RulesDetector::new(engine)));
+    }
+    let fim = args.fim || args.fim_config.is_some();
+    if fim {
+        detectors.push(Box::new(crate::fim::detector(args.fim_config.as_deref())?));
+    }
     let config = AgentConfig {
         kinds: kinds.clone(),
         no_bpf: args.no_bpf,
@@ -82,10 +221,15 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
         status_every: Duration::from_secs(2),
         report_every: Duration::from_secs(10),
         enricher: garrison_enricher::Config::default(),
+        alerts_to_stream: to_stream,
+        alert_window: Duration::from_secs(args.alert_window.max(1)),
+        alerts_per_rule: args.alerts_per_rule,
     };
     let stop = Arc::new(AtomicBool::new(false));
     garrison_agent::stop_on_signals(&stop)?;
-    let interest = garrison_agent::interest_for(&kinds);
+    let reload = Arc::new(AtomicBool::new(false));
+    garrison_agent::reload_on_sighup(&reload)?;
+    let interest = garrison_agent::combined_interest(&kinds, &detectors);
     let chosen = garrison_agent::choose_source(args.no_bpf, &interest)
         .context("no event source could start")?;
     let mut out: Box<dyn std::io::Write> = if args.output == "stdout" {
@@ -102,7 +246,12 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
         Box::new(std::io::BufWriter::with_capacity(256 * 1024, file))
     };
     let mut err = std::io::stderr();
-    garrison_agent::run(&config, chosen, stop, &mut out, &mut err)?;
+    let detection = garrison_agent::Detection {
+        detectors,
+        sinks,
+        reload,
+    };
+    garrison_agent::run(&config, chosen, detection, stop, &mut out, &mut err)?;
     Ok(ExitCode::SUCCESS)
 }
 

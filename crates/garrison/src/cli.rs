@@ -66,6 +66,10 @@ pub enum Command {
     /// Check detection rules and run their fixtures (`validate DIR`, `test DIR`).
     #[command(subcommand)]
     Rules(crate::rules::RulesCommand),
+    /// File integrity monitoring: `init` a baseline of watched paths, `check` against
+    /// it, `update` it, `diff FILE`.
+    #[command(subcommand)]
+    Fim(crate::fim::FimCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ mod check_config;
 mod cli;
 mod compliance;
 mod db;
+mod fim;
 mod progress;
 mod rules;
 mod sbom;
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         cli::Command::Policy(cmd) => compliance::run_policy(&cli.global, cmd),
         cli::Command::Agent(args) => agent::run(&cli.global, args),
         cli::Command::Rules(cmd) => rules::run(cmd),
+        cli::Command::Fim(cmd) => fim::run(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,
