@@ -296,10 +296,7 @@ pub fn check_new_user(username: &str, password: &str) -> Result<(), String> {
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     responses((status = 200, body = Vec<User>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("session" = ["admin"]), ("token" = ["admin"])))]
-async fn list_users(
-    State(st): State<AppState>,
-    AdminP(p): AdminP,
-) -> Result<Json<Vec<User>>, ApiError> {
+async fn list_users(State(st): State<AppState>, _: AdminP) -> Result<Json<Vec<User>>, ApiError> {
     Ok(Json(st.store.list_users().await?))
 }
 
@@ -367,7 +364,7 @@ pub struct CreatedToken {
     security(("session" = ["admin"]), ("token" = ["admin"])))]
 async fn list_tokens(
     State(st): State<AppState>,
-    AdminP(p): AdminP,
+    _: AdminP,
 ) -> Result<Json<Vec<ApiTokenInfo>>, ApiError> {
     Ok(Json(st.store.list_tokens().await?))
 }
@@ -531,7 +528,7 @@ pub async fn new_enrollment_token(
     security(("session" = ["admin"]), ("token" = ["admin"])))]
 async fn list_enrollment_tokens(
     State(st): State<AppState>,
-    AdminP(p): AdminP,
+    _: AdminP,
 ) -> Result<Json<Vec<EnrollmentTokenInfo>>, ApiError> {
     Ok(Json(st.store.list_enrollment_tokens().await?))
 }
@@ -1142,7 +1139,7 @@ pub struct AuditQuery {
     security(("session" = ["admin"]), ("token" = ["admin"])))]
 async fn list_audit(
     State(st): State<AppState>,
-    AdminP(p): AdminP,
+    _: AdminP,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Page<AuditEntry>>, ApiError> {
     let (offset, limit) = paging(q.offset, q.limit)?;

@@ -66,6 +66,9 @@ pub enum Command {
     /// Check detection rules and run their fixtures (`validate DIR`, `test DIR`).
     #[command(subcommand)]
     Rules(crate::rules::RulesCommand),
+    /// Run the control plane (HTTPS REST API, agent enrollment and ingest, on
+    /// SQLite or PostgreSQL), or bootstrap it with `server admin ...`.
+    Server(crate::server::ServerArgs),
 }
 
 #[derive(Debug, Subcommand)]

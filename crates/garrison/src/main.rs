@@ -14,6 +14,7 @@ mod progress;
 mod rules;
 mod sbom;
 mod scan;
+mod server;
 
 use clap::Parser as _;
 use std::process::ExitCode;
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         cli::Command::Policy(cmd) => compliance::run_policy(&cli.global, cmd),
         cli::Command::Agent(args) => agent::run(&cli.global, args),
         cli::Command::Rules(cmd) => rules::run(cmd),
+        cli::Command::Server(args) => server::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,
