@@ -177,6 +177,13 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.status, axum::Json(body)).into_response()
+        // The request's body may not have been read (a refusal comes first):
+        // the connection cannot be reused, and the client is told so.
+        (
+            self.status,
+            [(axum::http::header::CONNECTION, "close")],
+            axum::Json(body),
+        )
+            .into_response()
     }
 }

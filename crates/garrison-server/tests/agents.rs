@@ -385,3 +385,38 @@ fn inventory_reports_become_workloads_and_vulnerabilities() {
         assert_eq!(w["total"], 1);
     }
 }
+
+#[test]
+fn concurrent_agents_ingest_without_loss_or_duplicates() {
+    for b in backends() {
+        let h = Harness::start(b);
+        let agents: Vec<_> = (0..4).map(|i| h.agent(&format!("c{i}"))).collect();
+        std::thread::scope(|s| {
+            for (i, (_, a)) in agents.iter().enumerate() {
+                let h = &h;
+                s.spawn(move || {
+                    for n in 0..5 {
+                        let alerts = (0..20)
+                            .map(|k| alert("c", "LOW", &format!("{i}-{n}-{k}"), now_ns()))
+                            .collect();
+                        let batch = alert_batch(&format!("b{n}"), alerts);
+                        // Each batch twice: the replay must store nothing.
+                        assert_eq!(
+                            agent_post(h, a, "/api/v1/agent/alerts", &batch).1["stored"],
+                            20
+                        );
+                        assert_eq!(
+                            agent_post(h, a, "/api/v1/agent/alerts", &batch).1["duplicate"],
+                            true
+                        );
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            h.rt.block_on(h.store().count_alerts()).unwrap(),
+            4 * 5 * 20,
+            "{b}"
+        );
+    }
+}

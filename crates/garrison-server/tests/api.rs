@@ -266,8 +266,10 @@ fn sessions_csrf_tokens_and_the_audit_log() {
             401
         );
         // Settings change is audited with before and after.
-        let mut st = garrison_server::model::Settings::default();
-        st.alert_retention_days = 30;
+        let st = garrison_server::model::Settings {
+            alert_retention_days: 30,
+            ..Default::default()
+        };
         assert_eq!(
             h.admin(
                 "PUT",
