@@ -70,6 +70,9 @@ pub enum Command {
     /// it, `update` it, `diff FILE`.
     #[command(subcommand)]
     Fim(crate::fim::FimCommand),
+    /// Run the control plane (HTTPS REST API, agent enrollment and ingest, on
+    /// SQLite or PostgreSQL), or bootstrap it with `server admin ...`.
+    Server(crate::server::ServerArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,6 +15,7 @@ mod progress;
 mod rules;
 mod sbom;
 mod scan;
+mod server;
 
 use clap::Parser as _;
 use std::process::ExitCode;
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
         cli::Command::Agent(args) => agent::run(&cli.global, args),
         cli::Command::Rules(cmd) => rules::run(cmd),
         cli::Command::Fim(cmd) => fim::run(&cli.global, cmd),
+        cli::Command::Server(args) => server::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

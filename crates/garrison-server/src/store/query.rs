@@ -1,0 +1,1564 @@
+//! The queries: one method per operation, each naming itself in its errors.
+//! Filters are always bound parameters; sort keys come from fixed lists.
+
+use super::{now_ms, Store};
+use crate::error::StoreError;
+use crate::model::*;
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+/// A bound value of a dynamically built query.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    /// Integer.
+    I(i64),
+    /// Text.
+    S(String),
+}
+
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::I(v) => q.bind(v),
+                Arg::S(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+fn qerr(op: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+    move |e| StoreError::Query {
+        op: op.to_string(),
+        source: e,
+    }
+}
+
+fn opt_time(v: Option<i64>) -> Option<String> {
+    v.map(rfc3339)
+}
+
+/// A new user's fields.
+pub struct NewUser<'a> {
+    /// Login name.
+    pub username: &'a str,
+    /// Argon2 PHC string.
+    pub password_hash: &'a str,
+    /// Role.
+    pub role: Role,
+}
+
+/// A user as the login path needs it.
+pub struct UserAuth {
+    /// The user.
+    pub user: User,
+    /// Argon2 PHC string.
+    pub password_hash: String,
+}
+
+/// A session found by its hashed ID.
+pub struct SessionRow {
+    /// The user.
+    pub user: User,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// Expiry, ms.
+    pub expires_at: i64,
+}
+
+/// An API token found by ID.
+pub struct TokenRow {
+    /// Public info.
+    pub info: ApiTokenInfo,
+    /// SHA-256 of the secret, hex.
+    pub secret_hash: String,
+    /// Expiry, ms.
+    pub expires_at: Option<i64>,
+    /// Revoked.
+    pub revoked: bool,
+    /// The owner's current role (a token never acts above it).
+    pub owner_role: Role,
+}
+
+/// An enrollment token found by ID.
+pub struct EnrollRow {
+    /// Public info.
+    pub info: EnrollmentTokenInfo,
+    /// SHA-256 of the secret, hex.
+    pub secret_hash: String,
+    /// Expiry, ms.
+    pub expires_at: i64,
+}
+
+/// An audit record to write.
+pub struct NewAudit<'a> {
+    /// `user`, `token`, `agent`, `system`.
+    pub actor_kind: &'a str,
+    /// Who.
+    pub actor: &'a str,
+    /// What.
+    pub action: &'a str,
+    /// On what.
+    pub target: &'a str,
+    /// Details.
+    pub detail: Value,
+    /// Peer address.
+    pub remote: &'a str,
+}
+
+/// A new agent's certificate facts.
+pub struct NewAgent<'a> {
+    /// ID.
+    pub id: &'a str,
+    /// Host name.
+    pub hostname: &'a str,
+    /// Certificate SHA-256, hex.
+    pub cert_sha256: &'a str,
+    /// Serial, hex.
+    pub cert_serial: &'a str,
+    /// Expiry, ms.
+    pub cert_not_after: i64,
+    /// Enrollment token ID used.
+    pub enrollment_token: &'a str,
+}
+
+/// A heartbeat to record.
+pub struct HeartbeatRow<'a> {
+    /// Agent.
+    pub agent_id: &'a str,
+    /// Agent's clock at sending, ms.
+    pub sent_at: i64,
+    /// Server time minus agent time, ms.
+    pub skew_ms: i64,
+    /// Version.
+    pub version: &'a str,
+    /// Kernel.
+    pub kernel: &'a str,
+    /// Sensor mode.
+    pub sensor_mode: &'a str,
+    /// Counters (JSON object).
+    pub counters: &'a Value,
+    /// Lost events.
+    pub lost_events: i64,
+    /// The whole heartbeat, JSON.
+    pub body: String,
+}
+
+/// An alert ready to store.
+pub struct AlertRow {
+    /// Event time corrected for skew, ms.
+    pub time_ms: i64,
+    /// Event time by the agent's clock, ms.
+    pub agent_time_ms: i64,
+    /// Rule.
+    pub rule: String,
+    /// Priority.
+    pub priority: String,
+    /// Severity (normalized upper case).
+    pub severity: String,
+    /// Rank of severity.
+    pub severity_rank: i64,
+    /// Output.
+    pub output: String,
+    /// Process name.
+    pub process_name: String,
+    /// Container ID.
+    pub container_id: Option<String>,
+    /// The alert JSON as sent.
+    pub body: String,
+}
+
+/// A vulnerability finding ready to store.
+pub struct VulnRow {
+    /// Advisory ID.
+    pub vuln_id: String,
+    /// CVE.
+    pub cve: Option<String>,
+    /// Package.
+    pub package: String,
+    /// Version.
+    pub version: String,
+    /// Ecosystem.
+    pub ecosystem: String,
+    /// Purl.
+    pub purl: String,
+    /// Severity.
+    pub severity: String,
+    /// Rank.
+    pub severity_rank: i64,
+    /// Fixed versions.
+    pub fixed_versions: Vec<String>,
+    /// Risk.
+    pub risk_score: f64,
+    /// Summary.
+    pub summary: Option<String>,
+}
+
+/// A workload's report ready to store.
+pub struct WorkloadReport {
+    /// `host`, `container`, `image`.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// Image.
+    pub image: Option<String>,
+    /// Container ID.
+    pub container_id: Option<String>,
+    /// Distro.
+    pub distro: Option<String>,
+    /// Packages scanned.
+    pub packages_scanned: i64,
+    /// Findings.
+    pub vulns: Vec<VulnRow>,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    /// Stored this many items.
+    Stored(i64),
+    /// The batch ID was seen before from this agent: nothing stored.
+    Duplicate,
+}
+
+/// Alert list filters.
+#[derive(Debug, Default, Clone)]
+pub struct AlertFilter {
+    /// Minimum severity rank.
+    pub min_severity: Option<i64>,
+    /// Status.
+    pub status: Option<String>,
+    /// Agent.
+    pub agent_id: Option<String>,
+    /// Rule, exact.
+    pub rule: Option<String>,
+    /// Since, ms.
+    pub since: Option<i64>,
+    /// Until, ms.
+    pub until: Option<i64>,
+    /// Substring of the output.
+    pub q: Option<String>,
+    /// Sort key (validated).
+    pub sort: AlertSort,
+}
+
+/// Alert sort orders.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum AlertSort {
+    /// Newest first.
+    #[default]
+    TimeDesc,
+    /// Oldest first.
+    TimeAsc,
+    /// Most severe first, then newest.
+    SeverityDesc,
+    /// Least severe first.
+    SeverityAsc,
+}
+
+/// Workload list filters.
+#[derive(Debug, Default, Clone)]
+pub struct WorkloadFilter {
+    /// Agent.
+    pub agent_id: Option<String>,
+    /// Kind.
+    pub kind: Option<String>,
+    /// Name substring.
+    pub q: Option<String>,
+    /// Sort: `name` (default), `-findings`, `-reported_at`.
+    pub sort: WorkloadSort,
+}
+
+/// Workload sort orders.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadSort {
+    /// By name.
+    #[default]
+    Name,
+    /// Most findings first.
+    FindingsDesc,
+    /// Most recent report first.
+    ReportedDesc,
+}
+
+/// Vulnerability list filters.
+#[derive(Debug, Default, Clone)]
+pub struct VulnFilter {
+    /// Minimum severity rank.
+    pub min_severity: Option<i64>,
+    /// Workload.
+    pub workload_id: Option<String>,
+    /// Advisory ID or CVE, exact.
+    pub id: Option<String>,
+    /// Package, exact.
+    pub package: Option<String>,
+    /// Sort.
+    pub sort: VulnSort,
+}
+
+/// Vulnerability sort orders.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum VulnSort {
+    /// Highest risk first.
+    #[default]
+    RiskDesc,
+    /// Most severe first.
+    SeverityDesc,
+    /// By package name.
+    Package,
+    /// By advisory ID.
+    Id,
+}
+
+/// What retention deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct RetentionReport {
+    /// Alerts deleted.
+    pub alerts_deleted: i64,
+    /// Heartbeats deleted.
+    pub heartbeats_deleted: i64,
+    /// Batch IDs forgotten.
+    pub batches_deleted: i64,
+    /// Sessions expired.
+    pub sessions_deleted: i64,
+}
+
+/// Escapes a user string for `LIKE ... ESCAPE '\'`, wrapped in `%`.
+fn like_pattern(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for c in s.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+fn get<'r, T>(row: &'r AnyRow, col: &str, op: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(col).map_err(|e| StoreError::Query {
+        op: format!("{op}: column {col}"),
+        source: e,
+    })
+}
+
+fn role_of(s: &str, op: &str) -> Result<Role, StoreError> {
+    Role::parse(s).ok_or_else(|| StoreError::Corrupt {
+        op: op.to_string(),
+        reason: format!("unknown role {s:?}"),
+    })
+}
+
+fn json_of(s: &str, op: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
+        op: op.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+const USER_COLS: &str =
+    "u.id AS u_id, u.username AS u_username, u.role AS u_role, u.created_at AS u_created_at";
+
+fn user_of(row: &AnyRow, op: &str) -> Result<User, StoreError> {
+    Ok(User {
+        id: get(row, "u_id", op)?,
+        username: get(row, "u_username", op)?,
+        role: role_of(&get::<String>(row, "u_role", op)?, op)?,
+        created_at: rfc3339(get(row, "u_created_at", op)?),
+    })
+}
+
+impl Store {
+    // ---------------------------------------------------------------- users
+
+    /// Creates a user; `Ok(None)` when the name is taken.
+    pub async fn create_user(&self, u: NewUser<'_>) -> Result<Option<User>, StoreError> {
+        let op = "create user";
+        let _w = self.write_slot().await;
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = now_ms();
+        let r = sqlx::query(
+            "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(u.username)
+        .bind(u.password_hash)
+        .bind(u.role.as_str())
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(qerr(op))?;
+        if r.rows_affected() == 0 {
+            return Ok(None);
+        }
+        Ok(Some(User {
+            id,
+            username: u.username.to_string(),
+            role: u.role,
+            created_at: rfc3339(now),
+        }))
+    }
+
+    /// A user and password hash by login name.
+    pub async fn user_for_login(&self, username: &str) -> Result<Option<UserAuth>, StoreError> {
+        let op = "read user";
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLS}, u.password_hash AS ph FROM users u WHERE u.username = $1"
+        )))
+        .bind(username)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(qerr(op))?;
+        row.map(|r| {
+            Ok(UserAuth {
+                user: user_of(&r, op)?,
+                password_hash: get(&r, "ph", op)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Every user.
+    pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let op = "list users";
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLS} FROM users u ORDER BY u.username"
+        )))
+        .fetch_all(self.pool())
+        .await
+        .map_err(qerr(op))?;
+        rows.iter().map(|r| user_of(r, op)).collect()
+    }
+
+    /// How many users there are.
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        let op = "count users";
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(self.pool())
+            .await
+            .map_err(qerr(op))?;
+        get(&r, "n", op)
+    }
+
+    // ------------------------------------------------------------- sessions
+
+    /// Stores a session.
+    pub async fn create_session(
+        &self,
+        id_hash: &str,
+        user_id: &str,
+        csrf: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let _w = self.write_slot().await;
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id_hash)
+        .bind(user_id)
+        .bind(csrf)
+        .bind(now_ms())
+        .bind(expires_at)
+        .execute(self.pool())
+        .await
+        .map_err(qerr("create session"))?;
+        Ok(())
+    }
+
+    /// A session by hashed ID.
+    pub async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let op = "read session";
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLS}, s.csrf AS csrf, s.expires_at AS expires_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1"
+        )))
+        .bind(id_hash)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(qerr(op))?;
+        row.map(|r| {
+            Ok(SessionRow {
+                user: user_of(&r, op)?,
+                csrf: get(&r, "csrf", op)?,
+                expires_at: get(&r, "expires_at", op)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        let _w = self.write_slot().await;
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(self.pool())
+            .await
+            .map_err(qerr("delete session"))?;
+        Ok(())
+    }
+
+    // ---------------------------------------------------------- API tokens
+
+    /// Stores an API token.
+    pub async fn create_token(
+        &self,
+        id: &str,
+        name: &str,
+        secret_hash: &str,
+        role: Role,
+        owner: &User,
+        expires_at: Option<i64>,
+    ) -> Result<ApiTokenInfo, StoreError> {
+        let _w = self.write_slot().await;
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO api_tokens (id, name, secret_hash, role, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(secret_hash)
+        .bind(role.as_str())
+        .bind(&owner.id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await
+        .map_err(qerr("create token"))?;
+        Ok(ApiTokenInfo {
+            id: id.to_string(),
+            name: name.to_string(),
+            role,
+            owner: owner.username.clone(),
+            created_at: rfc3339(now),
+            expires_at: opt_time(expires_at),
+            last_used_at: None,
+            revoked_at: None,
+        })
+    }
+
+    const TOKEN_SELECT: &'static str =
+        "SELECT t.id AS id, t.name AS name, t.secret_hash AS secret_hash, t.role AS role, \
+        t.created_at AS created_at, t.expires_at AS expires_at, t.last_used_at AS last_used_at, \
+        t.revoked_at AS revoked_at, u.username AS owner, u.role AS owner_role \
+        FROM api_tokens t JOIN users u ON u.id = t.user_id";
+
+    fn token_of(r: &AnyRow) -> Result<TokenRow, StoreError> {
+        let op = "read token";
+        let expires_at: Option<i64> = get(r, "expires_at", op)?;
+        let revoked_at: Option<i64> = get(r, "revoked_at", op)?;
+        Ok(TokenRow {
+            info: ApiTokenInfo {
+                id: get(r, "id", op)?,
+                name: get(r, "name", op)?,
+                role: role_of(&get::<String>(r, "role", op)?, op)?,
+                owner: get(r, "owner", op)?,
+                created_at: rfc3339(get(r, "created_at", op)?),
+                expires_at: opt_time(expires_at),
+                last_used_at: opt_time(get(r, "last_used_at", op)?),
+                revoked_at: opt_time(revoked_at),
+            },
+            secret_hash: get(r, "secret_hash", op)?,
+            expires_at,
+            revoked: revoked_at.is_some(),
+            owner_role: role_of(&get::<String>(r, "owner_role", op)?, op)?,
+        })
+    }
+
+    /// A token by ID.
+    pub async fn token(&self, id: &str) -> Result<Option<TokenRow>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "{} WHERE t.id = $1",
+            Self::TOKEN_SELECT
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(qerr("read token"))?;
+        row.as_ref().map(Self::token_of).transpose()
+    }
+
+    /// Every token.
+    pub async fn list_tokens(&self) -> Result<Vec<ApiTokenInfo>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{} ORDER BY t.created_at",
+            Self::TOKEN_SELECT
+        )))
+        .fetch_all(self.pool())
+        .await
+        .map_err(qerr("list tokens"))?;
+        rows.iter()
+            .map(|r| Self::token_of(r).map(|t| t.info))
+            .collect()
+    }
+
+    /// Notes a token's use (at most once a minute per token).
+    pub async fn touch_token(&self, id: &str) -> Result<(), StoreError> {
+        let _w = self.write_slot().await;
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(now - 60_000)
+        .execute(self.pool())
+        .await
+        .map_err(qerr("touch token"))?;
+        Ok(())
+    }
+
+    /// Revokes a token; false when there is no such token.
+    pub async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        let _w = self.write_slot().await;
+        let r = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(qerr("revoke token"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    // ---------------------------------------------------------------- audit
+
+    /// Appends to the audit log.
+    pub async fn audit(&self, a: NewAudit<'_>) -> Result<(), StoreError> {
+        let _w = self.write_slot().await;
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor_kind, actor, action, target, detail, remote) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(now_ms())
+        .bind(a.actor_kind)
+        .bind(a.actor)
+        .bind(a.action)
+        .bind(a.target)
+        .bind(a.detail.to_string())
+        .bind(a.remote)
+        .execute(self.pool())
+        .await
+        .map_err(qerr("write audit log"))?;
+        Ok(())
+    }
+
+    /// A page of the audit log, newest first; `action` filters by prefix.
+    pub async fn list_audit(
+        &self,
+        action: Option<&str>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Page<AuditEntry>, StoreError> {
+        let op = "list audit log";
+        let mut wh = String::new();
+        let mut args = Vec::new();
+        if let Some(a) = action {
+            args.push(Arg::S(format!("{}%", a.replace(['%', '_', '\\'], ""))));
+            wh = " WHERE action LIKE $1".into();
+        }
+        let total: i64 = {
+            let q = bind_args!(
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT COUNT(*) AS n FROM audit_log{wh}"
+                ))),
+                args.clone()
+            );
+            let r = q.fetch_one(self.pool()).await.map_err(qerr(op))?;
+            get(&r, "n", op)?
+        };
+        let n = args.len();
+        args.push(Arg::I(limit));
+        args.push(Arg::I(offset));
+        let sql = format!(
+            "SELECT id, at, actor_kind, actor, action, target, detail, remote FROM audit_log{wh} \
+             ORDER BY id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let rows = bind_args!(sqlx::query(AssertSqlSafe(sql.clone())), args)
+            .fetch_all(self.pool())
+            .await
+            .map_err(qerr(op))?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: get(r, "id", op)?,
+                    at: rfc3339(get(r, "at", op)?),
+                    actor_kind: get(r, "actor_kind", op)?,
+                    actor: get(r, "actor", op)?,
+                    action: get(r, "action", op)?,
+                    target: get(r, "target", op)?,
+                    detail: json_of(&get::<String>(r, "detail", op)?, op)?,
+                    remote: get(r, "remote", op)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Page {
+            items,
+            total,
+            offset,
+            limit,
+        })
+    }
+
+    // ---------------------------------------------------- enrollment tokens
+
+    /// Stores an enrollment token.
+    pub async fn create_enrollment_token(
+        &self,
+        id: &str,
+        secret_hash: &str,
+        description: &str,
+        created_by: &str,
+        expires_at: i64,
+        max_uses: i64,
+    ) -> Result<EnrollmentTokenInfo, StoreError> {
+        let _w = self.write_slot().await;
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO enrollment_tokens (id, secret_hash, description, created_by, created_at, expires_at, max_uses, uses) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
+        )
+        .bind(id)
+        .bind(secret_hash)
+        .bind(description)
+        .bind(created_by)
+        .bind(now)
+        .bind(expires_at)
+        .bind(max_uses)
+        .execute(self.pool())
+        .await
+        .map_err(qerr("create enrollment token"))?;
+        Ok(EnrollmentTokenInfo {
+            id: id.to_string(),
+            description: description.to_string(),
+            created_by: created_by.to_string(),
+            created_at: rfc3339(now),
+            expires_at: rfc3339(expires_at),
+            max_uses,
+            uses: 0,
+            revoked_at: None,
+        })
+    }
+
+    fn enroll_of(r: &AnyRow) -> Result<EnrollRow, StoreError> {
+        let op = "read enrollment token";
+        let expires_at: i64 = get(r, "expires_at", op)?;
+        Ok(EnrollRow {
+            info: EnrollmentTokenInfo {
+                id: get(r, "id", op)?,
+                description: get(r, "description", op)?,
+                created_by: get(r, "created_by", op)?,
+                created_at: rfc3339(get(r, "created_at", op)?),
+                expires_at: rfc3339(expires_at),
+                max_uses: get(r, "max_uses", op)?,
+                uses: get(r, "uses", op)?,
+                revoked_at: opt_time(get(r, "revoked_at", op)?),
+            },
+            secret_hash: get(r, "secret_hash", op)?,
+            expires_at,
+        })
+    }
+
+    /// An enrollment token by ID.
+    pub async fn enrollment_token(&self, id: &str) -> Result<Option<EnrollRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM enrollment_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(qerr("read enrollment token"))?;
+        row.as_ref().map(Self::enroll_of).transpose()
+    }
+
+    /// Every enrollment token.
+    pub async fn list_enrollment_tokens(&self) -> Result<Vec<EnrollmentTokenInfo>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM enrollment_tokens ORDER BY created_at")
+            .fetch_all(self.pool())
+            .await
+            .map_err(qerr("list enrollment tokens"))?;
+        rows.iter()
+            .map(|r| Self::enroll_of(r).map(|e| e.info))
+            .collect()
+    }
+
+    /// Revokes an enrollment token; false when there is none.
+    pub async fn revoke_enrollment_token(&self, id: &str) -> Result<bool, StoreError> {
+        let _w = self.write_slot().await;
+        let r = sqlx::query(
+            "UPDATE enrollment_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(qerr("revoke enrollment token"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Uses one enrollment of the token and records the agent, atomically:
+    /// false (and nothing stored) when the token is spent, expired or revoked.
+    pub async fn enroll_agent(&self, token_id: &str, a: NewAgent<'_>) -> Result<bool, StoreError> {
+        let op = "enroll agent";
+        let _w = self.write_slot().await;
+        let now = now_ms();
+        let mut tx = self.pool().begin().await.map_err(qerr(op))?;
+        let r = sqlx::query(
+            "UPDATE enrollment_tokens SET uses = uses + 1 \
+             WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 AND uses < max_uses",
+        )
+        .bind(token_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(qerr(op))?;
+        if r.rows_affected() != 1 {
+            tx.rollback().await.map_err(qerr(op))?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO agents (id, hostname, cert_sha256, cert_serial, cert_not_after, enrolled_at, enrollment_token) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(a.id)
+        .bind(a.hostname)
+        .bind(a.cert_sha256)
+        .bind(a.cert_serial)
+        .bind(a.cert_not_after)
+        .bind(now)
+        .bind(a.enrollment_token)
+        .execute(&mut *tx)
+        .await
+        .map_err(qerr(op))?;
+        tx.commit().await.map_err(qerr(op))?;
+        Ok(true)
+    }
+
+    // --------------------------------------------------------------- agents
+
+    fn agent_of(r: &AnyRow) -> Result<Agent, StoreError> {
+        let op = "read agent";
+        let counters: Option<String> = get(r, "counters", op)?;
+        Ok(Agent {
+            id: get(r, "id", op)?,
+            hostname: get(r, "hostname", op)?,
+            cert_sha256: get(r, "cert_sha256", op)?,
+            cert_not_after: rfc3339(get(r, "cert_not_after", op)?),
+            enrolled_at: rfc3339(get(r, "enrolled_at", op)?),
+            revoked_at: opt_time(get(r, "revoked_at", op)?),
+            last_seen_at: opt_time(get(r, "last_seen_at", op)?),
+            version: get(r, "version", op)?,
+            kernel: get(r, "kernel", op)?,
+            sensor_mode: get(r, "sensor_mode", op)?,
+            counters: counters.map(|c| json_of(&c, op)).transpose()?,
+            lost_events: get(r, "lost_events", op)?,
+            clock_skew_ms: get(r, "clock_skew_ms", op)?,
+        })
+    }
+
+    /// The agent holding the certificate with this SHA-256.
+    pub async fn agent_by_cert(&self, sha256: &str) -> Result<Option<Agent>, StoreError> {
+        let row = sqlx::query("SELECT * FROM agents WHERE cert_sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(qerr("read agent by certificate"))?;
+        row.as_ref().map(Self::agent_of).transpose()
+    }
+
+    /// An agent by ID.
+    pub async fn agent(&self, id: &str) -> Result<Option<Agent>, StoreError> {
+        let row = sqlx::query("SELECT * FROM agents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(qerr("read agent"))?;
+        row.as_ref().map(Self::agent_of).transpose()
+    }
+
+    /// Every agent, by host name.
+    pub async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM agents ORDER BY hostname, id")
+            .fetch_all(self.pool())
+            .await
+            .map_err(qerr("list agents"))?;
+        rows.iter().map(Self::agent_of).collect()
+    }
+
+    /// Revokes an agent; false when there is none or it already was.
+    pub async fn revoke_agent(&self, id: &str) -> Result<bool, StoreError> {
+        let _w = self.write_slot().await;
+        let r =
+            sqlx::query("UPDATE agents SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now_ms())
+                .bind(id)
+                .execute(self.pool())
+                .await
+                .map_err(qerr("revoke agent"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Records a heartbeat and updates the agent's health.
+    pub async fn heartbeat(&self, h: HeartbeatRow<'_>) -> Result<(), StoreError> {
+        let op = "record heartbeat";
+        let _w = self.write_slot().await;
+        let now = now_ms();
+        let mut tx = self.pool().begin().await.map_err(qerr(op))?;
+        sqlx::query(
+            "UPDATE agents SET last_seen_at = $1, version = $2, kernel = $3, sensor_mode = $4, \
+             counters = $5, lost_events = $6, clock_skew_ms = $7 WHERE id = $8",
+        )
+        .bind(now)
+        .bind(h.version)
+        .bind(h.kernel)
+        .bind(h.sensor_mode)
+        .bind(h.counters.to_string())
+        .bind(h.lost_events)
+        .bind(h.skew_ms)
+        .bind(h.agent_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(qerr(op))?;
+        sqlx::query(
+            "INSERT INTO heartbeats (agent_id, received_at, sent_at, lost_events, body) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(h.agent_id)
+        .bind(now)
+        .bind(h.sent_at)
+        .bind(h.lost_events)
+        .bind(h.body)
+        .execute(&mut *tx)
+        .await
+        .map_err(qerr(op))?;
+        tx.commit().await.map_err(qerr(op))?;
+        Ok(())
+    }
+
+    /// Heartbeats stored for an agent (health history).
+    pub async fn count_heartbeats(&self, agent_id: &str) -> Result<i64, StoreError> {
+        let op = "count heartbeats";
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM heartbeats WHERE agent_id = $1")
+            .bind(agent_id)
+            .fetch_one(self.pool())
+            .await
+            .map_err(qerr(op))?;
+        get(&r, "n", op)
+    }
+
+    /// Claims a batch ID for an agent inside `tx`; false when already seen.
+    async fn claim_batch(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        agent_id: &str,
+        batch_id: &str,
+        kind: &str,
+        items: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO batches (agent_id, batch_id, kind, received_at, items) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (agent_id, batch_id) DO NOTHING",
+        )
+        .bind(agent_id)
+        .bind(batch_id)
+        .bind(kind)
+        .bind(now)
+        .bind(items)
+        .execute(&mut **tx)
+        .await
+        .map_err(qerr("claim batch"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Stores a batch of alerts once: a replayed batch ID stores nothing.
+    pub async fn ingest_alerts(
+        &self,
+        agent_id: &str,
+        batch_id: &str,
+        alerts: Vec<AlertRow>,
+    ) -> Result<Ingested, StoreError> {
+        let op = "store alerts";
+        let _w = self.write_slot().await;
+        let now = now_ms();
+        let n = i64::try_from(alerts.len()).unwrap_or(i64::MAX);
+        let mut tx = self.pool().begin().await.map_err(qerr(op))?;
+        if !Self::claim_batch(&mut tx, agent_id, batch_id, "alerts", n, now).await? {
+            tx.rollback().await.map_err(qerr(op))?;
+            return Ok(Ingested::Duplicate);
+        }
+        for (i, a) in alerts.into_iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO alerts (agent_id, batch_id, batch_index, time_ms, agent_time_ms, received_at, rule, \
+                 priority, severity, severity_rank, output, process_name, container_id, status, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open', $14)",
+            )
+            .bind(agent_id)
+            .bind(batch_id)
+            .bind(i64::try_from(i).unwrap_or(i64::MAX))
+            .bind(a.time_ms)
+            .bind(a.agent_time_ms)
+            .bind(now)
+            .bind(a.rule)
+            .bind(a.priority)
+            .bind(a.severity)
+            .bind(a.severity_rank)
+            .bind(a.output)
+            .bind(a.process_name)
+            .bind(a.container_id)
+            .bind(a.body)
+            .execute(&mut *tx)
+            .await
+            .map_err(qerr(op))?;
+        }
+        sqlx::query("UPDATE agents SET last_seen_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(agent_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(qerr(op))?;
+        tx.commit().await.map_err(qerr(op))?;
+        Ok(Ingested::Stored(n))
+    }
+
+    /// Stores workload reports once per batch ID; each report replaces the
+    /// workload's previous findings.
+    pub async fn ingest_inventory(
+        &self,
+        agent_id: &str,
+        batch_id: &str,
+        reports: Vec<WorkloadReport>,
+    ) -> Result<Ingested, StoreError> {
+        let op = "store inventory";
+        let _w = self.write_slot().await;
+        let now = now_ms();
+        let n = i64::try_from(reports.len()).unwrap_or(i64::MAX);
+        let mut tx = self.pool().begin().await.map_err(qerr(op))?;
+        if !Self::claim_batch(&mut tx, agent_id, batch_id, "inventory", n, now).await? {
+            tx.rollback().await.map_err(qerr(op))?;
+            return Ok(Ingested::Duplicate);
+        }
+        for w in reports {
+            let existing = sqlx::query(
+                "SELECT id FROM workloads WHERE agent_id = $1 AND kind = $2 AND name = $3",
+            )
+            .bind(agent_id)
+            .bind(&w.kind)
+            .bind(&w.name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(qerr(op))?;
+            let findings = i64::try_from(w.vulns.len()).unwrap_or(i64::MAX);
+            let id = match existing {
+                Some(r) => {
+                    let id: String = get(&r, "id", op)?;
+                    sqlx::query(
+                        "UPDATE workloads SET image = $1, container_id = $2, distro = $3, packages_scanned = $4, \
+                         findings = $5, reported_at = $6 WHERE id = $7",
+                    )
+                    .bind(&w.image)
+                    .bind(&w.container_id)
+                    .bind(&w.distro)
+                    .bind(w.packages_scanned)
+                    .bind(findings)
+                    .bind(now)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(qerr(op))?;
+                    sqlx::query("DELETE FROM vulnerabilities WHERE workload_id = $1")
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(qerr(op))?;
+                    id
+                }
+                None => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    sqlx::query(
+                        "INSERT INTO workloads (id, agent_id, kind, name, image, container_id, distro, \
+                         packages_scanned, findings, reported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(&id)
+                    .bind(agent_id)
+                    .bind(&w.kind)
+                    .bind(&w.name)
+                    .bind(&w.image)
+                    .bind(&w.container_id)
+                    .bind(&w.distro)
+                    .bind(w.packages_scanned)
+                    .bind(findings)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(qerr(op))?;
+                    id
+                }
+            };
+            for v in w.vulns {
+                let fixed =
+                    serde_json::to_string(&v.fixed_versions).unwrap_or_else(|_| "[]".into());
+                sqlx::query(
+                    "INSERT INTO vulnerabilities (workload_id, vuln_id, cve, package, version, ecosystem, purl, \
+                     severity, severity_rank, fixed_versions, risk_score, summary) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(&id)
+                .bind(v.vuln_id)
+                .bind(v.cve)
+                .bind(v.package)
+                .bind(v.version)
+                .bind(v.ecosystem)
+                .bind(v.purl)
+                .bind(v.severity)
+                .bind(v.severity_rank)
+                .bind(fixed)
+                .bind(v.risk_score)
+                .bind(v.summary)
+                .execute(&mut *tx)
+                .await
+                .map_err(qerr(op))?;
+            }
+        }
+        tx.commit().await.map_err(qerr(op))?;
+        Ok(Ingested::Stored(n))
+    }
+
+    // --------------------------------------------------------------- alerts
+
+    fn alert_of(r: &AnyRow) -> Result<AlertRecord, StoreError> {
+        let op = "read alert";
+        Ok(AlertRecord {
+            id: get(r, "id", op)?,
+            agent_id: get(r, "agent_id", op)?,
+            time: rfc3339(get(r, "time_ms", op)?),
+            agent_time: rfc3339(get(r, "agent_time_ms", op)?),
+            received_at: rfc3339(get(r, "received_at", op)?),
+            rule: get(r, "rule", op)?,
+            priority: get(r, "priority", op)?,
+            severity: get(r, "severity", op)?,
+            output: get(r, "output", op)?,
+            process_name: get(r, "process_name", op)?,
+            container_id: get(r, "container_id", op)?,
+            status: get(r, "status", op)?,
+            status_by: get(r, "status_by", op)?,
+            status_at: opt_time(get(r, "status_at", op)?),
+            alert: json_of(&get::<String>(r, "body", op)?, op)?,
+        })
+    }
+
+    /// A page of alerts.
+    pub async fn list_alerts(
+        &self,
+        f: &AlertFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Page<AlertRecord>, StoreError> {
+        let op = "list alerts";
+        let mut conds: Vec<String> = Vec::new();
+        let mut args: Vec<Arg> = Vec::new();
+        let mut push = |cond: &str, a: Arg, conds: &mut Vec<String>| {
+            args.push(a);
+            conds.push(cond.replace("$?", &format!("${}", args.len())));
+        };
+        if let Some(s) = f.min_severity {
+            push("severity_rank >= $?", Arg::I(s), &mut conds);
+        }
+        if let Some(s) = &f.status {
+            push("status = $?", Arg::S(s.clone()), &mut conds);
+        }
+        if let Some(s) = &f.agent_id {
+            push("agent_id = $?", Arg::S(s.clone()), &mut conds);
+        }
+        if let Some(s) = &f.rule {
+            push("rule = $?", Arg::S(s.clone()), &mut conds);
+        }
+        if let Some(s) = f.since {
+            push("time_ms >= $?", Arg::I(s), &mut conds);
+        }
+        if let Some(s) = f.until {
+            push("time_ms < $?", Arg::I(s), &mut conds);
+        }
+        if let Some(s) = &f.q {
+            push(
+                "LOWER(output) LIKE $? ESCAPE '\\'",
+                Arg::S(like_pattern(s)),
+                &mut conds,
+            );
+        }
+        let order = match f.sort {
+            AlertSort::TimeDesc => "time_ms DESC, id DESC",
+            AlertSort::TimeAsc => "time_ms ASC, id ASC",
+            AlertSort::SeverityDesc => "severity_rank DESC, time_ms DESC, id DESC",
+            AlertSort::SeverityAsc => "severity_rank ASC, time_ms DESC, id DESC",
+        };
+        self.page(
+            op,
+            "alerts",
+            &conds,
+            args,
+            order,
+            offset,
+            limit,
+            Self::alert_of,
+        )
+        .await
+    }
+
+    /// One alert.
+    pub async fn alert(&self, id: i64) -> Result<Option<AlertRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM alerts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(qerr("read alert"))?;
+        row.as_ref().map(Self::alert_of).transpose()
+    }
+
+    /// Sets an alert's status; false when there is no such alert.
+    pub async fn set_alert_status(
+        &self,
+        id: i64,
+        status: &str,
+        by: &str,
+    ) -> Result<bool, StoreError> {
+        let _w = self.write_slot().await;
+        let r = sqlx::query(
+            "UPDATE alerts SET status = $1, status_by = $2, status_at = $3 WHERE id = $4",
+        )
+        .bind(status)
+        .bind(by)
+        .bind(now_ms())
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(qerr("set alert status"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// How many alerts are stored in all.
+    pub async fn count_alerts(&self) -> Result<i64, StoreError> {
+        let op = "count alerts";
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM alerts")
+            .fetch_one(self.pool())
+            .await
+            .map_err(qerr(op))?;
+        get(&r, "n", op)
+    }
+
+    // ------------------------------------------------------------ workloads
+
+    fn workload_of(r: &AnyRow) -> Result<Workload, StoreError> {
+        let op = "read workload";
+        Ok(Workload {
+            id: get(r, "id", op)?,
+            agent_id: get(r, "agent_id", op)?,
+            kind: get(r, "kind", op)?,
+            name: get(r, "name", op)?,
+            image: get(r, "image", op)?,
+            container_id: get(r, "container_id", op)?,
+            distro: get(r, "distro", op)?,
+            packages_scanned: get(r, "packages_scanned", op)?,
+            findings: get(r, "findings", op)?,
+            reported_at: rfc3339(get(r, "reported_at", op)?),
+        })
+    }
+
+    /// A page of workloads.
+    pub async fn list_workloads(
+        &self,
+        f: &WorkloadFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Page<Workload>, StoreError> {
+        let mut conds = Vec::new();
+        let mut args = Vec::new();
+        if let Some(s) = &f.agent_id {
+            args.push(Arg::S(s.clone()));
+            conds.push(format!("agent_id = ${}", args.len()));
+        }
+        if let Some(s) = &f.kind {
+            args.push(Arg::S(s.clone()));
+            conds.push(format!("kind = ${}", args.len()));
+        }
+        if let Some(s) = &f.q {
+            args.push(Arg::S(like_pattern(s)));
+            conds.push(format!("LOWER(name) LIKE ${} ESCAPE '\\'", args.len()));
+        }
+        let order = match f.sort {
+            WorkloadSort::Name => "name ASC, id ASC",
+            WorkloadSort::FindingsDesc => "findings DESC, name ASC",
+            WorkloadSort::ReportedDesc => "reported_at DESC, name ASC",
+        };
+        self.page(
+            "list workloads",
+            "workloads",
+            &conds,
+            args,
+            order,
+            offset,
+            limit,
+            Self::workload_of,
+        )
+        .await
+    }
+
+    /// One workload.
+    pub async fn workload(&self, id: &str) -> Result<Option<Workload>, StoreError> {
+        let row = sqlx::query("SELECT * FROM workloads WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(qerr("read workload"))?;
+        row.as_ref().map(Self::workload_of).transpose()
+    }
+
+    // ------------------------------------------------------ vulnerabilities
+
+    fn vuln_of(r: &AnyRow) -> Result<VulnRecord, StoreError> {
+        let op = "read vulnerability";
+        let fixed: String = get(r, "fixed_versions", op)?;
+        Ok(VulnRecord {
+            id: get(r, "id", op)?,
+            workload_id: get(r, "workload_id", op)?,
+            workload_name: get(r, "workload_name", op)?,
+            vuln_id: get(r, "vuln_id", op)?,
+            cve: get(r, "cve", op)?,
+            package: get(r, "package", op)?,
+            version: get(r, "version", op)?,
+            ecosystem: get(r, "ecosystem", op)?,
+            purl: get(r, "purl", op)?,
+            severity: get(r, "severity", op)?,
+            fixed_versions: serde_json::from_str(&fixed).map_err(|e| StoreError::Corrupt {
+                op: op.into(),
+                reason: e.to_string(),
+            })?,
+            risk_score: get(r, "risk_score", op)?,
+            summary: get(r, "summary", op)?,
+        })
+    }
+
+    /// A page of vulnerability findings across the fleet.
+    pub async fn list_vulns(
+        &self,
+        f: &VulnFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Page<VulnRecord>, StoreError> {
+        let mut conds = Vec::new();
+        let mut args = Vec::new();
+        if let Some(s) = f.min_severity {
+            args.push(Arg::I(s));
+            conds.push(format!("v.severity_rank >= ${}", args.len()));
+        }
+        if let Some(s) = &f.workload_id {
+            args.push(Arg::S(s.clone()));
+            conds.push(format!("v.workload_id = ${}", args.len()));
+        }
+        if let Some(s) = &f.id {
+            args.push(Arg::S(s.clone()));
+            let n = args.len();
+            conds.push(format!("(v.vuln_id = ${n} OR v.cve = ${n})"));
+        }
+        if let Some(s) = &f.package {
+            args.push(Arg::S(s.clone()));
+            conds.push(format!("v.package = ${}", args.len()));
+        }
+        let order = match f.sort {
+            VulnSort::RiskDesc => "v.risk_score DESC, v.id ASC",
+            VulnSort::SeverityDesc => "v.severity_rank DESC, v.risk_score DESC, v.id ASC",
+            VulnSort::Package => "v.package ASC, v.id ASC",
+            VulnSort::Id => "v.vuln_id ASC, v.id ASC",
+        };
+        self.page(
+            "list vulnerabilities",
+            "vulnerabilities v JOIN workloads w ON w.id = v.workload_id",
+            &conds,
+            args,
+            order,
+            offset,
+            limit,
+            Self::vuln_of,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn page<T>(
+        &self,
+        op: &str,
+        from: &str,
+        conds: &[String],
+        mut args: Vec<Arg>,
+        order: &str,
+        offset: i64,
+        limit: i64,
+        of: fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
+        let wh = if conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conds.join(" AND "))
+        };
+        let total: i64 = {
+            let sql = format!("SELECT COUNT(*) AS n FROM {from}{wh}");
+            let r = bind_args!(sqlx::query(AssertSqlSafe(sql.clone())), args.clone())
+                .fetch_one(self.pool())
+                .await
+                .map_err(qerr(op))?;
+            get(&r, "n", op)?
+        };
+        let cols = if from.starts_with("vulnerabilities") {
+            "v.*, w.name AS workload_name"
+        } else {
+            "*"
+        };
+        let n = args.len();
+        args.push(Arg::I(limit));
+        args.push(Arg::I(offset));
+        let sql = format!(
+            "SELECT {cols} FROM {from}{wh} ORDER BY {order} LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let rows = bind_args!(sqlx::query(AssertSqlSafe(sql.clone())), args)
+            .fetch_all(self.pool())
+            .await
+            .map_err(qerr(op))?;
+        let items = rows.iter().map(of).collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            total,
+            offset,
+            limit,
+        })
+    }
+
+    // ------------------------------------------------------------- settings
+
+    /// The settings in force (defaults for keys never set).
+    pub async fn settings(&self) -> Result<Settings, StoreError> {
+        let op = "read settings";
+        let rows = sqlx::query("SELECT key, value FROM settings")
+            .fetch_all(self.pool())
+            .await
+            .map_err(qerr(op))?;
+        let mut obj =
+            serde_json::to_value(Settings::default()).map_err(|e| StoreError::Corrupt {
+                op: op.into(),
+                reason: e.to_string(),
+            })?;
+        for r in &rows {
+            let k: String = get(r, "key", op)?;
+            let v: String = get(r, "value", op)?;
+            if let Some(m) = obj.as_object_mut() {
+                if m.contains_key(&k) {
+                    m.insert(k, json_of(&v, op)?);
+                }
+            }
+        }
+        serde_json::from_value(obj).map_err(|e| StoreError::Corrupt {
+            op: op.into(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Stores every setting.
+    pub async fn put_settings(&self, s: &Settings, by: &str) -> Result<(), StoreError> {
+        let op = "write settings";
+        let _w = self.write_slot().await;
+        let obj = serde_json::to_value(s).map_err(|e| StoreError::Corrupt {
+            op: op.into(),
+            reason: e.to_string(),
+        })?;
+        let now = now_ms();
+        let mut tx = self.pool().begin().await.map_err(qerr(op))?;
+        if let Some(m) = obj.as_object() {
+            for (k, v) in m {
+                sqlx::query(
+                    "INSERT INTO settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, \
+                     updated_by = excluded.updated_by",
+                )
+                .bind(k)
+                .bind(v.to_string())
+                .bind(now)
+                .bind(by)
+                .execute(&mut *tx)
+                .await
+                .map_err(qerr(op))?;
+            }
+        }
+        tx.commit().await.map_err(qerr(op))?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ retention
+
+    /// Deletes what the retention settings say is too old or too much.
+    pub async fn apply_retention(&self, s: &Settings) -> Result<RetentionReport, StoreError> {
+        let op = "apply retention";
+        let _w = self.write_slot().await;
+        let now = now_ms();
+        let day = 86_400_000i64;
+        let mut rep = RetentionReport::default();
+        let exec = |sql: &'static str, a: i64| async move {
+            sqlx::query(sql)
+                .bind(a)
+                .execute(self.pool())
+                .await
+                .map(|r| i64::try_from(r.rows_affected()).unwrap_or(i64::MAX))
+                .map_err(qerr(op))
+        };
+        rep.alerts_deleted += exec(
+            "DELETE FROM alerts WHERE time_ms < $1",
+            now - s.alert_retention_days.saturating_mul(day),
+        )
+        .await?;
+        // Size: keep the newest `max` by ID (IDs grow with arrival).
+        rep.alerts_deleted += exec(
+            "DELETE FROM alerts WHERE id <= (SELECT id FROM alerts ORDER BY id DESC LIMIT 1 OFFSET $1)",
+            s.alert_retention_max.max(0),
+        )
+        .await?;
+        rep.heartbeats_deleted += exec(
+            "DELETE FROM heartbeats WHERE received_at < $1",
+            now - s.heartbeat_retention_days.saturating_mul(day),
+        )
+        .await?;
+        rep.heartbeats_deleted += exec(
+            "DELETE FROM heartbeats WHERE id <= (SELECT id FROM heartbeats ORDER BY id DESC LIMIT 1 OFFSET $1)",
+            s.heartbeat_retention_max.max(0),
+        )
+        .await?;
+        // Batch IDs are kept as long as alerts plus a week, so a late replay of a
+        // spooled batch is still recognised.
+        rep.batches_deleted += exec(
+            "DELETE FROM batches WHERE received_at < $1",
+            now - (s.alert_retention_days.saturating_add(7)).saturating_mul(day),
+        )
+        .await?;
+        rep.sessions_deleted += exec("DELETE FROM sessions WHERE expires_at < $1", now).await?;
+        Ok(rep)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
+        assert_eq!(like_pattern("Shell"), "%shell%");
+    }
+}
