@@ -317,6 +317,13 @@ impl Enricher {
         if self.entry(p.pid).is_none() {
             return;
         }
+        // The kernel's parent is current: a process whose parent exited has been
+        // reparented (to init or a subreaper) since the tree last saw it.
+        if p.ppid != 0 {
+            if let Some(e) = self.tree.get_mut(p.pid) {
+                e.ppid = p.ppid;
+            }
+        }
         let Some(e) = self.tree.get(p.pid) else {
             return;
         };
