@@ -239,7 +239,10 @@ fn detectors_feed_grouped_outputs_and_rules_reload_atomically() {
         .collect();
     assert_eq!(shells.len(), 2, "{lines:#?}");
     assert_eq!(shells[0]["attack"][0], "T1059.004");
-    let exit_alert = lines.iter().find(|l| l["rule"] == "Process Exited").unwrap();
+    let exit_alert = lines
+        .iter()
+        .find(|l| l["rule"] == "Process Exited")
+        .unwrap();
     assert_eq!(exit_alert["priority"], "NOTICE");
     assert_eq!(exit_alert["severity"], "LOW");
     assert_eq!(exit_alert["attack"], serde_json::json!(["T1070"]));
@@ -299,7 +302,10 @@ fn detectors_feed_grouped_outputs_and_rules_reload_atomically() {
         .filter(|l| l["kind"] == "alert_summary" && l["rule"] == "Shell Run")
         .map(|l| l["folded"].as_u64().unwrap())
         .sum();
-    assert_eq!(folded, 4, "3 over the limit + the one after the refused reload");
+    assert_eq!(
+        folded, 4,
+        "3 over the limit + the one after the refused reload"
+    );
     assert_eq!(summary.alerts.raised, 9, "{:?}", summary.alerts);
     assert_eq!(summary.alerts.folded, 4);
     assert_eq!(summary.alerts.by_priority["WARNING"], 6);
@@ -307,7 +313,9 @@ fn detectors_feed_grouped_outputs_and_rules_reload_atomically() {
     // The other output got the same alerts and summaries.
     let got = collected.lock().unwrap().clone();
     assert_eq!(
-        got.iter().filter(|l| l.starts_with("alert Shell Run")).count(),
+        got.iter()
+            .filter(|l| l.starts_with("alert Shell Run"))
+            .count(),
         2
     );
     let folded_out: u64 = got

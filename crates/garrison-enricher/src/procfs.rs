@@ -277,7 +277,8 @@ mod tests {
 
     #[test]
     fn status_extra_nspid_and_caps() {
-        let status = "Name:\tsh\nNSpid:\t4242\t1\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000200000\n";
+        let status =
+            "Name:\tsh\nNSpid:\t4242\t1\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000200000\n";
         assert_eq!(
             parse_status_extra(status),
             StatusExtra {

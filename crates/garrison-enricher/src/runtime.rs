@@ -336,7 +336,8 @@ mod tests {
 
     #[test]
     fn privileged_from_oci_spec_and_docker_hostconfig() {
-        let privileged = r#"{"process":{"capabilities":{"bounding":["CAP_CHOWN","CAP_SYS_ADMIN"]}},"linux":{}}"#;
+        let privileged =
+            r#"{"process":{"capabilities":{"bounding":["CAP_CHOWN","CAP_SYS_ADMIN"]}},"linux":{}}"#;
         let plain = r#"{"process":{"capabilities":{"bounding":["CAP_CHOWN"]}},"linux":{"maskedPaths":["/proc/kcore"]}}"#;
         let caps_but_masked = r#"{"process":{"capabilities":{"bounding":["CAP_SYS_ADMIN"]}},"linux":{"maskedPaths":["/proc/kcore"]}}"#;
         assert_eq!(oci_privileged(privileged), Some(true));

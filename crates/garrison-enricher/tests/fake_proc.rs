@@ -398,7 +398,9 @@ fn pid_namespace_session_leader_capabilities_login_user_and_privileged_container
         "Name:\tsh\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nNSpid:\t90\t1\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\n",
     )
     .unwrap();
-    let spec = f.base.join(format!("state/overlay-containers/{CID}/userdata"));
+    let spec = f
+        .base
+        .join(format!("state/overlay-containers/{CID}/userdata"));
     std::fs::create_dir_all(&spec).unwrap();
     std::fs::write(
         spec.join("config.json"),
@@ -413,7 +415,11 @@ fn pid_namespace_session_leader_capabilities_login_user_and_privileged_container
     e.enrich(&mut ev);
     let p = &ev.process;
     assert_eq!(p.vpid, Some(57));
-    assert_eq!(p.sname.as_deref(), Some("bash"), "session 56 is led by bash");
+    assert_eq!(
+        p.sname.as_deref(),
+        Some("bash"),
+        "session 56 is led by bash"
+    );
     assert_eq!(p.loginname.as_deref(), Some("alice"));
     assert_eq!(p.cap_effective, Some(0));
     assert_eq!(p.cap_permitted, Some(0));
@@ -423,7 +429,11 @@ fn pid_namespace_session_leader_capabilities_login_user_and_privileged_container
     e.enrich(&mut ev);
     assert_eq!(ev.process.vpid, Some(1));
     assert_eq!(ev.process.cap_effective, Some(0x1ff_ffff_ffff));
-    assert_eq!(ev.process.sname.as_deref(), Some("sh"), "its own session leader");
+    assert_eq!(
+        ev.process.sname.as_deref(),
+        Some("sh"),
+        "its own session leader"
+    );
     let c = ev.container.expect("container");
     assert_eq!(c.privileged, Some(true));
 

@@ -29,7 +29,10 @@ fn require_root() {
         .find_map(|l| l.strip_prefix("Uid:"))
         .and_then(|v| v.split_whitespace().nth(1))
         .unwrap();
-    assert_eq!(euid, "0", "the agent tests need root (CI runs them as root)");
+    assert_eq!(
+        euid, "0",
+        "the agent tests need root (CI runs them as root)"
+    );
 }
 
 fn script() -> PathBuf {
@@ -159,12 +162,20 @@ fn behaviors(mode: &str, arg: &Path) -> Vec<(String, String)> {
 }
 
 /// Waits until every (key, rule) has a matching alert; fails naming the missing ones.
-fn expect_alerts(agent: &Agent, expected: &[(String, String)], matches: impl Fn(&Value, &str) -> bool) {
+fn expect_alerts(
+    agent: &Agent,
+    expected: &[(String, String)],
+    matches: impl Fn(&Value, &str) -> bool,
+) {
     let mut missing: Vec<&(String, String)> = expected.iter().collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !missing.is_empty() && Instant::now() < deadline {
         let alerts = agent.alerts();
-        missing.retain(|(key, rule)| !alerts.iter().any(|a| a["rule"] == rule.as_str() && matches(a, key)));
+        missing.retain(|(key, rule)| {
+            !alerts
+                .iter()
+                .any(|a| a["rule"] == rule.as_str() && matches(a, key))
+        });
         if !missing.is_empty() {
             std::thread::sleep(Duration::from_millis(300));
         }
@@ -214,7 +225,11 @@ fn host_behaviors_raise_their_alerts() {
     assert_eq!(shadow["process"]["name"], "cat");
     assert_eq!(shadow["fields"]["fd.name"], "/etc/shadow");
     assert!(
-        shadow["attack"].as_array().unwrap().iter().any(|t| t.as_str().unwrap().starts_with('T')),
+        shadow["attack"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap().starts_with('T')),
         "{shadow}"
     );
     assert!(!shadow["ancestry"].as_array().unwrap().is_empty());
@@ -228,7 +243,10 @@ fn host_behaviors_raise_their_alerts() {
     assert!(rules_st["rules_loaded"].as_u64().unwrap() >= 60, "{st}");
     assert_eq!(rules_st["version"].as_str().unwrap().len(), 16);
     assert!(st["alerts"]["raised"].as_u64().unwrap() >= expected.len() as u64);
-    assert!(st["alerts"]["by_priority"].as_object().unwrap().len() >= 2, "{st}");
+    assert!(
+        st["alerts"]["by_priority"].as_object().unwrap().len() >= 2,
+        "{st}"
+    );
 }
 
 fn fixture_image() {
@@ -321,7 +339,10 @@ fn benign_workload_and_a_cargo_build_raise_no_alert() {
         .unwrap();
     let cargo_pid = u64::from(child.id());
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "cargo build/test of the small crate failed");
+    assert!(
+        out.status.success(),
+        "cargo build/test of the small crate failed"
+    );
 
     sentinel(&agent);
     let noisy: Vec<Value> = agent
