@@ -77,7 +77,7 @@ report() { # LABEL
 # and none is folded into a group.
 triggers() {
     for i in $(seq "$N"); do
-        cat /etc/shadow "$work/absent-$i" >/dev/null 2>&1
+        cat /etc/shadow "$work/absent-$i" >/dev/null 2>&1 || true
         sleep 0.02
     done
     sleep 2
