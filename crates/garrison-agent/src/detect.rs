@@ -75,6 +75,8 @@ pub fn merge_interest(base: &mut Interest, other: &Interest) {
     }
     base.ignore_prefixes
         .retain(|p| other.ignore_prefixes.contains(p));
+    // A detector that insists on a costly kind (see `Interest::costly_ok`) gets it.
+    base.costly_ok.extend(other.costly_ok.iter().copied());
 }
 
 /// The rules engine as a detector: the ruleset in force evaluated on every event.

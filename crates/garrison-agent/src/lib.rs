@@ -14,11 +14,11 @@ pub mod text;
 
 use detect::{Detector, Reloaded};
 use garrison_enricher::{Enricher, EnricherStats};
-use garrison_rules::output::Sink;
-use garrison_rules::{Alert, AlertSummary, Grouped, Grouper};
 use garrison_event::{
     Event, EventKind, EventSource, Interest, SourceError, SourceInfo, SourceStats,
 };
+use garrison_rules::output::Sink;
+use garrison_rules::{Alert, AlertSummary, Grouped, Grouper};
 use garrison_sensor_degraded::{DegradedSource, Options as DegradedOptions};
 use status::Status;
 use std::io::Write;

@@ -218,6 +218,47 @@ pub fn status_table(
                 "process tree: {} entries ({} exited), {} evicted",
                 s.enricher.tree.entries, s.enricher.tree.exited, s.enricher.tree.evicted
             );
+            for (name, d) in &s.detectors {
+                let mut line = format!("detector {name}:");
+                if let Some(n) = d.get("rules_loaded").and_then(|v| v.as_u64()) {
+                    let _ = write!(line, " {n} rules loaded");
+                }
+                if let Some(v) = d.get("version").and_then(|v| v.as_str()) {
+                    let _ = write!(line, ", ruleset version {v}");
+                }
+                if let Some(e) = d.get("reload_error").and_then(|v| v.as_str()) {
+                    let _ = write!(line, "; LAST RELOAD REFUSED: {e}");
+                }
+                let _ = writeln!(out, "{line}");
+            }
+            let a = &s.alerts;
+            let by: Vec<String> = a
+                .by_priority
+                .iter()
+                .map(|(p, n)| format!("{p} {n}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "alerts: {} raised ({}), {} written, {} folded into {} summaries",
+                a.raised,
+                if by.is_empty() {
+                    "none".to_string()
+                } else {
+                    by.join(", ")
+                },
+                a.written,
+                a.folded,
+                a.summaries
+            );
+            if a.output_failures > 0 || a.output_backlog_dropped > 0 {
+                let _ = writeln!(
+                    out,
+                    "ALERT OUTPUT PROBLEMS: {} failed writes ({}), {} not queued to file/syslog/webhook",
+                    a.output_failures,
+                    a.last_output_error.as_deref().unwrap_or("-"),
+                    a.output_backlog_dropped
+                );
+            }
         }
     }
     if let Some(serde_json::Value::Object(p)) = probe {
@@ -295,6 +336,14 @@ mod tests {
         assert!(t.contains("DEGRADED: --no-bpf given"), "{t}");
         assert!(t.contains("proc-connector, fanotify"), "{t}");
         assert!(t.contains("exec"), "{t}");
+        assert!(
+            t.contains("detector rules: 84 rules loaded, ruleset version 0123456789abcdef"),
+            "{t}"
+        );
+        assert!(
+            t.contains("alerts: 3 raised (WARNING 3), 2 written, 1 folded into 0 summaries"),
+            "{t}"
+        );
         let t = status_table(Some(&s), false, None);
         assert!(t.contains("NOT running"), "{t}");
         let mut s = s;

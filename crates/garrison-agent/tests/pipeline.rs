@@ -32,6 +32,7 @@ impl EventSource for Scripted {
             degraded: false,
             reason: None,
             kinds: EventKind::ALL.to_vec(),
+            notes: Vec::new(),
         }
     }
     fn set_interest(&mut self, interest: &Interest) -> Result<(), SourceError> {
@@ -239,7 +240,10 @@ fn detectors_feed_grouped_outputs_and_rules_reload_atomically() {
         .collect();
     assert_eq!(shells.len(), 2, "{lines:#?}");
     assert_eq!(shells[0]["attack"][0], "T1059.004");
-    let exit_alert = lines.iter().find(|l| l["rule"] == "Process Exited").unwrap();
+    let exit_alert = lines
+        .iter()
+        .find(|l| l["rule"] == "Process Exited")
+        .unwrap();
     assert_eq!(exit_alert["priority"], "NOTICE");
     assert_eq!(exit_alert["severity"], "LOW");
     assert_eq!(exit_alert["attack"], serde_json::json!(["T1070"]));
@@ -299,7 +303,10 @@ fn detectors_feed_grouped_outputs_and_rules_reload_atomically() {
         .filter(|l| l["kind"] == "alert_summary" && l["rule"] == "Shell Run")
         .map(|l| l["folded"].as_u64().unwrap())
         .sum();
-    assert_eq!(folded, 4, "3 over the limit + the one after the refused reload");
+    assert_eq!(
+        folded, 4,
+        "3 over the limit + the one after the refused reload"
+    );
     assert_eq!(summary.alerts.raised, 9, "{:?}", summary.alerts);
     assert_eq!(summary.alerts.folded, 4);
     assert_eq!(summary.alerts.by_priority["WARNING"], 6);
@@ -307,10 +314,17 @@ fn detectors_feed_grouped_outputs_and_rules_reload_atomically() {
     // The other output got the same alerts and summaries.
     let got = collected.lock().unwrap().clone();
     assert_eq!(
-        got.iter().filter(|l| l.starts_with("alert Shell Run")).count(),
+        got.iter()
+            .filter(|l| l.starts_with("alert Shell Run"))
+            .count(),
         2
     );
-    assert!(got.contains(&"summary Shell Run 4".to_string()), "{got:?}");
+    let folded_out: u64 = got
+        .iter()
+        .filter_map(|l| l.strip_prefix("summary Shell Run "))
+        .map(|n| n.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(folded_out, 4, "{got:?}");
     let st: Value = serde_json::from_slice(&std::fs::read(&status_path).unwrap()).unwrap();
     assert_eq!(st["running"], false);
     assert_eq!(st["detectors"]["exitwatch"]["ticked"], true);
@@ -331,4 +345,9 @@ fn interests_merge_kinds_and_prefixes() {
     assert_eq!(a.read_prefixes, vec!["/etc/shadow", "/root/.ssh/"]);
     assert!(!a.ignore_prefixes.iter().any(|p| p == "/proc/"));
     assert_eq!(a.ignore_prefixes.len(), before - 1);
+    // A detector insisting on a costly kind (raw_syscalls for module calls) gets it.
+    let c = Interest::kinds([EventKind::Module]).insist_on([EventKind::Module]);
+    assert!(a.costly_ok.is_empty());
+    merge_interest(&mut a, &c);
+    assert!(a.wants(EventKind::Module) && a.costly_ok.contains(&EventKind::Module));
 }

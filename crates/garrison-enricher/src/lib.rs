@@ -233,11 +233,15 @@ impl Enricher {
                     comm: event.process.comm.clone(),
                     ..ProcEntry::default()
                 });
+                // A child's pid in its namespace is known only when the parent
+                // lives in the host's PID namespace (its pid there is its own).
+                let vpid = (parent.vpid == Some(parent.pid)).then_some(child_pid);
                 self.tree.insert(ProcEntry {
                     pid: child_pid,
                     ppid: pid,
                     exited: None,
                     start_ns: None,
+                    vpid,
                     ..parent
                 });
             }
@@ -260,7 +264,19 @@ impl Enricher {
                         ..ProcEntry::default()
                     });
                 }
+                // An exec may change the capabilities (file caps, setuid root) and
+                // follows a setsid: read them again while the process is there.
+                let extra = self.procfs.status_extra(pid);
+                let sid = self.procfs.session(pid);
                 if let Some(e) = self.tree.get_mut(pid) {
+                    if let Some(x) = extra {
+                        e.vpid = x.vpid.or(e.vpid);
+                        e.cap_effective = x.cap_effective.or(e.cap_effective);
+                        e.cap_permitted = x.cap_permitted.or(e.cap_permitted);
+                    }
+                    if sid.is_some() {
+                        e.sid = sid;
+                    }
                     e.comm = event.process.comm.clone();
                     e.exe = Some(exe);
                     e.args = args;
@@ -301,6 +317,13 @@ impl Enricher {
         if self.entry(p.pid).is_none() {
             return;
         }
+        // The kernel's parent is current: a process whose parent exited has been
+        // reparented (to init or a subreaper) since the tree last saw it.
+        if p.ppid != 0 {
+            if let Some(e) = self.tree.get_mut(p.pid) {
+                e.ppid = p.ppid;
+            }
+        }
         let Some(e) = self.tree.get(p.pid) else {
             return;
         };
@@ -323,6 +346,16 @@ impl Enricher {
         if p.comm.is_empty() {
             p.comm.clone_from(&e.comm);
         }
+        if p.vpid.is_none() {
+            p.vpid = e.vpid;
+        }
+        if p.cap_effective.is_none() {
+            p.cap_effective = e.cap_effective;
+        }
+        if p.cap_permitted.is_none() {
+            p.cap_permitted = e.cap_permitted;
+        }
+        let sid = e.sid;
         let mut ancestors = Vec::with_capacity(max_anc.min(8));
         let mut next = p.ppid;
         let mut seen = [0u32; 64];
@@ -361,6 +394,19 @@ impl Enricher {
             next = a.ppid;
         }
         event.process.ancestors = ancestors;
+        // The session leader: the login shell, sshd's child, a container's init.
+        if event.process.sname.is_none() {
+            if let Some(sid) = sid.filter(|s| *s != 0) {
+                if sid == event.process.pid {
+                    event.process.sname = Some(event.process.comm.clone());
+                } else {
+                    if self.tree.get(sid).is_none() {
+                        self.load(sid);
+                    }
+                    event.process.sname = self.tree.get(sid).map(|l| l.comm.clone());
+                }
+            }
+        }
     }
 
     /// The cgroup path of a cgroup id.
@@ -450,6 +496,7 @@ impl Enricher {
                 image: meta.image,
                 image_id: meta.image_id,
                 pod,
+                privileged: meta.privileged,
                 ..Container::default()
             })),
             meta_tries: tries,
@@ -484,6 +531,12 @@ impl Enricher {
         let (uid, gid) = (event.process.uid, event.process.gid);
         event.process.user = self.users.lookup(key, &dirs, IdKind::User, uid);
         event.process.group = self.users.lookup(key, &dirs, IdKind::Group, gid);
+        // The login uid is the host's (set at login, inherited into containers).
+        if let (Some(login), Some(host_key)) = (event.process.loginuid, self.host_root_key) {
+            let host_root = self.config.host_root.clone();
+            let host_dirs = || vec![host_root.clone()];
+            event.process.loginname = self.users.lookup(host_key, &host_dirs, IdKind::User, login);
+        }
     }
 
     /// Remembers `pid` as a recent process of root `key`.

@@ -27,6 +27,38 @@ pub struct ProcSnapshot {
     pub cwd: Option<String>,
     /// The cgroup2 path (the `0::` line of `cgroup`).
     pub cgroup: Option<String>,
+    /// Session id (`stat` field 6): the session leader's pid.
+    pub sid: Option<u32>,
+    /// Pid in its own PID namespace (the last `NSpid:` of `status`).
+    pub vpid: Option<u32>,
+    /// Effective capabilities (`CapEff:`).
+    pub cap_effective: Option<u64>,
+    /// Permitted capabilities (`CapPrm:`).
+    pub cap_permitted: Option<u64>,
+}
+
+/// What `/proc/PID/status` says beyond the ids: pid namespace view and capabilities.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusExtra {
+    /// The last `NSpid:` value.
+    pub vpid: Option<u32>,
+    /// `CapEff:` (hex).
+    pub cap_effective: Option<u64>,
+    /// `CapPrm:` (hex).
+    pub cap_permitted: Option<u64>,
+}
+
+/// Parses `NSpid:`, `CapEff:` and `CapPrm:` out of `/proc/PID/status`.
+pub fn parse_status_extra(text: &str) -> StatusExtra {
+    let line = |name: &str| text.lines().find_map(|l| l.strip_prefix(name));
+    let hex = |name: &str| line(name).and_then(|v| u64::from_str_radix(v.trim(), 16).ok());
+    StatusExtra {
+        vpid: line("NSpid:")
+            .and_then(|v| v.split_whitespace().last())
+            .and_then(|v| v.parse().ok()),
+        cap_effective: hex("CapEff:"),
+        cap_permitted: hex("CapPrm:"),
+    }
 }
 
 /// The parts of `/proc/PID/stat` the tree uses.
@@ -38,6 +70,8 @@ pub struct Stat {
     pub ppid: u32,
     /// Start time in clock ticks since boot.
     pub start_ticks: u64,
+    /// Session id.
+    pub sid: u32,
 }
 
 /// Parses `/proc/PID/stat`. The command name may hold spaces and parentheses, so
@@ -53,10 +87,13 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     // rest[0] = state (field 3), rest[1] = ppid (field 4), starttime is field 22.
     let ppid = rest.get(1)?.parse().ok()?;
     let start_ticks = rest.get(19)?.parse().ok()?;
+    // rest[3] = session (field 6).
+    let sid = rest.get(3)?.parse().ok()?;
     Some(Stat {
         comm,
         ppid,
         start_ticks,
+        sid,
     })
 }
 
@@ -140,9 +177,9 @@ impl ProcFs {
     pub fn read(&self, pid: u32, max_args: usize) -> Option<ProcSnapshot> {
         let stat = std::fs::read_to_string(self.path(pid, "stat")).ok()?;
         let stat = parse_stat(&stat)?;
-        let (uid, gid) = std::fs::read_to_string(self.path(pid, "status"))
-            .map(|s| parse_status_ids(&s))
-            .unwrap_or((None, None));
+        let status = std::fs::read_to_string(self.path(pid, "status")).unwrap_or_default();
+        let (uid, gid) = parse_status_ids(&status);
+        let extra = parse_status_extra(&status);
         let args = std::fs::read(self.path(pid, "cmdline"))
             .map(|b| parse_cmdline(&b, max_args))
             .unwrap_or_default();
@@ -159,7 +196,27 @@ impl ProcFs {
             args,
             cwd: self.link(pid, "cwd"),
             cgroup: self.cgroup(pid),
+            sid: Some(stat.sid),
+            vpid: extra.vpid,
+            cap_effective: extra.cap_effective,
+            cap_permitted: extra.cap_permitted,
         })
+    }
+
+    /// The session id of a live process.
+    pub fn session(&self, pid: u32) -> Option<u32> {
+        std::fs::read_to_string(self.path(pid, "stat"))
+            .ok()
+            .and_then(|t| parse_stat(&t))
+            .map(|s| s.sid)
+    }
+
+    /// Re-reads what `status` says beyond the ids (after an exec, which may change
+    /// the capabilities); `None` when the process is gone.
+    pub fn status_extra(&self, pid: u32) -> Option<StatusExtra> {
+        std::fs::read_to_string(self.path(pid, "status"))
+            .ok()
+            .map(|s| parse_status_extra(&s))
     }
 
     /// The target of `ROOT/PID/NAME` (a symlink in /proc).
@@ -196,6 +253,7 @@ mod tests {
         assert_eq!(s.comm, "a (b) c");
         assert_eq!(s.ppid, 99);
         assert_eq!(s.start_ticks, 5555);
+        assert_eq!(s.sid, 1234);
         assert_eq!(parse_stat("garbage"), None);
         assert_eq!(parse_stat("1 (x) S"), None);
         assert_eq!(parse_stat(")("), None);
@@ -215,5 +273,24 @@ mod tests {
         );
         assert_eq!(cgroup2_path("1:cpu:/x\n"), None);
         assert_eq!(strip_deleted("/tmp/x (deleted)"), ("/tmp/x", true));
+    }
+
+    #[test]
+    fn status_extra_nspid_and_caps() {
+        let status =
+            "Name:\tsh\nNSpid:\t4242\t1\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000200000\n";
+        assert_eq!(
+            parse_status_extra(status),
+            StatusExtra {
+                vpid: Some(1),
+                cap_effective: Some(1 << 21),
+                cap_permitted: Some(0x1ff_ffff_ffff),
+            }
+        );
+        assert_eq!(parse_status_extra("Name:\tx\n"), StatusExtra::default());
+        assert_eq!(
+            parse_status_extra("NSpid:\t77\nCapEff:\tzz\n").vpid,
+            Some(77)
+        );
     }
 }

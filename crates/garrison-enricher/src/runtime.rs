@@ -23,6 +23,32 @@ pub struct ContainerMeta {
     pub pod_name: Option<String>,
     /// Kubernetes namespace (same).
     pub pod_namespace: Option<String>,
+    /// Runs privileged (podman: the OCI spec keeps every capability and masks no
+    /// path; Docker: `HostConfig.Privileged`).
+    pub privileged: Option<bool>,
+}
+
+/// Whether an OCI runtime spec (`config.json`) describes a privileged container:
+/// `CAP_SYS_ADMIN` in the bounding set and no masked paths (what `--privileged`
+/// gives); `None` when the text is not a spec.
+pub fn oci_privileged(text: &str) -> Option<bool> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let bounding = v
+        .pointer("/process/capabilities/bounding")?
+        .as_array()?
+        .iter()
+        .any(|c| c.as_str() == Some("CAP_SYS_ADMIN"));
+    let masked = v
+        .pointer("/linux/maskedPaths")
+        .and_then(|m| m.as_array())
+        .is_some_and(|m| !m.is_empty());
+    Some(bounding && !masked)
+}
+
+/// Docker's `hostconfig.json`: `Privileged`.
+pub fn docker_privileged(text: &str) -> Option<bool> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    v.get("Privileged")?.as_bool()
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +115,7 @@ pub fn parse_storage(containers: &str, images: Option<&str>) -> HashMap<String, 
                 pod_name: meta.pod_name.or(k8s_pod),
                 pod_namespace: k8s_ns,
                 name,
+                privileged: None,
             };
             (c.id, m)
         })
@@ -137,6 +164,7 @@ pub fn parse_docker(text: &str) -> Option<ContainerMeta> {
         pod_name,
         pod_namespace,
         name,
+        privileged: None,
     })
 }
 
@@ -245,16 +273,34 @@ impl RuntimeState {
                     .join("containers")
                     .join(id)
                     .join("config.v2.json");
-                std::fs::read_to_string(path)
+                let mut meta = std::fs::read_to_string(&path)
                     .ok()
-                    .and_then(|t| parse_docker(&t))
+                    .and_then(|t| parse_docker(&t))?;
+                meta.privileged = std::fs::read_to_string(path.with_file_name("hostconfig.json"))
+                    .ok()
+                    .and_then(|t| docker_privileged(&t));
+                Some(meta)
             }
             _ => {
-                if let Some(m) = self.storage.get(id) {
-                    return Some(m.clone());
+                let mut meta = match self.storage.get(id) {
+                    Some(m) => m.clone(),
+                    None => {
+                        self.reload_storage_if_changed();
+                        self.storage.get(id).cloned()?
+                    }
+                };
+                if meta.privileged.is_some() {
+                    return Some(meta);
                 }
-                self.reload_storage_if_changed();
-                self.storage.get(id).cloned()
+                // <driver>-containers/<id>/userdata/config.json: the OCI spec.
+                meta.privileged = self.storage_files().iter().find_map(|f| {
+                    let spec = f.parent()?.join(id).join("userdata").join("config.json");
+                    std::fs::read_to_string(spec)
+                        .ok()
+                        .and_then(|t| oci_privileged(&t))
+                });
+                self.storage.insert(id.to_string(), meta.clone());
+                Some(meta)
             }
         }
     }
@@ -286,6 +332,21 @@ mod tests {
         assert_eq!(k.pod_namespace.as_deref(), Some("prod"));
         assert!(parse_storage("not json", None).is_empty());
         assert!(parse_storage(r#"[{"names":[]}]"#, None).is_empty());
+    }
+
+    #[test]
+    fn privileged_from_oci_spec_and_docker_hostconfig() {
+        let privileged =
+            r#"{"process":{"capabilities":{"bounding":["CAP_CHOWN","CAP_SYS_ADMIN"]}},"linux":{}}"#;
+        let plain = r#"{"process":{"capabilities":{"bounding":["CAP_CHOWN"]}},"linux":{"maskedPaths":["/proc/kcore"]}}"#;
+        let caps_but_masked = r#"{"process":{"capabilities":{"bounding":["CAP_SYS_ADMIN"]}},"linux":{"maskedPaths":["/proc/kcore"]}}"#;
+        assert_eq!(oci_privileged(privileged), Some(true));
+        assert_eq!(oci_privileged(plain), Some(false));
+        assert_eq!(oci_privileged(caps_but_masked), Some(false));
+        assert_eq!(oci_privileged("[]"), None);
+        assert_eq!(docker_privileged(r#"{"Privileged":true}"#), Some(true));
+        assert_eq!(docker_privileged(r#"{"Privileged":false}"#), Some(false));
+        assert_eq!(docker_privileged("{}"), None);
     }
 
     #[test]

@@ -29,6 +29,14 @@ pub struct ProcEntry {
     pub root_key: Option<(u64, u64)>,
     /// When it exited (kept a while so late events still resolve).
     pub exited: Option<Instant>,
+    /// Session id (the session leader's pid).
+    pub sid: Option<u32>,
+    /// Pid in its own PID namespace.
+    pub vpid: Option<u32>,
+    /// Effective capabilities.
+    pub cap_effective: Option<u64>,
+    /// Permitted capabilities.
+    pub cap_permitted: Option<u64>,
 }
 
 /// Bounds on arguments kept per process.
@@ -81,6 +89,10 @@ impl ProcEntry {
             start_ns: s.start_ns,
             root_key: None,
             exited: None,
+            sid: s.sid,
+            vpid: s.vpid,
+            cap_effective: s.cap_effective,
+            cap_permitted: s.cap_permitted,
         }
     }
 }

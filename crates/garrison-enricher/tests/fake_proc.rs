@@ -365,3 +365,101 @@ fn exe_hash_is_cached_by_file_identity() {
     assert!(err.contains("proc/6/exe"), "{err}");
     let _ = Path::new("/");
 }
+
+#[test]
+fn pid_namespace_session_leader_capabilities_login_user_and_privileged_container() {
+    let f = Fake::new();
+    let cgroup = format!("/libpod_parent/libpod-{CID}");
+    f.process(1, 0, "init", &["/sbin/init"], 0, "/", "host");
+    f.process(55, 1, "sshd", &["sshd: alice"], 0, "/", "host");
+    f.process(56, 55, "bash", &["-bash"], 1000, "/", "host");
+    f.process(90, 1, "sh", &["sh"], 0, &cgroup, "ctr");
+    // bash: in session 56 of its own... then a child in that session; sh: pid 1 of
+    // its namespace, all capabilities.
+    let proc_dir = f.base.join("proc");
+    std::fs::write(
+        proc_dir.join("56/stat"),
+        "56 (bash) S 55 56 56 34816 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 156 1000 200",
+    )
+    .unwrap();
+    f.process(57, 56, "id", &["id"], 1000, "/", "host");
+    std::fs::write(
+        proc_dir.join("57/stat"),
+        "57 (id) R 56 57 56 34816 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 157 1000 200",
+    )
+    .unwrap();
+    std::fs::write(
+        proc_dir.join("57/status"),
+        "Name:\tid\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nNSpid:\t57\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n",
+    )
+    .unwrap();
+    std::fs::write(
+        proc_dir.join("90/status"),
+        "Name:\tsh\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nNSpid:\t90\t1\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\n",
+    )
+    .unwrap();
+    let spec = f
+        .base
+        .join(format!("state/overlay-containers/{CID}/userdata"));
+    std::fs::create_dir_all(&spec).unwrap();
+    std::fs::write(
+        spec.join("config.json"),
+        r#"{"process":{"capabilities":{"bounding":["CAP_CHOWN","CAP_SYS_ADMIN"]}},"linux":{"maskedPaths":[]}}"#,
+    )
+    .unwrap();
+    let mut e = f.enricher();
+
+    let mut ev = event(57, 1000, f.cgroup_id("/"), exec("/usr/bin/id", &["id"]));
+    ev.process.comm = "id".into();
+    ev.process.loginuid = Some(1000);
+    e.enrich(&mut ev);
+    let p = &ev.process;
+    assert_eq!(p.vpid, Some(57));
+    assert_eq!(
+        p.sname.as_deref(),
+        Some("bash"),
+        "session 56 is led by bash"
+    );
+    assert_eq!(p.loginname.as_deref(), Some("alice"));
+    assert_eq!(p.cap_effective, Some(0));
+    assert_eq!(p.cap_permitted, Some(0));
+
+    let mut ev = event(90, 0, f.cgroup_id(&cgroup), exec("/bin/sh", &["sh"]));
+    ev.process.comm = "sh".into();
+    e.enrich(&mut ev);
+    assert_eq!(ev.process.vpid, Some(1));
+    assert_eq!(ev.process.cap_effective, Some(0x1ff_ffff_ffff));
+    assert_eq!(
+        ev.process.sname.as_deref(),
+        Some("sh"),
+        "its own session leader"
+    );
+    let c = ev.container.expect("container");
+    assert_eq!(c.privileged, Some(true));
+
+    // A fork of a host process: the child's pid is its pid in the namespace.
+    let mut fork = event(
+        57,
+        1000,
+        f.cgroup_id("/"),
+        EventData::Fork {
+            child_pid: 58,
+            child_tid: 58,
+            thread: false,
+        },
+    );
+    e.enrich(&mut fork);
+    let mut child = event(
+        58,
+        1000,
+        f.cgroup_id("/"),
+        EventData::Exit {
+            code: 0,
+            signal: None,
+            core_dumped: false,
+        },
+    );
+    e.enrich(&mut child);
+    assert_eq!(child.process.vpid, Some(58));
+    assert_eq!(child.process.sname.as_deref(), Some("bash"));
+}

@@ -192,7 +192,35 @@ fn main() {
     };
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
     let rules = set.rules().iter().filter(|r| r.enabled).count();
-    let events = stream(n);
+    // A recorded stream (the agent's `--events all` NDJSON) when given, repeated
+    // to `n` events; else the generated mix.
+    let recorded = args.get(3).cloned();
+    let events = match &recorded {
+        Some(file) => {
+            let text = match std::fs::read_to_string(file) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("read the recorded stream {file}: {e}");
+                    std::process::exit(3);
+                }
+            };
+            let one: Vec<Event> = text
+                .lines()
+                .filter(|l| l.contains("\"kind\":\"event\""))
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            if one.is_empty() {
+                eprintln!("{file}: no events");
+                std::process::exit(3);
+            }
+            println!(
+                "recorded stream {file}: {} events, repeated to {n}",
+                one.len()
+            );
+            one.iter().cycle().take(n).cloned().collect()
+        }
+        None => stream(n),
+    };
 
     // One core: prepare + evaluate every event against the full ruleset.
     let mut ctx = Ctx::new("bench");
@@ -269,7 +297,15 @@ fn main() {
 
     println!("matches in the first 200k events by rule: {by_rule:?}");
     println!("rules loaded: {rules} (from {dir}, {load_ms:.1} ms)");
-    println!("events: {n} (mix: 35% open, 15% exec, 10% fork, 10% exit, 10% connect, 5% dns, 15% other; 1 in 2000 an attack)");
+    if recorded.is_none() {
+        println!("events: {n} (mix: 35% open, 15% exec, 10% fork, 10% exit, 10% connect, 5% dns, 15% other; 1 in 2000 an attack)");
+    } else {
+        let mut kinds = std::collections::BTreeMap::new();
+        for ev in events.iter().take(200_000) {
+            *kinds.entry(ev.kind().name()).or_insert(0usize) += 1;
+        }
+        println!("events: {n} (recorded; kinds in the first 200k: {kinds:?})");
+    }
     println!(
         "one core, prepare+evaluate: {:.2} M events per CPU-second ({:.0} ns CPU/event; wall {:.2} M/s while sharing the cores), {matched} rule matches",
         per_core / 1e6,

@@ -84,7 +84,11 @@ fn load_engine(paths: &[PathBuf]) -> anyhow::Result<garrison_rules::Engine> {
             garrison_rules::LoadOptions::default(),
         )
         .map_err(|e| anyhow::anyhow!("the built-in ruleset does not load: {e}"))?;
-        return Ok(garrison_rules::Engine::with_ruleset(set, Vec::new(), hostname()));
+        return Ok(garrison_rules::Engine::with_ruleset(
+            set,
+            Vec::new(),
+            hostname(),
+        ));
     }
     garrison_rules::Engine::load(paths.clone(), hostname()).map_err(|e| {
         UsageError(format!(
@@ -113,7 +117,9 @@ fn alert_sink(spec: &str) -> anyhow::Result<Option<Box<dyn garrison_rules::outpu
     if spec == "syslog" || spec.starts_with("syslog:") {
         let target = match spec.strip_prefix("syslog:udp:") {
             Some(addr) => SyslogTarget::Udp(addr.parse().map_err(|e| {
-                UsageError(format!("--alert-output {spec}: {addr:?} is not HOST:PORT ({e})"))
+                UsageError(format!(
+                    "--alert-output {spec}: {addr:?} is not HOST:PORT ({e})"
+                ))
             })?),
             None if spec == "syslog" => SyslogTarget::Unix(PathBuf::from("/dev/log")),
             None => {
@@ -189,7 +195,10 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
         None => Vec::new(),
     };
     if args.no_rules && kinds.is_empty() && !(args.fim || args.fim_config.is_some()) {
-        return Err(UsageError("--no-rules: give --events too, or there is nothing to print".into()).into());
+        return Err(UsageError(
+            "--no-rules: give --events too, or there is nothing to print".into(),
+        )
+        .into());
     }
     let format = match args.format {
         AgentFormat::Json => Format::Json,
