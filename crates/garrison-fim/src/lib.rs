@@ -13,6 +13,7 @@ pub mod config;
 pub mod realtime;
 pub mod redact;
 pub mod scan;
+pub mod schedule;
 pub mod store;
 pub mod sys;
 pub mod walk;

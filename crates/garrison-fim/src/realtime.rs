@@ -21,6 +21,10 @@ use std::path::{Path, PathBuf};
 pub const RULE: &str = "FIM: watched file changed";
 /// Rule name of a package manager's coalesced changes.
 pub const RULE_PACKAGE: &str = "FIM: package manager changed watched files";
+/// Rule name of a change found by a scheduled re-check of the baseline.
+pub const SCHEDULED_RULE: &str = "FIM: scheduled check found a change";
+/// Rule name of a scheduled re-check that could not run (tampered baseline, bad key).
+pub const FAILED_RULE: &str = "FIM: scheduled check failed";
 
 const PACKAGE_MANAGERS: &[&str] = &[
     "dpkg",
@@ -71,6 +75,7 @@ pub struct FimDetector {
     alerts: u64,
     coalesced: u64,
     package_changes: u64,
+    recheck: Option<crate::schedule::Recheck>,
 }
 
 /// What happened to a path, from one event: (operation, path).
@@ -178,6 +183,84 @@ impl FimDetector {
             alerts: 0,
             coalesced: 0,
             package_changes: 0,
+            recheck: None,
+        }
+    }
+
+    /// Also re-checks the sealed baseline on a schedule (see [`crate::schedule`]);
+    /// its changes and failures become alerts on the next tick.
+    pub fn with_recheck(mut self, recheck: crate::schedule::Recheck) -> FimDetector {
+        self.recheck = Some(recheck);
+        self
+    }
+
+    fn scheduled_alerts(&mut self, now_ns: u64, emit: &mut dyn FnMut(Alert)) {
+        let Some(recheck) = &mut self.recheck else {
+            return;
+        };
+        for outcome in recheck.drain() {
+            match outcome {
+                crate::schedule::Outcome::Checked(report) => {
+                    for c in &report.changes {
+                        let mut fields = BTreeMap::new();
+                        fields.insert("fim.path".to_string(), c.path.clone());
+                        fields.insert("fim.change".to_string(), c.change.as_str().to_string());
+                        fields.insert("fim.severity".to_string(), c.severity.to_string());
+                        if let Some(from) = &c.from {
+                            fields.insert("fim.from".to_string(), from.clone());
+                        }
+                        if let Some(k) = &c.container {
+                            fields.insert("fim.container".to_string(), k.name.clone());
+                        }
+                        let attrs: Vec<String> = c
+                            .attributes
+                            .iter()
+                            .map(|a| format!("{}: {} -> {}", a.attribute, a.old, a.new))
+                            .collect();
+                        if !attrs.is_empty() {
+                            fields.insert("fim.attributes".to_string(), attrs.join("; "));
+                        }
+                        let output = format!(
+                            "scheduled check: {} {}{}{}",
+                            c.path,
+                            c.change.as_str(),
+                            c.from
+                                .as_ref()
+                                .map(|f| format!(" from {f}"))
+                                .unwrap_or_default(),
+                            if attrs.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({})", attrs.join("; "))
+                            }
+                        );
+                        self.alerts += 1;
+                        emit(Alert::from_detector(
+                            SCHEDULED_RULE,
+                            priority(c.severity),
+                            output,
+                            vec!["fim".into(), "filesystem".into(), "T1565.001".into()],
+                            now_ns,
+                            None,
+                            fields,
+                        ));
+                    }
+                }
+                crate::schedule::Outcome::Failed(why) => {
+                    let mut fields = BTreeMap::new();
+                    fields.insert("fim.error".to_string(), why.clone());
+                    self.alerts += 1;
+                    emit(Alert::from_detector(
+                        FAILED_RULE,
+                        "CRITICAL",
+                        format!("scheduled check could not run: {why}"),
+                        vec!["fim".into(), "T1565.001".into(), "T1070".into()],
+                        now_ns,
+                        None,
+                        fields,
+                    ));
+                }
+            }
         }
     }
 
@@ -549,6 +632,7 @@ impl Detector for FimDetector {
     }
 
     fn tick(&mut self, now_ns: u64, emit: &mut dyn FnMut(Alert)) {
+        self.scheduled_alerts(now_ns, emit);
         let window = self.window_ns;
         let done: Vec<_> = self
             .pending
@@ -596,6 +680,7 @@ impl Detector for FimDetector {
             "coalesced": self.coalesced,
             "package_manager_changes": self.package_changes,
             "pending": self.pending.len() + self.packages.len(),
+            "recheck": self.recheck.as_ref().map(|r| r.status()),
         })
     }
 }

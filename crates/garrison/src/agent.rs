@@ -48,6 +48,17 @@ pub struct AgentArgs {
     /// FIM config (TOML, as for `garrison fim init`); implies --fim. Default: the built-in one.
     #[arg(long, value_name = "FILE")]
     pub fim_config: Option<PathBuf>,
+    /// Also compare the watched paths with the sealed baseline (`garrison fim init`)
+    /// every DURATION (`12h`, `30m`), as `garrison fim check` does: catches changes
+    /// made while the agent was down. Implies --fim. Each change is alerted once.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub fim_recheck: Option<std::time::Duration>,
+    /// Rehash every file on scheduled re-checks (as `fim check --full`).
+    #[arg(long, requires = "fim_recheck")]
+    pub fim_recheck_full: bool,
+    /// The FIM key sealing the baseline (default: /etc/garrison/fim.key as root).
+    #[arg(long, value_name = "FILE", env = "GARRISON_FIM_KEY")]
+    pub fim_key: Option<PathBuf>,
     /// Where alerts go (repeatable): `stdout` (the stream, with --output), `file:PATH`
     /// (NDJSON, rotated at 64 MiB, 5 kept), `syslog` (RFC 5424 to /dev/log),
     /// `syslog:udp:HOST:PORT`, `webhook:URL` (JSON POST, 5 retries with backoff).
@@ -194,7 +205,10 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
         }
         None => Vec::new(),
     };
-    if args.no_rules && kinds.is_empty() && !(args.fim || args.fim_config.is_some()) {
+    if args.no_rules
+        && kinds.is_empty()
+        && !(args.fim || args.fim_config.is_some() || args.fim_recheck.is_some())
+    {
         return Err(UsageError(
             "--no-rules: give --events too, or there is nothing to print".into(),
         )
@@ -217,9 +231,18 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
         let engine = Arc::new(load_engine(&args.rules)?);
         detectors.push(Box::new(garrison_agent::detect::RulesDetector::new(engine)));
     }
-    let fim = args.fim || args.fim_config.is_some();
+    let fim = args.fim || args.fim_config.is_some() || args.fim_recheck.is_some();
     if fim {
-        detectors.push(Box::new(crate::fim::detector(args.fim_config.as_deref())?));
+        let recheck = args
+            .fim_recheck
+            .map(|every| {
+                crate::fim::recheck(global, every, args.fim_recheck_full, args.fim_key.clone())
+            })
+            .transpose()?;
+        detectors.push(Box::new(crate::fim::detector(
+            args.fim_config.as_deref(),
+            recheck,
+        )?));
     }
     let config = AgentConfig {
         kinds: kinds.clone(),

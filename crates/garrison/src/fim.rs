@@ -366,13 +366,49 @@ fn print_diff(d: &FileDiff, format: FimFormat) -> anyhow::Result<()> {
 }
 
 /// The agent's real-time FIM detector (`garrison agent --fim [--fim-config FILE]`).
-pub fn detector(config: Option<&Path>) -> anyhow::Result<garrison_fim::FimDetector> {
+pub fn detector(
+    config: Option<&Path>,
+    recheck: Option<garrison_fim::schedule::Recheck>,
+) -> anyhow::Result<garrison_fim::FimDetector> {
     let parsed = match config {
         Some(p) => Config::load(p)?,
         None => Config::default_config(),
     };
-    Ok(garrison_fim::FimDetector::new(
-        parsed,
-        config.map(Path::to_path_buf),
+    let d = garrison_fim::FimDetector::new(parsed, config.map(Path::to_path_buf));
+    Ok(match recheck {
+        Some(r) => d.with_recheck(r),
+        None => d,
+    })
+}
+
+/// The agent's scheduled re-check of the sealed baseline (`--fim-recheck`): the
+/// baseline and key must be there and verify now, or the agent does not start.
+pub fn recheck(
+    global: &Global,
+    every: std::time::Duration,
+    full: bool,
+    key: Option<PathBuf>,
+) -> anyhow::Result<garrison_fim::schedule::Recheck> {
+    if every.is_zero() {
+        return Err(
+            UsageError("--fim-recheck: give a duration above zero (e.g. 12h)".into()).into(),
+        );
+    }
+    let baseline = baseline_path(global)?;
+    let key = key
+        .or_else(Key::default_path)
+        .context("cannot tell where the FIM key lives (no HOME): pass --fim-key FILE")?;
+    let k = Key::load(&key)
+        .with_context(|| "--fim-recheck needs a baseline: run `garrison fim init` first")?;
+    scan::open_verified(&baseline, &k)
+        .with_context(|| "--fim-recheck needs a baseline: run `garrison fim init` first")?;
+    Ok(garrison_fim::schedule::Recheck::start(
+        garrison_fim::schedule::RecheckConfig {
+            baseline,
+            key,
+            every,
+            full,
+            workers: None,
+        },
     ))
 }

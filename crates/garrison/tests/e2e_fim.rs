@@ -585,6 +585,99 @@ fn the_agent_names_the_process_and_user_behind_each_change() {
     );
 }
 
+/// Root only: `--fim-recheck` compares the sealed baseline on a schedule inside the
+/// agent, so a change made while the agent was down is alerted (once); without a
+/// baseline the agent refuses to start and says to run `fim init`.
+#[test]
+fn the_agent_rechecks_the_baseline_on_a_schedule() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "the agent tests need root (CI runs them as root)"
+    );
+    let env = env();
+    let config = env.config.to_str().unwrap().to_string();
+    let init = garrison(&env, &["fim", "init", "--config", &config]);
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    // Changed while no agent runs.
+    std::fs::write(env.tree.join("c.txt"), "c changed offline\n").unwrap();
+
+    // No baseline where the agent looks: refused, with what to do.
+    let empty = env.tree.parent().unwrap().join("empty-data");
+    let refused = Command::new(env!("CARGO_BIN_EXE_garrison"))
+        .arg("--data-dir")
+        .arg(&empty)
+        .args(["agent", "--no-rules", "--fim-recheck", "1s"])
+        .env("GARRISON_FIM_KEY", &env.key)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("garrison fim init"), "{why}");
+
+    let out = env.tree.parent().unwrap().join("stream.ndjson");
+    let err = env.tree.parent().unwrap().join("stderr.txt");
+    let agent = AgentGuard(
+        Command::new(env!("CARGO_BIN_EXE_garrison"))
+            .arg("--data-dir")
+            .arg(&env.data)
+            .args([
+                "agent",
+                "--no-rules",
+                "--fim-config",
+                &config,
+                "--fim-recheck",
+                "1s",
+            ])
+            .arg("--output")
+            .arg(&out)
+            .env("GARRISON_FIM_KEY", &env.key)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let c = env.tree.join("c.txt").display().to_string();
+    let mut found = Vec::new();
+    wait_for("the scheduled check's alert", &err, || {
+        found = alerts(&out)
+            .into_iter()
+            .filter(|a| a["rule"] == "FIM: scheduled check found a change")
+            .collect();
+        !found.is_empty()
+    });
+    // Two more runs: the same change is not alerted again.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let all: Vec<Value> = alerts(&out)
+        .into_iter()
+        .filter(|a| a["rule"] == "FIM: scheduled check found a change")
+        .collect();
+    assert_eq!(all.len(), 1, "{all:?}");
+    let a = &all[0];
+    assert_eq!(a["fields"]["fim.path"], c.as_str(), "{a}");
+    assert_eq!(a["fields"]["fim.change"], "modified", "{a}");
+    assert_eq!(a["priority"], "ERROR", "{a}");
+    let status: Value =
+        serde_json::from_slice(&std::fs::read(env.data.join("agent/status.json")).unwrap())
+            .unwrap();
+    assert!(status.to_string().contains("every_seconds"), "{status}");
+    let pid = agent.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut agent = agent;
+    assert!(
+        agent.0.wait().unwrap().success(),
+        "{}",
+        std::fs::read_to_string(&err).unwrap_or_default()
+    );
+}
+
 /// Removes a podman container when dropped.
 struct PodmanGuard(String);
 impl Drop for PodmanGuard {
