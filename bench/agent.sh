@@ -8,6 +8,10 @@
 #   bench/agent.sh [SECONDS] [ROUNDS]   # per storm run (default 10); rounds (default 3)
 #   BENCH_ONLY="redis-benchmark pgbench" bench/agent.sh 5 5   # some workloads only
 #
+# Storms and the `all` rows run the raw event stream with no rules (--no-rules
+# --events KINDS); the `-default` rows run the agent as `garrison agent` runs it:
+# the built-in ruleset, alerts only, the interest maps its rules program.
+#
 # Each workload runs ROUNDS pairs of agent-off and agent-on runs, interleaved
 # (off,on then on,off, alternately, so drift from other load on the machine falls
 # on both sides); the table gives medians, and the load average is recorded at
@@ -55,13 +59,23 @@ time_pid=""
 start_agent() {
     data=$out/data-$1
     rm -rf "$data"
-    /usr/bin/time -v -o "$out/time-$1.txt" "$garrison" --data-dir "$data" agent \
-        --events "$2" --output /dev/null 2>"$out/agent-$1.err" &
+    # EVENTS "default": the agent as `garrison agent` runs it (the built-in ruleset,
+    # alerts only, the interest its rules need); else the raw event stream of those
+    # kinds with no rules (the sensor's own throughput).
+    if [ "$2" = default ]; then
+        set -- "$1" "$2"
+    else
+        set -- "$1" "$2" --no-rules --events "$2"
+    fi
+    name_=$1
+    shift 2
+    /usr/bin/time -v -o "$out/time-$name_.txt" "$garrison" --data-dir "$data" agent \
+        "$@" --output /dev/null 2>"$out/agent-$name_.err" &
     time_pid=$!
     i=0
     until [ -s "$data/agent/status.json" ] && grep -q '"running": true' "$data/agent/status.json"; do
         i=$((i + 1))
-        [ $i -lt 600 ] || { cat "$out/agent-$1.err" >&2; echo "agent did not start" >&2; exit 1; }
+        [ $i -lt 600 ] || { cat "$out/agent-$name_.err" >&2; echo "agent did not start" >&2; exit 1; }
         sleep 0.1
     done
     agent_pid=$(pgrep -P "$time_pid" -x garrison || true)
@@ -148,6 +162,7 @@ redis_rps() {
         | python3 -c "import csv,sys; r=[float(x[1]) for x in csv.reader(sys.stdin) if x and x[0]!='test']; print(int(sum(r)/len(r)))"
 }
 measure redis-benchmark all redis_rps
+measure redis-benchmark-default default redis_rps
 kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
 
 # --- pgbench -----------------------------------------------------------------
@@ -163,6 +178,7 @@ pg_tps() {
         | awk '/^tps/ {print int($3); exit}'
 }
 measure pgbench all pg_tps
+measure pgbench-default default pg_tps
 su postgres -c "$pgbin/pg_ctl -D $pg/data -m fast stop" >/dev/null
 
 echo "end $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/load.txt"

@@ -113,6 +113,18 @@ fn proc_polling_sees_a_longer_lived_child() {
         .unwrap();
     let mut child = Command::new("/bin/sleep").args(["3"]).spawn().unwrap();
     let pid = child.id();
+    // Polling cannot tell a process caught between fork and exec (empty or the
+    // parent's command line) from one that never execs: let the exec finish before
+    // the first scan, so the test is about what polling sees, not about that race.
+    let cmdline = format!("/proc/{pid}/cmdline");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read(&cmdline).unwrap_or_default() != b"/bin/sleep\x003\x00" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child never exec'd sleep"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let exec = wait_for(&mut src, "polled exec", |e| {
         e.process.pid == pid && e.kind() == EventKind::Exec
     });
