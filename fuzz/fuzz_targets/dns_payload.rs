@@ -3,6 +3,10 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = garrison_sensor::dns::parse(data, false);
-    let _ = garrison_sensor::dns::parse(data, true);
+    // UDP; TCP with the whole framed message; TCP with a transfer size that lies.
+    let _ = garrison_sensor::dns::parse(data, None);
+    let _ = garrison_sensor::dns::parse(data, Some(data.len()));
+    if let Some(&b) = data.first() {
+        let _ = garrison_sensor::dns::parse(data, Some(usize::from(b)));
+    }
 });
