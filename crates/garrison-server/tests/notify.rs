@@ -907,3 +907,50 @@ fn targets_are_callable_from_rust() {
             .unwrap();
     assert_eq!(all, vec![t]);
 }
+
+#[test]
+fn a_receiver_that_never_answers_times_out() {
+    for b in backends() {
+        let opts = Options {
+            timeout: Duration::from_secs(1),
+            max_attempts: 2,
+            ..fast()
+        };
+        let h = Harness::start_with(b, opts);
+        // Accepts connections, reads nothing, answers nothing.
+        let listener =
+            h.rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(Mutex::new(Vec::new()));
+        let held = accepted.clone();
+        h.rt.spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                held.lock().unwrap().push(s);
+            }
+        });
+        let t = create(
+            &h,
+            json!({"name": "silent", "kind": "webhook", "url": format!("http://127.0.0.1:{port}/")}),
+        );
+        let (_, agent) = h.agent("h");
+        raise(
+            &h,
+            &agent,
+            "t1",
+            vec![alert("Terminal shell in container", "HIGH", "x", now_ns())],
+        );
+        let d = settled(&h, t["id"].as_str().unwrap(), 1);
+        assert_eq!(
+            (&d[0]["status"], &d[0]["attempts"]),
+            (&json!("failed"), &json!(2)),
+            "{b}: {d:?}"
+        );
+        assert_eq!(
+            d[0]["last_error"],
+            "no answer within 1 s (gave up after 2 attempts)"
+        );
+        assert!(d[0].get("last_status").is_none(), "{d:?}");
+        assert_eq!(accepted.lock().unwrap().len(), 2);
+    }
+}
