@@ -954,3 +954,41 @@ fn a_receiver_that_never_answers_times_out() {
         assert_eq!(accepted.lock().unwrap().len(), 2);
     }
 }
+
+#[test]
+fn retention_takes_deliveries_with_their_alerts() {
+    for b in backends() {
+        let h = Harness::start_with(b, fast());
+        let rx = Receiver::start(&h, |_| (200, "ok".into()));
+        let t = create(
+            &h,
+            json!({"name": "hook", "kind": "webhook", "url": rx.url("/")}),
+        );
+        let (_, agent) = h.agent("h");
+        raise(
+            &h,
+            &agent,
+            "k1",
+            (0..3)
+                .map(|i| {
+                    alert(
+                        "Terminal shell in container",
+                        "HIGH",
+                        &format!("n{i}"),
+                        now_ns(),
+                    )
+                })
+                .collect(),
+        );
+        settled(&h, t["id"].as_str().unwrap(), 3);
+        let st = json!({"alert_retention_days": 90, "alert_retention_max": 1,
+            "heartbeat_retention_days": 14, "heartbeat_retention_max": 100});
+        assert_eq!(h.admin("PUT", "/api/v1/settings", Some(st)).0, 200);
+        let (s, r) = h.admin("POST", "/api/v1/maintenance/retention", None);
+        assert_eq!((s, &r["alerts_deleted"]), (200, &json!(2)), "{b}: {r}");
+        let left = deliveries(&h, "");
+        assert_eq!(left["total"], 1, "{b}: {left}");
+        let (_, alerts) = h.admin("GET", "/api/v1/alerts", None);
+        assert_eq!(left["items"][0]["alert_id"], alerts["items"][0]["id"]);
+    }
+}
