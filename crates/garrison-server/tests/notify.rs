@@ -992,3 +992,59 @@ fn retention_takes_deliveries_with_their_alerts() {
         assert_eq!(left["items"][0]["alert_id"], alerts["items"][0]["id"]);
     }
 }
+
+#[test]
+fn an_attempt_cut_off_by_a_crash_is_retried_when_its_lease_runs_out() {
+    for b in backends() {
+        // The first failure would wait an hour: only the lease brings it back.
+        let opts = Options {
+            retry_base: Duration::from_secs(3600),
+            retry_max: Duration::from_secs(3600),
+            ..fast()
+        };
+        let h = Harness::start_with(b, opts);
+        let up = Arc::new(AtomicBool::new(false));
+        let up2 = up.clone();
+        let rx = Receiver::start(&h, move |_| {
+            if up2.load(Ordering::SeqCst) {
+                (200, "ok".into())
+            } else {
+                (503, "later".into())
+            }
+        });
+        let t = create(
+            &h,
+            json!({"name": "hook", "kind": "webhook", "url": rx.url("/")}),
+        );
+        let tid = t["id"].as_str().unwrap().to_string();
+        let (_, agent) = h.agent("h");
+        raise(
+            &h,
+            &agent,
+            "c1",
+            vec![alert("Terminal shell in container", "HIGH", "x", now_ns())],
+        );
+        let d = wait_for("the first failed attempt", || {
+            let v = deliveries(&h, &format!("target_id={tid}"));
+            (v["items"][0]["attempts"] == 1 && v["items"][0]["status"] == "pending")
+                .then(|| v["items"][0].clone())
+        });
+        // What a server killed mid-attempt leaves: `sending`, its lease run out.
+        up.store(true, Ordering::SeqCst);
+        h.rt.block_on(
+            sqlx::query(
+                "UPDATE notification_deliveries SET status = 'sending', attempts = 2, next_attempt_at = 1 WHERE id = $1",
+            )
+            .bind(d["id"].as_i64().unwrap())
+            .execute(h.store().pool()),
+        )
+        .unwrap();
+        let d = settled(&h, &tid, 1);
+        assert_eq!(
+            (&d[0]["status"], &d[0]["attempts"]),
+            (&json!("delivered"), &json!(3)),
+            "{b}: {d:?}"
+        );
+        assert_eq!(rx.seen().len(), 2);
+    }
+}
