@@ -854,6 +854,20 @@ async fn attempt(
             }
         }
     };
+    match &res {
+        AttemptResult::Failed { error, .. } => tracing::warn!(
+            delivery = d.id,
+            target = %target.name,
+            "notification failed for good: {error}"
+        ),
+        AttemptResult::Retry { error, .. } => tracing::info!(
+            delivery = d.id,
+            target = %target.name,
+            attempts,
+            "notification attempt failed, will retry: {error}"
+        ),
+        AttemptResult::Delivered { .. } => {}
+    }
     store.finish_delivery(d.id, &res).await
 }
 
