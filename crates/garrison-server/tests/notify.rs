@@ -891,7 +891,7 @@ fn targets_are_callable_from_rust() {
     let store = h.store();
     let req = garrison_server::notify::CreateTarget {
         name: "from rust".into(),
-        kind: Some(garrison_server::notify::TargetKind::Pagerduty),
+        kind: garrison_server::notify::TargetKind::Pagerduty,
         routing_key: Some("abc".into()),
         ..Default::default()
     };

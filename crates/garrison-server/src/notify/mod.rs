@@ -120,10 +120,11 @@ fn invalid(field: &'static str, message: impl Into<String>) -> NotifyError {
 }
 
 /// The kinds of target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
     /// JSON of the alert POSTed to a URL, optionally signed (HMAC-SHA256).
+    #[default]
     Webhook,
     /// A Slack incoming webhook (`text` and Block Kit `blocks`).
     Slack,
@@ -178,7 +179,7 @@ pub struct CreateTarget {
     /// A unique name, 1-128 characters.
     pub name: String,
     /// Kind.
-    pub kind: Option<TargetKind>,
+    pub kind: TargetKind,
     /// The receiver's URL (http or https).
     #[serde(default)]
     pub url: Option<String>,
@@ -258,7 +259,7 @@ impl From<CreateTarget> for UpdateTarget {
     fn from(c: CreateTarget) -> Self {
         UpdateTarget {
             name: Some(c.name),
-            kind: c.kind,
+            kind: Some(c.kind),
             url: c.url,
             min_severity: c.min_severity,
             enabled: c.enabled,
@@ -912,7 +913,7 @@ mod tests {
     fn fields_of_other_kinds_are_refused() {
         let req = CreateTarget {
             name: "x".into(),
-            kind: Some(TargetKind::Slack),
+            kind: TargetKind::Slack,
             url: Some("https://hooks.slack.com/services/a".into()),
             routing_key: Some("k".into()),
             ..Default::default()
@@ -921,7 +922,7 @@ mod tests {
         assert!(e.starts_with("routing_key:"), "{e}");
         let req = CreateTarget {
             name: "x".into(),
-            kind: Some(TargetKind::Jira),
+            kind: TargetKind::Jira,
             url: Some("https://x.atlassian.net".into()),
             username: Some("u".into()),
             api_token: Some("t".into()),
