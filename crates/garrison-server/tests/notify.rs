@@ -538,6 +538,22 @@ fn retries_back_off_then_deliver_or_give_up_with_the_reason() {
             &h,
             json!({"name": "wrong", "kind": "webhook", "url": wrong.url("/")}),
         );
+        let moved = Receiver::start(&h, |_| (302, String::new()));
+        let tm = create(
+            &h,
+            json!({"name": "moved", "kind": "webhook", "url": moved.url("/")}),
+        );
+        let limited = Receiver::start(&h, |n| {
+            if n == 1 {
+                (429, "slow down".into())
+            } else {
+                (200, "ok".into())
+            }
+        });
+        let tl = create(
+            &h,
+            json!({"name": "limited", "kind": "webhook", "url": limited.url("/")}),
+        );
         let (_, agent) = h.agent("h");
         raise(
             &h,
@@ -583,7 +599,28 @@ fn retries_back_off_then_deliver_or_give_up_with_the_reason() {
         );
         assert_eq!(d[0]["last_error"], "HTTP 400: invalid_payload");
         assert_eq!(wrong.seen().len(), 1);
-        assert_eq!(deliveries(&h, "status=failed")["total"], 2);
+        // Redirects are not followed: failed at once, saying so.
+        let d = settled(&h, tm["id"].as_str().unwrap(), 1);
+        assert_eq!(
+            (&d[0]["status"], &d[0]["attempts"], &d[0]["last_status"]),
+            (&json!("failed"), &json!(1), &json!(302)),
+            "{b}: {d:?}"
+        );
+        assert!(
+            d[0]["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("redirects are not followed"),
+            "{d:?}"
+        );
+        // 429 is worth another try.
+        let d = settled(&h, tl["id"].as_str().unwrap(), 1);
+        assert_eq!(
+            (&d[0]["status"], &d[0]["attempts"]),
+            (&json!("delivered"), &json!(2)),
+            "{b}: {d:?}"
+        );
+        assert_eq!(deliveries(&h, "status=failed")["total"], 3);
     }
 }
 
