@@ -100,7 +100,7 @@ impl FromRequestParts<AppState> for AnalystP {
     }
 }
 
-fn paging(offset: Option<i64>, limit: Option<i64>) -> Result<(i64, i64), ApiError> {
+pub(crate) fn paging(offset: Option<i64>, limit: Option<i64>) -> Result<(i64, i64), ApiError> {
     let offset = offset.unwrap_or(0);
     let limit = limit.unwrap_or(50);
     if offset < 0 {
@@ -1381,10 +1381,14 @@ impl Modify for Security {
         list_enrollment_tokens, create_enrollment_token, revoke_enrollment_token, enroll,
         list_agents, get_agent, revoke_agent, heartbeat, ingest_alerts, ingest_inventory,
         list_alerts, get_alert, acknowledge_alert, resolve_alert, list_workloads, get_workload,
-        list_vulns, list_audit, export_audit, get_settings, put_settings, run_retention),
+        list_vulns, list_audit, export_audit, get_settings, put_settings, run_retention,
+        crate::notify::api::list_targets, crate::notify::api::create_target, crate::notify::api::get_target,
+        crate::notify::api::update_target, crate::notify::api::delete_target, crate::notify::api::test_target,
+        crate::notify::api::list_deliveries),
     modifiers(&Security),
     tags((name = "session"), (name = "users"), (name = "tokens"), (name = "agents"), (name = "agent", description = "Called by agents"),
-        (name = "alerts"), (name = "workloads"), (name = "vulnerabilities"), (name = "audit"), (name = "settings"))
+        (name = "alerts"), (name = "workloads"), (name = "vulnerabilities"), (name = "audit"), (name = "settings"),
+        (name = "notifications", description = "Notification targets (webhook, Slack, PagerDuty, Jira) and their delivery log"))
 )]
 pub struct ApiDoc;
 
@@ -1424,6 +1428,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/settings", get(get_settings).put(put_settings))
         .route("/api/v1/maintenance/retention", post(run_retention))
         .route("/api/v1/openapi.json", get(openapi))
+        .merge(crate::notify::api::routes())
         .fallback(not_found)
 }
 

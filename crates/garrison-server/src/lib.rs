@@ -4,13 +4,15 @@
 //! (client certificate issued by the server's own CA at enrollment). Layout:
 //! `store` (all SQL), `pki` (the CA), `tls` (listener, client certificates),
 //! `auth` (who is asking), `ingest` (what agents send), `api` (handlers and the
-//! OpenAPI document), `model` (the API's vocabulary).
+//! OpenAPI document), `model` (the API's vocabulary), `notify` (notification
+//! targets and the worker that delivers alerts to them).
 
 pub mod api;
 pub mod auth;
 pub mod error;
 pub mod ingest;
 pub mod model;
+pub mod notify;
 pub mod pki;
 pub mod store;
 pub mod tls;
@@ -148,9 +150,14 @@ impl Running {
     }
 }
 
-/// Starts the server: data directory, store (migrated), CA, TLS listener and
-/// the retention job. Returns once it listens.
+/// Starts the server: data directory, store (migrated), CA, TLS listener, the
+/// retention job and the notification worker. Returns once it listens.
 pub async fn start(cfg: Config) -> Result<Running, ServerError> {
+    start_with(cfg, notify::Options::default()).await
+}
+
+/// [`start`] with the notification worker's retry options.
+pub async fn start_with(cfg: Config, notify_opts: notify::Options) -> Result<Running, ServerError> {
     let store = open_store(&cfg.data_dir, cfg.database.as_deref()).await?;
     let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
     let ip = cfg.listen.ip();
@@ -178,10 +185,16 @@ pub async fn start(cfg: Config) -> Result<Running, ServerError> {
     let router = app(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel();
     let retention_store = state.store.clone();
+    let notify_store = state.store.clone();
     let task = tokio::spawn(async move {
         let retention = tokio::spawn(retention_loop(retention_store));
+        let (stop_notifier, stopping) = tokio::sync::watch::channel(false);
+        let notifier = tokio::spawn(notify::run_worker(notify_store, notify_opts, stopping));
         tls::serve(listener, tls, router, rx).await;
         retention.abort();
+        // Attempts under way finish (each within its timeout) and are recorded.
+        let _ = stop_notifier.send(true);
+        let _ = notifier.await;
     });
     Ok(Running {
         addr,

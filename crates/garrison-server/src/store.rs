@@ -12,7 +12,9 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
+mod notify;
 mod query;
+pub use notify::*;
 pub use query::*;
 
 /// Which database the store runs on.
@@ -25,13 +27,23 @@ pub enum Backend {
 }
 
 /// The migrations of one backend: (version, SQL).
-const SQLITE_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../migrations/sqlite/0002_notifications.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_notifications.sql"),
+    ),
+];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The store: a connection pool plus, on SQLite, one writer at a time (SQLite
 /// allows one; queuing writers here instead of in SQLite avoids `SQLITE_BUSY`).
@@ -40,6 +52,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     writer: Arc<Mutex<()>>,
+    /// Wakes the notification worker when deliveries were queued.
+    deliveries_queued: Arc<tokio::sync::Notify>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -101,6 +115,7 @@ impl Store {
             pool,
             backend,
             writer: Arc::new(Mutex::new(())),
+            deliveries_queued: Arc::new(tokio::sync::Notify::new()),
         };
         store.migrate().await?;
         Ok(store)

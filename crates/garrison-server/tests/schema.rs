@@ -1,6 +1,7 @@
 //! The SQLite and PostgreSQL migrations make one logical schema: the same
-//! tables, columns (logical type, nullability), primary keys and indexes
-//! (columns, uniqueness), read back from each live database's catalog.
+//! tables, columns (logical type, nullability), primary keys, indexes
+//! (columns, uniqueness) and foreign keys (columns, referenced table and
+//! columns, action on delete), read back from each live database's catalog.
 
 mod common;
 use common::postgres_admin_url;
@@ -13,6 +14,15 @@ struct Table {
     columns: BTreeMap<String, (String, bool)>, // name -> (logical type, not null)
     primary_key: Vec<String>,
     indexes: Vec<(Vec<String>, bool)>, // (columns, unique), primary key excluded
+    foreign_keys: Vec<ForeignKey>,
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]
+struct ForeignKey {
+    columns: Vec<String>,
+    references: String,
+    referenced_columns: Vec<String>,
+    on_delete: String, // lower case: "cascade", "no action", ...
 }
 
 type Schema = BTreeMap<String, Table>;
@@ -80,6 +90,26 @@ async fn sqlite_schema(s: &Store) -> Schema {
             ));
         }
         tab.indexes.sort();
+        let fks = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id, \"table\" AS rt, \"from\" AS f, \"to\" AS tc, on_delete FROM pragma_foreign_key_list('{name}') ORDER BY id, seq"
+        )))
+        .fetch_all(p)
+        .await
+        .unwrap();
+        let mut by_id: BTreeMap<i64, ForeignKey> = BTreeMap::new();
+        for f in fks {
+            let id: i64 = f.get("id");
+            let fk = by_id.entry(id).or_insert_with(|| ForeignKey {
+                columns: vec![],
+                references: f.get("rt"),
+                referenced_columns: vec![],
+                on_delete: f.get::<String, _>("on_delete").to_lowercase(),
+            });
+            fk.columns.push(f.get("f"));
+            fk.referenced_columns.push(f.get("tc"));
+        }
+        tab.foreign_keys = by_id.into_values().collect();
+        tab.foreign_keys.sort();
         out.insert(name, tab);
     }
     out
@@ -120,8 +150,36 @@ async fn postgres_schema(s: &Store) -> Schema {
             tab.indexes.push((cols, u));
         }
     }
+    let fks = sqlx::query(
+        "SELECT c.conrelid::regclass::text AS t, c.confrelid::regclass::text AS rt, c.confdeltype::text AS del, \
+         array_to_string(ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o) \
+           JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o), ',') AS cols, \
+         array_to_string(ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, o) \
+           JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.o), ',') AS rcols \
+         FROM pg_constraint c JOIN pg_namespace ns ON ns.oid = c.connamespace \
+         WHERE c.contype = 'f' AND ns.nspname = 'public'")
+        .fetch_all(p).await.unwrap();
+    for f in fks {
+        let t: String = f.get("t");
+        let split = |s: String| s.split(',').map(str::to_string).collect::<Vec<_>>();
+        let on_delete = match f.get::<String, _>("del").as_str() {
+            "a" => "no action",
+            "r" => "restrict",
+            "c" => "cascade",
+            "n" => "set null",
+            "d" => "set default",
+            other => panic!("unknown confdeltype {other}"),
+        };
+        out.entry(t).or_default().foreign_keys.push(ForeignKey {
+            columns: split(f.get("cols")),
+            references: f.get("rt"),
+            referenced_columns: split(f.get("rcols")),
+            on_delete: on_delete.into(),
+        });
+    }
     for t in out.values_mut() {
         t.indexes.sort();
+        t.foreign_keys.sort();
     }
     out
 }
@@ -132,7 +190,16 @@ fn sqlite_and_postgres_schemas_are_equivalent() {
     let dir = tempfile::tempdir().unwrap();
     let lite = rt.block_on(Store::open_sqlite(dir.path())).unwrap();
     let ls = rt.block_on(sqlite_schema(&lite));
-    assert!(ls.len() >= 12, "{:?}", ls.keys());
+    assert!(ls.len() >= 14, "{:?}", ls.keys());
+    // Foreign keys are read (and so compared below).
+    assert!(ls["notification_deliveries"]
+        .foreign_keys
+        .contains(&ForeignKey {
+            columns: vec!["alert_id".into()],
+            references: "alerts".into(),
+            referenced_columns: vec!["id".into()],
+            on_delete: "cascade".into(),
+        }));
     assert!(ls["alerts"].indexes.contains(&(
         vec!["agent_id".into(), "batch_id".into(), "batch_index".into()],
         true

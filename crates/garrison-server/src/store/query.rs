@@ -30,7 +30,7 @@ macro_rules! bind_args {
     }};
 }
 
-fn qerr(op: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+pub(super) fn qerr(op: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
     move |e| StoreError::Query {
         op: op.to_string(),
         source: e,
@@ -340,7 +340,7 @@ fn like_pattern(s: &str) -> String {
     out
 }
 
-fn get<'r, T>(row: &'r AnyRow, col: &str, op: &str) -> Result<T, StoreError>
+pub(super) fn get<'r, T>(row: &'r AnyRow, col: &str, op: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
@@ -357,7 +357,7 @@ fn role_of(s: &str, op: &str) -> Result<Role, StoreError> {
     })
 }
 
-fn json_of(s: &str, op: &str) -> Result<Value, StoreError> {
+pub(super) fn json_of(s: &str, op: &str) -> Result<Value, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
         op: op.to_string(),
         reason: e.to_string(),
@@ -1026,7 +1026,12 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(qerr(op))?;
+        // Notification deliveries are queued with the alerts, all or nothing.
+        let queued = super::notify::enqueue_batch(&mut tx, agent_id, batch_id, now).await?;
         tx.commit().await.map_err(qerr(op))?;
+        if queued > 0 {
+            self.wake_deliveries();
+        }
         Ok(Ingested::Stored(n))
     }
 

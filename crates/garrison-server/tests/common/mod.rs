@@ -48,10 +48,20 @@ pub struct Harness {
     pub backend: &'static str,
     pg_db: Option<(String, String)>,
     pub admin_token: String,
+    cfg: Config,
+    notify_opts: garrison_server::notify::Options,
 }
 
 impl Harness {
     pub fn start(backend: &'static str) -> Harness {
+        Harness::start_with(backend, garrison_server::notify::Options::default())
+    }
+
+    /// Starts with the notification worker's options.
+    pub fn start_with(
+        backend: &'static str,
+        notify_opts: garrison_server::notify::Options,
+    ) -> Harness {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -82,7 +92,10 @@ impl Harness {
             server_names: vec![],
         };
         let running = rt
-            .block_on(garrison_server::start(cfg))
+            .block_on(garrison_server::start_with(
+                cfg.clone(),
+                notify_opts.clone(),
+            ))
             .expect("server starts");
         let base = format!("https://127.0.0.1:{}", running.addr.port());
         let ca_pem = running.state.pki.ca_pem.clone();
@@ -103,6 +116,8 @@ impl Harness {
             backend,
             pg_db,
             admin_token: String::new(),
+            cfg,
+            notify_opts,
         };
         let (_, cookie, csrf) = h.login("admin", ADMIN_PW);
         let r = h.call(
@@ -115,6 +130,32 @@ impl Harness {
         assert_eq!(r.0, 201, "{:?}", r.1);
         h.admin_token = r.1["token"].as_str().unwrap().to_string();
         h
+    }
+
+    /// Stops the server and starts it again on the same data directory and
+    /// database (a new port: `base` follows).
+    pub fn restart(&mut self) {
+        self.stop();
+        let running = self
+            .rt
+            .block_on(garrison_server::start_with(
+                self.cfg.clone(),
+                self.notify_opts.clone(),
+            ))
+            .expect("server restarts");
+        self.base = format!("https://127.0.0.1:{}", running.addr.port());
+        self.running = Some(running);
+    }
+
+    /// Stops the server (its pool closed); `restart` starts it again.
+    pub fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            let store = r.state.store.clone();
+            self.rt.block_on(async {
+                r.stop().await;
+                store.pool().close().await;
+            });
+        }
     }
 
     pub fn store(&self) -> garrison_server::Store {
@@ -309,13 +350,7 @@ impl Harness {
 
 impl Drop for Harness {
     fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
-            let store = r.state.store.clone();
-            self.rt.block_on(async {
-                r.stop().await;
-                store.pool().close().await;
-            });
-        }
+        self.stop();
         if let Some((admin, name)) = self.pg_db.take() {
             self.rt.block_on(async {
                 use sqlx::Connection;
