@@ -664,8 +664,16 @@ impl Store {
         let mut wh = String::new();
         let mut args = Vec::new();
         if let Some(a) = action {
-            args.push(Arg::S(format!("{}%", a.replace(['%', '_', '\\'], ""))));
-            wh = " WHERE action LIKE $1".into();
+            let mut pat = String::with_capacity(a.len() + 1);
+            for c in a.chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    pat.push('\\');
+                }
+                pat.push(c);
+            }
+            pat.push('%');
+            args.push(Arg::S(pat));
+            wh = " WHERE action LIKE $1 ESCAPE '\\'".into();
         }
         let total: i64 = {
             let q = bind_args!(
