@@ -12,7 +12,9 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
+mod overview;
 mod query;
+pub use overview::*;
 pub use query::*;
 
 /// Which database the store runs on.
