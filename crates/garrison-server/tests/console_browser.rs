@@ -31,6 +31,7 @@ fn a_person_logs_in_sees_the_fleet_resolves_an_alert_and_logs_out() {
     assert!(br.text("#workloads-summary").contains("host"));
     assert!(br.text("#top-vulnerabilities").contains("DSA-1-1"));
     assert!(br.exists("#open-alerts-chart svg rect.sev-fill-critical"));
+    br.screenshot("overview");
     // The stylesheet loaded under the console's CSP (a rule of it is in force).
     let bg =
         br.eval("return getComputedStyle(document.querySelector('header.top')).backgroundColor");
@@ -43,6 +44,7 @@ fn a_person_logs_in_sees_the_fleet_resolves_an_alert_and_logs_out() {
     br.click("#alert-filters button[type=submit]");
     br.wait_for("#alert-list");
     assert!(br.url().contains("q=spawned"), "{}", br.url());
+    br.screenshot("alerts");
     br.click(&format!("tr[data-alert=\"{alert_id}\"] a"));
     let out = br.wait_for("#alert-output");
     // Hostile output is text: the script tag shows, and never ran.
@@ -50,6 +52,7 @@ fn a_person_logs_in_sees_the_fleet_resolves_an_alert_and_logs_out() {
     assert_ne!(br.eval("return document.title"), "pwned");
     assert!(br.text("#process-tree").contains("sh -c id"));
     assert_eq!(br.text("#alert-status"), "open");
+    br.screenshot("alert");
 
     // Resolve: the page says so, and so does the API.
     br.click("#resolve");

@@ -254,6 +254,20 @@ impl Browser {
             .unwrap_or_else(|e| panic!("running {script:?}: {e}"))
     }
 
+    /// Saves a PNG of the page when `GARRISON_CONSOLE_SCREENSHOTS` names a
+    /// directory (for people looking at the console's pages; nothing is checked).
+    pub fn screenshot(&self, name: &str) {
+        let Ok(dir) = std::env::var("GARRISON_CONSOLE_SCREENSHOTS") else {
+            return;
+        };
+        let png = self
+            .rt
+            .block_on(self.c().screenshot())
+            .unwrap_or_else(|e| panic!("taking a screenshot: {e}"));
+        let path = std::path::Path::new(&dir).join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    }
+
     /// Logs in through the console's login form at `base` (then on the overview).
     pub fn login(&self, base: &str, user: &str, password: &str) {
         self.goto(&format!("{base}/login"));
