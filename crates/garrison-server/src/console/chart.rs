@@ -91,7 +91,7 @@ pub fn open_alerts_svg(series: &[(i64, [i64; 6])]) -> Markup {
                             title { (date) ": " (c) " open " (SEVERITIES[rank]) }
                         }
                     }
-                    @if (series.len() - 1 - i) % 2 == 0 {
+                    @if (series.len() - 1 - i).is_multiple_of(2) {
                         text.axis x=(format!("{:.1}", x + bar / 2.0)) y=(h - 8.0) text-anchor="middle" { (date) }
                     }
                 }
