@@ -354,6 +354,62 @@ pub async fn new_user(st: &AppState, p: &Principal, req: &CreateUser) -> Result<
     Ok(user)
 }
 
+/// A role to give a user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRole {
+    /// The new role.
+    pub role: Role,
+}
+
+/// Changes a user's role (at once: sessions and the user's tokens follow).
+#[utoipa::path(put, path = "/api/v1/users/{id}/role", tag = "users", request_body = SetRole,
+    params(("id" = String, Path, description = "User name")),
+    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = ["admin"]), ("token" = ["admin"])))]
+async fn set_user_role(
+    State(st): State<AppState>,
+    AdminP(p): AdminP,
+    ApiPath(username): ApiPath<String>,
+    ApiJson(req): ApiJson<SetRole>,
+) -> Result<Json<User>, ApiError> {
+    Ok(Json(user_role_as(&st, &p, &username, req.role).await?))
+}
+
+/// Changes a user's role in `p`'s name (an admin; not one's own, so the last
+/// admin cannot lock everyone out), audited. Shared with the console.
+pub async fn user_role_as(
+    st: &AppState,
+    p: &Principal,
+    username: &str,
+    role: Role,
+) -> Result<User, ApiError> {
+    p.require(Role::Admin)?;
+    if username == p.user.username {
+        return Err(ApiError::bad_request(
+            "an admin cannot change their own role; ask another admin",
+        ));
+    }
+    let before = st
+        .store
+        .user_for_login(username)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no user {username:?}")))?
+        .user;
+    if !st.store.set_user_role(username, role).await? {
+        return Err(ApiError::not_found(format!("no user {username:?}")));
+    }
+    p.audit(
+        st,
+        "user.role",
+        &audit_target("user", username),
+        json!({ "before": before.role, "after": role }),
+    )
+    .await?;
+    Ok(User { role, ..before })
+}
+
 // ----------------------------------------------------------- API tokens
 
 /// A token to create.
@@ -1437,7 +1493,7 @@ impl Modify for Security {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Garrison control plane", description = "Agents, alerts, workloads, vulnerabilities, users and audit. The role in each operation's security requirement is the least role that may call it."),
-    paths(login, logout, session, list_users, create_user, list_tokens, create_token, revoke_token,
+    paths(login, logout, session, list_users, create_user, set_user_role, list_tokens, create_token, revoke_token,
         list_enrollment_tokens, create_enrollment_token, revoke_enrollment_token, enroll,
         list_agents, get_agent, revoke_agent, heartbeat, ingest_alerts, ingest_inventory,
         list_alerts, get_alert, acknowledge_alert, resolve_alert, list_workloads, get_workload,
@@ -1455,6 +1511,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/session", get(session))
         .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/users/{id}/role", axum::routing::put(set_user_role))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .route(

@@ -229,8 +229,12 @@ fn every_console_form_needs_the_csrf_token_and_the_role() {
                 .to_string()
         };
         // Missing and wrong tokens: 403, nothing changes.
-        let forms: [(&str, Vec<(&str, &str)>); 9] = [
+        let forms: [(&str, Vec<(&str, &str)>); 10] = [
             (&resolve, vec![]),
+            (
+                "/settings/users/role",
+                vec![("username", "admin"), ("role", "read-only")],
+            ),
             (&ack, vec![]),
             ("/logout", vec![]),
             (
@@ -484,6 +488,72 @@ fn settings_create_users_tokens_and_enrollment_tokens() {
             .iter()
             .any(|u| u["username"] == "ana" && u["role"] == "analyst"),
         "{users}"
+    );
+
+    // A role change, from the console and the API; not one's own.
+    let a = post_form(
+        &h,
+        "/settings/users/role",
+        &admin,
+        &[("csrf", &csrf), ("username", "ana"), ("role", "read-only")],
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        a.body.contains("ana now has the read-only role"),
+        "{}",
+        a.body
+    );
+    let (_, users) = h.admin("GET", "/api/v1/users", None);
+    assert!(
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["username"] == "ana" && u["role"] == "read-only"),
+        "{users}"
+    );
+    let a = post_form(
+        &h,
+        "/settings/users/role",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("username", "admin"),
+            ("role", "read-only"),
+        ],
+    );
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert_eq!(
+        post_form(
+            &h,
+            "/settings/users/role",
+            &admin,
+            &[("csrf", &csrf), ("username", "nobody"), ("role", "analyst")]
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        post_form(
+            &h,
+            "/settings/users/role",
+            &admin,
+            &[("username", "ana"), ("role", "admin")]
+        )
+        .status,
+        403
+    );
+    let (s, v) = h.admin(
+        "PUT",
+        "/api/v1/users/ana/role",
+        Some(json!({"role": "analyst"})),
+    );
+    assert_eq!((s, v["role"].as_str()), (200, Some("analyst")), "{v}");
+    let (_, audit) = h.admin("GET", "/api/v1/audit?action=user.role", None);
+    assert_eq!(audit["total"], 2, "{audit}");
+    assert_eq!(
+        audit["items"][1]["detail"],
+        json!({"before": "analyst", "after": "read-only"})
     );
 
     // An API token, shown once, that works; then revoked from the console.

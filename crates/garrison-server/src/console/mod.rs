@@ -69,6 +69,7 @@ pub fn router() -> Router<AppState> {
             "/settings/tokens",
             get(settings::tokens).post(settings::create_token),
         )
+        .route("/settings/users/role", post(settings::set_role))
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route(
             "/settings/enrollment",

@@ -228,8 +228,24 @@ async fn users_page(
     let body = html! {
         (notice(msg))
         table.list #user-list {
-            thead { tr { th { "User" } th { "Role" } th { "Created" } } }
-            tbody { @for u in &users { tr { td { (u.username) } td { (u.role.as_str()) } td { (when(&u.created_at)) } } } }
+            thead { tr { th { "User" } th { "Role" } th { "Created" } th { "Change role" } } }
+            tbody {
+                @for u in &users {
+                    tr data-user=(u.username) {
+                        td { (u.username) } td { (u.role.as_str()) } td { (when(&u.created_at)) }
+                        td {
+                            @if u.username != v.user.username {
+                                form.inline method="post" action="/settings/users/role" {
+                                    (csrf_field(v))
+                                    input type="hidden" name="username" value=(u.username);
+                                    (role_select("role", Role::Admin, u.role))
+                                    button type="submit" { "Set" }
+                                }
+                            } @else { span.muted { "(you)" } }
+                        }
+                    }
+                }
+            }
         }
         h2 { "New user" }
         form.stack #new-user method="post" action="/settings/users" {
@@ -290,6 +306,41 @@ pub async fn create_user(
             users_page(&v, &st, Some(&m), StatusCode::OK).await
         }
         Err(e) if e.status == StatusCode::BAD_REQUEST || e.status == StatusCode::CONFLICT => {
+            users_page(&v, &st, Some(&e.message), e.status).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The change-role form.
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /settings/users/role` (admin): changes a user's role.
+pub async fn set_role(
+    v: Viewer,
+    State(st): State<AppState>,
+    ConsoleForm(f): ConsoleForm<RoleForm>,
+) -> PageResult {
+    let p = v.act(f.csrf.as_deref(), Role::Admin)?;
+    let Some(role) = Role::parse(&f.role) else {
+        return Err(ConsoleError::new(
+            StatusCode::BAD_REQUEST,
+            format!("role {:?} is not one of read-only, analyst, admin", f.role),
+        ));
+    };
+    match crate::api::user_role_as(&st, &p, &f.username, role).await {
+        Ok(u) => {
+            let m = format!("{} now has the {} role.", u.username, u.role.as_str());
+            users_page(&v, &st, Some(&m), StatusCode::OK).await
+        }
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
             users_page(&v, &st, Some(&e.message), e.status).await
         }
         Err(e) => Err(e.into()),
