@@ -803,3 +803,32 @@ fn login_is_rate_limited_per_client_address() {
     assert_eq!(a.status, 429);
     assert!(!a.header("retry-after").is_empty());
 }
+
+#[test]
+fn alert_pages_keep_their_filters() {
+    let h = Harness::start("sqlite");
+    let fleet = seed_fleet(&h, "web-01");
+    let alerts = (0..30)
+        .map(|i| alert("Many", "MEDIUM", &format!("many {i}"), now_ns()))
+        .collect();
+    let (s, _) = agent_post(
+        &h,
+        &fleet.agent,
+        "/api/v1/agent/alerts",
+        &alert_batch("many", alerts),
+    );
+    assert_eq!(s, 200);
+    let (_, admin) = form_login(&h, "admin", ADMIN_PW);
+    let first = get_page(&h, "/alerts?rule=Many&severity=MEDIUM", &admin);
+    assert_eq!(first.body.matches("data-alert=").count(), 25);
+    assert!(first.body.contains("1–25 of 30"), "{}", first.body);
+    let next = "/alerts?severity=MEDIUM&amp;rule=Many&amp;offset=25";
+    assert!(first.body.contains(next), "{}", first.body);
+    let second = get_page(&h, &next.replace("&amp;", "&"), &admin);
+    assert_eq!(second.body.matches("data-alert=").count(), 5);
+    assert!(second.body.contains("26–30 of 30"));
+    assert!(second
+        .body
+        .contains("href=\"/alerts?severity=MEDIUM&amp;rule=Many\""));
+    assert!(!second.body.contains("rel=\"next\""));
+}
