@@ -43,6 +43,8 @@ pub struct Browser {
     rt: tokio::runtime::Runtime,
     client: Option<Client>,
     driver: Child,
+    /// chromedriver's log: kept when a test fails, removed otherwise.
+    log: std::path::PathBuf,
     _profile: tempfile::TempDir,
 }
 
@@ -130,6 +132,7 @@ impl Browser {
             rt,
             client: Some(client),
             driver,
+            log,
             _profile: profile,
         }
     }
@@ -285,5 +288,10 @@ impl Drop for Browser {
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        if std::thread::panicking() {
+            eprintln!("chromedriver's log: {}", self.log.display());
+        } else {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
