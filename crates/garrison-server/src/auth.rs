@@ -351,6 +351,12 @@ struct LimiterState {
     ips: std::collections::HashMap<std::net::IpAddr, Failures>,
 }
 
+/// The limiter's key for a user name: at most 65 characters (valid names have
+/// at most 64), so hostile names cannot make the table large.
+fn user_key(username: &str) -> String {
+    username.chars().take(65).collect()
+}
+
 /// The IP of a `ConnInfo::remote` (`ip:port`); None when it is not one.
 pub fn remote_ip(remote: &str) -> Option<std::net::IpAddr> {
     remote
@@ -388,7 +394,7 @@ impl LoginLimiter {
     pub fn check(&self, username: &str, remote: &str) -> Result<(), ApiError> {
         let now = std::time::Instant::now();
         let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let user = self.lock_left(st.users.get(username), self.policy.per_user, now);
+        let user = self.lock_left(st.users.get(&user_key(username)), self.policy.per_user, now);
         let ip = remote_ip(remote)
             .and_then(|ip| self.lock_left(st.ips.get(&ip), self.policy.per_ip, now));
         match user.max(ip) {
@@ -416,7 +422,7 @@ impl LoginLimiter {
             f.last = now;
         };
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        for_map(&mut st.users, username.to_string(), now, window, bump);
+        for_map(&mut st.users, user_key(username), now, window, bump);
         if let Some(ip) = remote_ip(remote) {
             for_map(&mut st.ips, ip, now, window, bump);
         }
@@ -425,7 +431,7 @@ impl LoginLimiter {
     /// A successful login clears the user name's failures (not the IP's).
     pub fn succeeded(&self, username: &str) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.users.remove(username);
+        st.users.remove(&user_key(username));
     }
 }
 
@@ -583,6 +589,13 @@ mod tests {
         l.succeeded("alice");
         assert!(l.check("alice", "10.0.0.4:1").is_ok());
         assert_eq!(remote_ip("[::1]:80"), "::1".parse().ok());
+        // Long names are keyed by their first 65 characters.
+        let long = "x".repeat(100_000);
+        for _ in 0..3 {
+            l.failed(&long, "10.0.0.9:1");
+        }
+        assert!(l.check(&"x".repeat(70), "10.0.0.8:1").is_err());
+        assert!(l.state.lock().unwrap().users.keys().all(|k| k.len() <= 65));
         assert_eq!(remote_ip("nonsense"), None);
     }
 
