@@ -42,8 +42,8 @@ fn a_person_logs_in_sees_the_fleet_resolves_an_alert_and_logs_out() {
     br.wait_for("#alert-list");
     br.fill("#q", "spawned");
     br.click("#alert-filters button[type=submit]");
+    br.wait_url("q=spawned");
     br.wait_for("#alert-list");
-    assert!(br.url().contains("q=spawned"), "{}", br.url());
     br.screenshot("alerts");
     br.click(&format!("tr[data-alert=\"{alert_id}\"] a"));
     let out = br.wait_for("#alert-output");
@@ -56,8 +56,7 @@ fn a_person_logs_in_sees_the_fleet_resolves_an_alert_and_logs_out() {
 
     // Resolve: the page says so, and so does the API.
     br.click("#resolve");
-    br.wait_for("#alert-status");
-    assert_eq!(br.text("#alert-status"), "resolved");
+    br.wait_text("#alert-status", "resolved");
     assert!(!br.exists("#resolve"));
     let (s, v) = h.admin("GET", &format!("/api/v1/alerts/{alert_id}"), None);
     assert_eq!(s, 200);
@@ -67,7 +66,7 @@ fn a_person_logs_in_sees_the_fleet_resolves_an_alert_and_logs_out() {
     // Log out: back to the login page, and the console is closed again.
     br.click("#logout");
     br.wait_for("#login");
-    assert_eq!(br.path(), "/login");
+    br.wait_url("/login");
     br.goto(&format!("{}/alerts", h.base));
     br.wait_for("#login");
     assert_eq!(br.path(), "/login");

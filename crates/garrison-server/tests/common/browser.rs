@@ -178,6 +178,40 @@ impl Browser {
         })
     }
 
+    /// Waits (up to 30 s) until an element's text is `want` (a page that is
+    /// still being replaced may show the old text first).
+    pub fn wait_text(&self, css: &str, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            let got = self.rt.block_on(async {
+                match self.c().find(Locator::Css(css)).await {
+                    Ok(e) => e.text().await.ok(),
+                    Err(_) => None,
+                }
+            });
+            match got {
+                Some(t) if t == want => return,
+                Some(t) => last = t,
+                None => {}
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{css} still reads {last:?}, not {want:?}");
+    }
+
+    /// Waits (up to 30 s) until the URL contains `part`.
+    pub fn wait_url(&self, part: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.url().contains(part) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the URL {} never contained {part:?}", self.url());
+    }
+
     /// The text of an element that is there now.
     pub fn text(&self, css: &str) -> String {
         self.rt.block_on(async {
