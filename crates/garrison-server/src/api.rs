@@ -116,7 +116,7 @@ pub(crate) fn paging(offset: Option<i64>, limit: Option<i64>) -> Result<(i64, i6
     Ok((offset, limit))
 }
 
-fn min_severity(s: Option<&str>) -> Result<Option<i64>, ApiError> {
+pub(crate) fn min_severity(s: Option<&str>) -> Result<Option<i64>, ApiError> {
     s.map(|s| {
         severity_rank(s).ok_or_else(|| {
             ApiError::bad_request(format!(
@@ -166,38 +166,40 @@ pub struct SessionInfo {
     pub csrf_token: Option<String>,
 }
 
-/// Logs in: sets the `garrison_session` cookie (Secure, HttpOnly, SameSite=Strict).
-#[utoipa::path(post, path = "/api/v1/login", tag = "session", request_body = LoginRequest,
-    responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody)),
-    security(()))]
-async fn login(
-    State(st): State<AppState>,
-    conn: Option<axum::Extension<crate::auth::ConnInfo>>,
-    ApiJson(req): ApiJson<LoginRequest>,
-) -> Result<Response, ApiError> {
-    let remote = conn.map(|c| c.0.remote).unwrap_or_default();
-    let found = st.store.user_for_login(&req.username).await?;
+/// Checks credentials (after the login rate limiter), records the login or the
+/// failure in the audit log, and opens a session: (user, session ID, CSRF token).
+/// Shared by `POST /api/v1/login` and the console's login form.
+pub async fn start_session(
+    st: &AppState,
+    username: &str,
+    password: &str,
+    remote: &str,
+) -> Result<(User, String, String), ApiError> {
+    st.limiter.check(username, remote)?;
+    let found = st.store.user_for_login(username).await?;
     let ok = match &found {
-        Some(u) => verify_password(&req.password, &u.password_hash),
+        Some(u) => verify_password(password, &u.password_hash),
         None => {
             // Same work for unknown users as for wrong passwords.
-            let _ = verify_password(&req.password, dummy_hash());
+            let _ = verify_password(password, dummy_hash());
             false
         }
     };
     let Some(u) = found.filter(|_| ok) else {
+        st.limiter.failed(username, remote);
         st.store
             .audit(NewAudit {
                 actor_kind: "user",
-                actor: &req.username.chars().take(64).collect::<String>(),
+                actor: &username.chars().take(64).collect::<String>(),
                 action: "login.failed",
                 target: "session",
                 detail: json!({}),
-                remote: &remote,
+                remote,
             })
             .await?;
         return Err(ApiError::unauthenticated("wrong user name or password"));
     };
+    st.limiter.succeeded(username);
     let sid = random_secret();
     let csrf = random_secret();
     st.store
@@ -210,16 +212,31 @@ async fn login(
             action: "login",
             target: "session",
             detail: json!({}),
-            remote: &remote,
+            remote,
         })
         .await?;
+    Ok((u.user, sid, csrf))
+}
+
+/// Logs in: sets the `garrison_session` cookie (Secure, HttpOnly, SameSite=Strict).
+#[utoipa::path(post, path = "/api/v1/login", tag = "session", request_body = LoginRequest,
+    responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody),
+        (status = 429, description = "Too many failed logins for the user name or from the address (Retry-After)", body = ErrorBody)),
+    security(()))]
+async fn login(
+    State(st): State<AppState>,
+    conn: Option<axum::Extension<crate::auth::ConnInfo>>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let remote = conn.map(|c| c.0.remote).unwrap_or_default();
+    let (u, sid, csrf) = start_session(&st, &req.username, &req.password, &remote).await?;
     let cookie = format!(
         "{SESSION_COOKIE}={sid}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
         SESSION_MS / 1000
     );
     let mut resp = Json(SessionInfo {
-        username: u.user.username,
-        role: u.user.role,
+        username: u.username,
+        role: u.role,
         via: "session".into(),
         csrf_token: Some(csrf),
     })
@@ -310,6 +327,12 @@ async fn create_user(
     AdminP(p): AdminP,
     ApiJson(req): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
+    Ok((StatusCode::CREATED, Json(new_user(&st, &p, &req).await?)))
+}
+
+/// Creates a user in `p`'s name (an admin), audited. Shared with the console.
+pub async fn new_user(st: &AppState, p: &Principal, req: &CreateUser) -> Result<User, ApiError> {
+    p.require(Role::Admin)?;
     check_new_user(&req.username, &req.password).map_err(ApiError::bad_request)?;
     let hash = hash_password(&req.password).map_err(ApiError::bad_request)?;
     let user = st
@@ -322,13 +345,69 @@ async fn create_user(
         .await?
         .ok_or_else(|| ApiError::conflict(format!("user {:?} exists", req.username)))?;
     p.audit(
-        &st,
+        st,
         "user.create",
         &audit_target("user", &user.username),
         json!({ "role": user.role }),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(user)))
+    Ok(user)
+}
+
+/// A role to give a user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRole {
+    /// The new role.
+    pub role: Role,
+}
+
+/// Changes a user's role (at once: sessions and the user's tokens follow).
+#[utoipa::path(put, path = "/api/v1/users/{id}/role", tag = "users", request_body = SetRole,
+    params(("id" = String, Path, description = "User name")),
+    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = ["admin"]), ("token" = ["admin"])))]
+async fn set_user_role(
+    State(st): State<AppState>,
+    AdminP(p): AdminP,
+    ApiPath(username): ApiPath<String>,
+    ApiJson(req): ApiJson<SetRole>,
+) -> Result<Json<User>, ApiError> {
+    Ok(Json(user_role_as(&st, &p, &username, req.role).await?))
+}
+
+/// Changes a user's role in `p`'s name (an admin; not one's own, so the last
+/// admin cannot lock everyone out), audited. Shared with the console.
+pub async fn user_role_as(
+    st: &AppState,
+    p: &Principal,
+    username: &str,
+    role: Role,
+) -> Result<User, ApiError> {
+    p.require(Role::Admin)?;
+    if username == p.user.username {
+        return Err(ApiError::bad_request(
+            "an admin cannot change their own role; ask another admin",
+        ));
+    }
+    let before = st
+        .store
+        .user_for_login(username)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no user {username:?}")))?
+        .user;
+    if !st.store.set_user_role(username, role).await? {
+        return Err(ApiError::not_found(format!("no user {username:?}")));
+    }
+    p.audit(
+        st,
+        "user.role",
+        &audit_target("user", username),
+        json!({ "before": before.role, "after": role }),
+    )
+    .await?;
+    Ok(User { role, ..before })
 }
 
 // ----------------------------------------------------------- API tokens
@@ -378,6 +457,15 @@ async fn create_token(
     p: Principal,
     ApiJson(req): ApiJson<CreateToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    Ok((StatusCode::CREATED, Json(new_token(&st, &p, &req).await?)))
+}
+
+/// Creates an API token for `p`, audited. Shared with the console.
+pub async fn new_token(
+    st: &AppState,
+    p: &Principal,
+    req: &CreateToken,
+) -> Result<CreatedToken, ApiError> {
     if req.name.is_empty() || req.name.chars().count() > 128 {
         return Err(ApiError::bad_request("name must be 1 to 128 characters"));
     }
@@ -417,20 +505,17 @@ async fn create_token(
         )
         .await?;
     p.audit(
-        &st,
+        st,
         "token.create",
         &audit_target("token", &id),
         json!({ "name": req.name, "role": role }),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedToken {
-            token: format!("{API_TOKEN_PREFIX}_{id}_{secret}"),
-            id,
-            role,
-        }),
-    ))
+    Ok(CreatedToken {
+        token: format!("{API_TOKEN_PREFIX}_{id}_{secret}"),
+        id,
+        role,
+    })
 }
 
 /// Revokes an API token.
@@ -443,12 +528,18 @@ async fn revoke_token(
     AdminP(p): AdminP,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    if !st.store.revoke_token(&id).await? {
+    revoke_token_as(&st, &p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes an API token in `p`'s name (an admin), audited. Shared with the console.
+pub async fn revoke_token_as(st: &AppState, p: &Principal, id: &str) -> Result<(), ApiError> {
+    p.require(Role::Admin)?;
+    if !st.store.revoke_token(id).await? {
         return Err(ApiError::not_found(format!("no active API token {id:?}")));
     }
-    p.audit(&st, "token.revoke", &audit_target("token", &id), json!({}))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    p.audit(st, "token.revoke", &audit_target("token", id), json!({}))
+        .await
 }
 
 // ---------------------------------------------------- enrollment tokens
@@ -542,15 +633,28 @@ async fn create_enrollment_token(
     AdminP(p): AdminP,
     ApiJson(req): ApiJson<CreateEnrollmentToken>,
 ) -> Result<(StatusCode, Json<CreatedEnrollmentToken>), ApiError> {
-    let t = new_enrollment_token(&st, &req, &p.actor()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(enrollment_token_as(&st, &p, &req).await?),
+    ))
+}
+
+/// Creates an enrollment token in `p`'s name (an admin), audited. Shared with the console.
+pub async fn enrollment_token_as(
+    st: &AppState,
+    p: &Principal,
+    req: &CreateEnrollmentToken,
+) -> Result<CreatedEnrollmentToken, ApiError> {
+    p.require(Role::Admin)?;
+    let t = new_enrollment_token(st, req, &p.actor()).await?;
     p.audit(
-        &st,
+        st,
         "enrollment_token.create",
         &audit_target("enrollment_token", &t.info.id),
         json!({ "max_uses": t.info.max_uses, "expires_at": t.info.expires_at }),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(t)))
+    Ok(t)
 }
 
 /// Revokes an enrollment token.
@@ -563,19 +667,29 @@ async fn revoke_enrollment_token(
     AdminP(p): AdminP,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    if !st.store.revoke_enrollment_token(&id).await? {
+    revoke_enrollment_token_as(&st, &p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes an enrollment token in `p`'s name (an admin), audited. Shared with the console.
+pub async fn revoke_enrollment_token_as(
+    st: &AppState,
+    p: &Principal,
+    id: &str,
+) -> Result<(), ApiError> {
+    p.require(Role::Admin)?;
+    if !st.store.revoke_enrollment_token(id).await? {
         return Err(ApiError::not_found(format!(
             "no active enrollment token {id:?}"
         )));
     }
     p.audit(
-        &st,
+        st,
         "enrollment_token.revoke",
-        &audit_target("enrollment_token", &id),
+        &audit_target("enrollment_token", id),
         json!({}),
     )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+    .await
 }
 
 // -------------------------------------------------------------- enroll
@@ -951,7 +1065,9 @@ async fn get_alert(
         .ok_or_else(|| ApiError::not_found(format!("no alert {id}")))
 }
 
-async fn set_status(
+/// Sets an alert's status in `p`'s name (at least an analyst), audited.
+/// Shared with the console.
+pub async fn set_status(
     st: &AppState,
     p: &Principal,
     id: i64,
@@ -1377,7 +1493,7 @@ impl Modify for Security {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Garrison control plane", description = "Agents, alerts, workloads, vulnerabilities, users and audit. The role in each operation's security requirement is the least role that may call it."),
-    paths(login, logout, session, list_users, create_user, list_tokens, create_token, revoke_token,
+    paths(login, logout, session, list_users, create_user, set_user_role, list_tokens, create_token, revoke_token,
         list_enrollment_tokens, create_enrollment_token, revoke_enrollment_token, enroll,
         list_agents, get_agent, revoke_agent, heartbeat, ingest_alerts, ingest_inventory,
         list_alerts, get_alert, acknowledge_alert, resolve_alert, list_workloads, get_workload,
@@ -1399,6 +1515,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/session", get(session))
         .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/users/{id}/role", axum::routing::put(set_user_role))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .route(

@@ -1,6 +1,7 @@
 //! Who is asking: users (argon2 password hashes, session cookies with a CSRF
 //! token), API tokens (bearer, stored as SHA-256 of a 256-bit secret), agents
-//! (the client certificate of the TLS connection) and enrollment tokens.
+//! (the client certificate of the TLS connection) and enrollment tokens; and
+//! the login rate limiter (per user name and per client IP).
 
 use crate::error::ApiError;
 use crate::model::{Agent, Role, User};
@@ -297,6 +298,163 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
+/// How many failed logins are allowed before the limiter locks, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginPolicy {
+    /// Failures of one user name within `window` before it is locked.
+    pub per_user: u32,
+    /// Failures from one client IP within `window` before it is locked.
+    pub per_ip: u32,
+    /// Failures older than this (since the last one) are forgotten.
+    pub window: std::time::Duration,
+    /// First lock; doubled by every further failure after a lock ends.
+    pub base_lock: std::time::Duration,
+    /// Longest lock.
+    pub max_lock: std::time::Duration,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        LoginPolicy {
+            per_user: 5,
+            per_ip: 30,
+            window: std::time::Duration::from_secs(15 * 60),
+            base_lock: std::time::Duration::from_secs(30),
+            max_lock: std::time::Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: std::time::Instant,
+}
+
+/// Keys tracked at most (per kind); beyond, forgotten entries are pruned first
+/// and new user names are no longer tracked (the per-IP limit still holds).
+const LIMITER_MAX_KEYS: usize = 100_000;
+
+/// Failed logins per user name and per client IP (in memory, per server):
+/// after `per_user` (or `per_ip`) failures within the window, logins are
+/// refused with 429 and `Retry-After` for `base_lock`, doubled by each failure
+/// after that, up to `max_lock`. A success clears the user name's count.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    policy: LoginPolicy,
+    state: std::sync::Mutex<LimiterState>,
+}
+
+#[derive(Debug, Default)]
+struct LimiterState {
+    users: std::collections::HashMap<String, Failures>,
+    ips: std::collections::HashMap<std::net::IpAddr, Failures>,
+}
+
+/// The limiter's key for a user name: at most 65 characters (valid names have
+/// at most 64), so hostile names cannot make the table large.
+fn user_key(username: &str) -> String {
+    username.chars().take(65).collect()
+}
+
+/// The IP of a `ConnInfo::remote` (`ip:port`); None when it is not one.
+pub fn remote_ip(remote: &str) -> Option<std::net::IpAddr> {
+    remote
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip())
+        .or_else(|_| remote.parse::<std::net::IpAddr>())
+        .ok()
+}
+
+impl LoginLimiter {
+    /// A limiter with this policy.
+    pub fn new(policy: LoginPolicy) -> Self {
+        LoginLimiter {
+            policy,
+            state: Default::default(),
+        }
+    }
+
+    fn lock_left(&self, f: Option<&Failures>, limit: u32, now: std::time::Instant) -> Option<u64> {
+        let f = f?;
+        if now.duration_since(f.last) > self.policy.window || f.count < limit {
+            return None;
+        }
+        let doublings = (f.count - limit).min(16);
+        let lock = self
+            .policy
+            .base_lock
+            .saturating_mul(1u32 << doublings)
+            .min(self.policy.max_lock);
+        let until = f.last + lock;
+        (until > now).then(|| until.duration_since(now).as_secs().max(1))
+    }
+
+    /// Refuses (429, `Retry-After`) while the user name or the client IP is locked.
+    pub fn check(&self, username: &str, remote: &str) -> Result<(), ApiError> {
+        let now = std::time::Instant::now();
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let user = self.lock_left(st.users.get(&user_key(username)), self.policy.per_user, now);
+        let ip = remote_ip(remote)
+            .and_then(|ip| self.lock_left(st.ips.get(&ip), self.policy.per_ip, now));
+        match user.max(ip) {
+            None => Ok(()),
+            Some(secs) => Err(ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!(
+                    "too many failed logins for this user name or from this address; try again in {secs} s"
+                ),
+            )
+            .retry_after(secs)),
+        }
+    }
+
+    /// Counts a failed login.
+    pub fn failed(&self, username: &str, remote: &str) {
+        let now = std::time::Instant::now();
+        let window = self.policy.window;
+        let bump = |f: &mut Failures| {
+            if now.duration_since(f.last) > window {
+                f.count = 0;
+            }
+            f.count = f.count.saturating_add(1);
+            f.last = now;
+        };
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for_map(&mut st.users, user_key(username), now, window, bump);
+        if let Some(ip) = remote_ip(remote) {
+            for_map(&mut st.ips, ip, now, window, bump);
+        }
+    }
+
+    /// A successful login clears the user name's failures (not the IP's).
+    pub fn succeeded(&self, username: &str) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.users.remove(&user_key(username));
+    }
+}
+
+fn for_map<K: std::hash::Hash + Eq>(
+    m: &mut std::collections::HashMap<K, Failures>,
+    key: K,
+    now: std::time::Instant,
+    window: std::time::Duration,
+    bump: impl Fn(&mut Failures),
+) {
+    if m.len() >= LIMITER_MAX_KEYS && !m.contains_key(&key) {
+        m.retain(|_, f| now.duration_since(f.last) <= window);
+        if m.len() >= LIMITER_MAX_KEYS {
+            return;
+        }
+    }
+    let f = m.entry(key).or_insert(Failures {
+        count: 0,
+        last: now,
+    });
+    bump(f);
+}
+
 /// An agent, identified by the client certificate of its TLS connection and
 /// nothing else: what a request body says about identity is never read.
 #[derive(Debug, Clone)]
@@ -400,6 +558,45 @@ mod tests {
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong", &h));
         assert!(!verify_password("x", "not a phc string"));
+    }
+
+    #[test]
+    fn the_limiter_locks_a_user_then_an_address_and_success_clears_the_user() {
+        let l = LoginLimiter::new(LoginPolicy {
+            per_user: 3,
+            per_ip: 5,
+            ..LoginPolicy::default()
+        });
+        let r = "10.0.0.1:5555";
+        for _ in 0..3 {
+            assert!(l.check("alice", r).is_ok());
+            l.failed("alice", r);
+        }
+        let e = l.check("alice", r).unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::TOO_MANY_REQUESTS);
+        assert!(
+            e.retry_after.is_some_and(|s| (1..=30).contains(&s)),
+            "{e:?}"
+        );
+        // Another user from another address is not locked.
+        assert!(l.check("bob", "10.0.0.2:1").is_ok());
+        // Two more failures from the address lock it for every user name.
+        l.failed("carol", r);
+        l.failed("dave", r);
+        assert!(l.check("erin", "10.0.0.1:6666").is_err());
+        assert!(l.check("erin", "10.0.0.3:1").is_ok());
+        // Success clears the user name's count.
+        l.succeeded("alice");
+        assert!(l.check("alice", "10.0.0.4:1").is_ok());
+        assert_eq!(remote_ip("[::1]:80"), "::1".parse().ok());
+        // Long names are keyed by their first 65 characters.
+        let long = "x".repeat(100_000);
+        for _ in 0..3 {
+            l.failed(&long, "10.0.0.9:1");
+        }
+        assert!(l.check(&"x".repeat(70), "10.0.0.8:1").is_err());
+        assert!(l.state.lock().unwrap().users.keys().all(|k| k.len() <= 65));
+        assert_eq!(remote_ip("nonsense"), None);
     }
 
     #[test]

@@ -117,6 +117,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// Message.
     pub message: String,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -154,7 +156,13 @@ impl ApiError {
             status,
             code,
             message: msg.into(),
+            retry_after: None,
         }
+    }
+    /// Adds a `Retry-After` header of `secs` seconds.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 }
 
@@ -179,11 +187,16 @@ impl IntoResponse for ApiError {
         };
         // The request's body may not have been read (a refusal comes first):
         // the connection cannot be reused, and the client is told so.
-        (
+        let mut resp = (
             self.status,
             [(axum::http::header::CONNECTION, "close")],
             axum::Json(body),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }

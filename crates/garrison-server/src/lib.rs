@@ -4,11 +4,17 @@
 //! (client certificate issued by the server's own CA at enrollment). Layout:
 //! `store` (all SQL), `pki` (the CA), `tls` (listener, client certificates),
 //! `auth` (who is asking), `ingest` (what agents send), `api` (handlers and the
+<<<<<<< HEAD
 //! OpenAPI document), `model` (the API's vocabulary), `notify` (notification
 //! targets and the worker that delivers alerts to them).
+=======
+//! OpenAPI document), `console` (the web console's pages), `model` (the API's
+//! vocabulary).
+>>>>>>> console
 
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod ingest;
 pub mod model;
@@ -35,6 +41,8 @@ pub struct AppState {
     pub store: Store,
     /// The CA.
     pub pki: Arc<pki::Pki>,
+    /// Failed logins per user name and client IP.
+    pub limiter: Arc<auth::LoginLimiter>,
 }
 
 /// How to run the server.
@@ -105,21 +113,23 @@ async fn security_headers(req: axum::extract::Request, next: Next) -> Response {
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
         ("referrer-policy", "no-referrer"),
-        (
-            "content-security-policy",
-            "default-src 'none'; frame-ancestors 'none'",
-        ),
         ("cache-control", "no-store"),
         ("cross-origin-resource-policy", "same-origin"),
     ] {
         h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
     }
+    // The console sets its own policy; everything else (the API) allows nothing.
+    h.entry(axum::http::header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
     resp
 }
 
-/// The whole application: the API with security headers.
+/// The whole application: the API and the console, with security headers.
 pub fn app(state: AppState) -> axum::Router {
     api::router()
+        .merge(console::router())
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .with_state(state)
@@ -181,7 +191,11 @@ pub async fn start_with(cfg: Config, notify_opts: notify::Options) -> Result<Run
         addr: cfg.listen.to_string(),
         source: e,
     })?;
-    let state = AppState { store, pki };
+    let state = AppState {
+        store,
+        pki,
+        limiter: Default::default(),
+    };
     let router = app(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel();
     let retention_store = state.store.clone();
@@ -263,6 +277,7 @@ pub async fn admin_create_enrollment_token(
     let st = AppState {
         store: store.clone(),
         pki,
+        limiter: Default::default(),
     };
     let req = api::CreateEnrollmentToken {
         description: description.to_string(),

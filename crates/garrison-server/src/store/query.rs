@@ -449,6 +449,18 @@ impl Store {
         get(&r, "n", op)
     }
 
+    /// Sets a user's role; false when there is no such user.
+    pub async fn set_user_role(&self, username: &str, role: Role) -> Result<bool, StoreError> {
+        let _w = self.write_slot().await;
+        let r = sqlx::query("UPDATE users SET role = $1 WHERE username = $2")
+            .bind(role.as_str())
+            .bind(username)
+            .execute(self.pool())
+            .await
+            .map_err(qerr("set user role"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
     // ------------------------------------------------------------- sessions
 
     /// Stores a session.

@@ -3,6 +3,9 @@
 //! and a blocking HTTPS client (ureq) that can present client certificates.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod console;
+
 use garrison_server::{Config, Role, Running};
 use serde_json::{json, Value};
 use std::sync::Arc;
