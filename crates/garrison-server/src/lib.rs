@@ -4,13 +4,9 @@
 //! (client certificate issued by the server's own CA at enrollment). Layout:
 //! `store` (all SQL), `pki` (the CA), `tls` (listener, client certificates),
 //! `auth` (who is asking), `ingest` (what agents send), `api` (handlers and the
-<<<<<<< HEAD
-//! OpenAPI document), `model` (the API's vocabulary), `notify` (notification
-//! targets and the worker that delivers alerts to them).
-=======
 //! OpenAPI document), `console` (the web console's pages), `model` (the API's
-//! vocabulary).
->>>>>>> console
+//! vocabulary), `notify` (notification targets and the worker that delivers
+//! alerts to them).
 
 pub mod api;
 pub mod auth;

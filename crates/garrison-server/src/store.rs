@@ -12,15 +12,11 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
-<<<<<<< HEAD
 mod notify;
-mod query;
-pub use notify::*;
-=======
 mod overview;
 mod query;
+pub use notify::*;
 pub use overview::*;
->>>>>>> console
 pub use query::*;
 
 /// Which database the store runs on.
