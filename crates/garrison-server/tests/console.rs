@@ -229,7 +229,17 @@ fn every_console_form_needs_the_csrf_token_and_the_role() {
                 .to_string()
         };
         // Missing and wrong tokens: 403, nothing changes.
-        let forms: [(&str, Vec<(&str, &str)>); 10] = [
+        let forms: [(&str, Vec<(&str, &str)>); 13] = [
+            (
+                "/settings/notifications",
+                vec![
+                    ("name", "x"),
+                    ("kind", "webhook"),
+                    ("url", "http://127.0.0.1:9/"),
+                ],
+            ),
+            ("/settings/notifications/0123456789ab/test", vec![]),
+            ("/settings/notifications/0123456789ab/delete", vec![]),
             (&resolve, vec![]),
             (
                 "/settings/users/role",
@@ -831,4 +841,158 @@ fn alert_pages_keep_their_filters() {
         .body
         .contains("href=\"/alerts?severity=MEDIUM&amp;rule=Many\""));
     assert!(!second.body.contains("rel=\"next\""));
+}
+
+/// A one-shot HTTP receiver on 127.0.0.1: answers 200 to the first request and
+/// hands its head and body over.
+fn one_shot_receiver() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut head = String::new();
+        let mut len = 0usize;
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+            head.push_str(&line);
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+        }
+        let mut body = vec![0; len];
+        r.read_exact(&mut body).unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+            .unwrap();
+        tx.send(format!("{head}{}", String::from_utf8_lossy(&body)))
+            .unwrap();
+    });
+    (url, rx)
+}
+
+#[test]
+fn settings_add_test_and_delete_notification_targets() {
+    for b in backends() {
+        let h = Harness::start(b);
+        let (_, admin) = form_login(&h, "admin", ADMIN_PW);
+        let page = get_page(&h, "/settings/notifications", &admin);
+        assert_eq!(page.status, 200, "{b}: {}", page.body);
+        assert!(
+            page.body.contains("No notification targets"),
+            "{}",
+            page.body
+        );
+        let csrf = page.csrf();
+        let (url, got) = one_shot_receiver();
+        // A signed webhook on loopback.
+        let a = post_form(
+            &h,
+            "/settings/notifications",
+            &admin,
+            &[
+                ("csrf", &csrf),
+                ("name", "ops-hook"),
+                ("kind", "webhook"),
+                ("url", &url),
+                ("min_severity", "HIGH"),
+                ("secret", "hook secret 123"),
+                ("routing_key", ""),
+                ("api_token", ""),
+            ],
+        );
+        assert_eq!(a.status, 201, "{b}: {}", a.body);
+        assert!(
+            a.body.contains("Target ops-hook (webhook) added."),
+            "{}",
+            a.body
+        );
+        assert!(!a.body.contains("hook secret 123"), "{b}: secret shown");
+        assert!(a.body.contains("secret"), "{}", a.body);
+        // Bad input stays on the page with the API's message.
+        let a = post_form(
+            &h,
+            "/settings/notifications",
+            &admin,
+            &[
+                ("csrf", &csrf),
+                ("name", "bad"),
+                ("kind", "webhook"),
+                ("url", "ftp://127.0.0.1/x"),
+            ],
+        );
+        assert_eq!(a.status, 400, "{b}: {}", a.body);
+        assert!(a.body.contains("only http and https"), "{}", a.body);
+        let a = post_form(
+            &h,
+            "/settings/notifications",
+            &admin,
+            &[("csrf", &csrf), ("name", "bad"), ("kind", "carrier-pigeon")],
+        );
+        assert_eq!(a.status, 400, "{b}");
+        // Test: the receiver gets a signed POST and the page says so.
+        let (_, list) = h.admin("GET", "/api/v1/notification-targets", None);
+        let id = list[0]["id"].as_str().unwrap().to_string();
+        let a = post_form(
+            &h,
+            &format!("/settings/notifications/{id}/test"),
+            &admin,
+            &[("csrf", &csrf)],
+        );
+        assert_eq!(a.status, 200, "{b}: {}", a.body);
+        assert!(
+            a.body.contains("Test message delivered (HTTP 200)"),
+            "{}",
+            a.body
+        );
+        let req = got
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap();
+        assert!(req.starts_with("POST /hook HTTP/1.1"), "{req}");
+        assert!(
+            req.to_ascii_lowercase()
+                .contains("x-garrison-signature-256: sha256="),
+            "{req}"
+        );
+        // Audited as the API audits it.
+        let (_, audit) = h.admin("GET", "/api/v1/audit?action=notification_target.", None);
+        let actions: Vec<&str> = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            actions,
+            ["notification_target.test", "notification_target.create"],
+            "{b}: {audit}"
+        );
+        // A read-only user may not see the page.
+        h.admin(
+            "POST",
+            "/api/v1/users",
+            Some(json!({"username": "reader", "password": "a long password", "role": "read-only"})),
+        );
+        let (_, reader) = form_login(&h, "reader", "a long password");
+        assert_eq!(
+            get_page(&h, "/settings/notifications", &reader).status,
+            403,
+            "{b}"
+        );
+        // Delete.
+        let a = post_form(
+            &h,
+            &format!("/settings/notifications/{id}/delete"),
+            &admin,
+            &[("csrf", &csrf)],
+        );
+        assert_eq!(a.status, 303, "{b}: {}", a.body);
+        let (_, list) = h.admin("GET", "/api/v1/notification-targets", None);
+        assert_eq!(list.as_array().unwrap().len(), 0, "{b}: {list}");
+    }
 }

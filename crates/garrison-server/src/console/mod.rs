@@ -10,6 +10,7 @@
 //! logout, users, tokens, enrollment, audit), `chart.rs` (inline SVG).
 
 mod chart;
+mod notifications;
 mod pages;
 mod settings;
 
@@ -78,6 +79,18 @@ pub fn router() -> Router<AppState> {
         .route(
             "/settings/enrollment/{id}/revoke",
             post(settings::revoke_enrollment),
+        )
+        .route(
+            "/settings/notifications",
+            get(notifications::targets).post(notifications::create),
+        )
+        .route(
+            "/settings/notifications/{id}/test",
+            post(notifications::test),
+        )
+        .route(
+            "/settings/notifications/{id}/delete",
+            post(notifications::delete),
         )
         .route("/settings/audit", get(settings::audit))
         .route("/static/{name}", get(asset))

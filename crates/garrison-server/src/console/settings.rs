@@ -1,5 +1,5 @@
 //! Login and logout, and the settings pages: users, API tokens, enrollment
-//! tokens, the audit log.
+//! tokens, the audit log (notification targets: `notifications.rs`).
 
 use super::{
     csrf_field, head, layout, nz, offset_of, pager, when, ConsoleError, ConsoleForm, ConsoleQuery,
@@ -156,13 +156,15 @@ const SETTINGS_NAV: &[(&str, &str, Role)] = &[
     ("/settings/users", "Users", Role::Admin),
     ("/settings/tokens", "API tokens", Role::ReadOnly),
     ("/settings/enrollment", "Enrollment tokens", Role::Admin),
-    // NOTIFICATION TARGETS: the coordinator adds
-    // ("/settings/notifications", "Notification targets", Role::Admin)
-    // here once the notifications backend lands.
+    (
+        "/settings/notifications",
+        "Notification targets",
+        Role::Admin,
+    ),
     ("/settings/audit", "Audit log", Role::Admin),
 ];
 
-fn settings_page(v: &Viewer, title: &str, active: &str, body: Markup) -> Response {
+pub(super) fn settings_page(v: &Viewer, title: &str, active: &str, body: Markup) -> Response {
     let inner = html! {
         h1 { "Settings" }
         nav.tabs #settings-nav {
@@ -197,7 +199,7 @@ fn role_select(name: &str, max: Role, selected: Role) -> Markup {
     }
 }
 
-fn forbid_unless(v: &Viewer, min: Role) -> Result<(), ConsoleError> {
+pub(super) fn forbid_unless(v: &Viewer, min: Role) -> Result<(), ConsoleError> {
     if v.may(min) {
         Ok(())
     } else {
@@ -213,7 +215,7 @@ fn forbid_unless(v: &Viewer, min: Role) -> Result<(), ConsoleError> {
     }
 }
 
-fn notice(text: Option<&str>) -> Markup {
+pub(super) fn notice(text: Option<&str>) -> Markup {
     html! { @if let Some(t) = text { p.notice role="status" { (t) } } }
 }
 

@@ -50,15 +50,25 @@ pub(crate) async fn create_target(
     AdminP(p): AdminP,
     ApiJson(req): ApiJson<super::CreateTarget>,
 ) -> Result<(StatusCode, Json<NotificationTarget>), ApiError> {
+    let t = create_target_as(&st, &p, req).await?;
+    Ok((StatusCode::CREATED, Json(t)))
+}
+
+/// Creates a target as `p` and audits it (the API and the console).
+pub(crate) async fn create_target_as(
+    st: &AppState,
+    p: &Principal,
+    req: super::CreateTarget,
+) -> Result<NotificationTarget, ApiError> {
     let t = super::create_target(&st.store, req, &p.actor()).await?;
     p.audit(
-        &st,
+        st,
         "notification_target.create",
         &target_ref(&t.id),
         audit_detail(&t),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(t)))
+    Ok(t)
 }
 
 /// One notification target.
@@ -118,16 +128,26 @@ pub(crate) async fn delete_target(
     AdminP(p): AdminP,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let before = super::get_target(&st.store, &id).await?;
-    super::delete_target(&st.store, &id).await?;
+    delete_target_as(&st, &p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a target as `p` and audits it (the API and the console).
+pub(crate) async fn delete_target_as(
+    st: &AppState,
+    p: &Principal,
+    id: &str,
+) -> Result<(), ApiError> {
+    let before = super::get_target(&st.store, id).await?;
+    super::delete_target(&st.store, id).await?;
     p.audit(
-        &st,
+        st,
         "notification_target.delete",
-        &target_ref(&id),
+        &target_ref(id),
         audit_detail(&before),
     )
     .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Sends a test message to the target now and answers how it went.
@@ -140,15 +160,24 @@ pub(crate) async fn test_target(
     AdminP(p): AdminP,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<TestOutcome>, ApiError> {
-    let r = super::test_target(&st.store, &id).await?;
+    Ok(Json(test_target_as(&st, &p, &id).await?))
+}
+
+/// Sends a test message as `p` and audits it (the API and the console).
+pub(crate) async fn test_target_as(
+    st: &AppState,
+    p: &Principal,
+    id: &str,
+) -> Result<TestOutcome, ApiError> {
+    let r = super::test_target(&st.store, id).await?;
     p.audit(
-        &st,
+        st,
         "notification_target.test",
-        &target_ref(&id),
+        &target_ref(id),
         json!({ "delivered": r.delivered, "status": r.status, "error": r.error }),
     )
     .await?;
-    Ok(Json(r))
+    Ok(r)
 }
 
 /// Delivery-log filters and paging.
