@@ -385,6 +385,9 @@ impl Drop for Uplink {
 
 type InventoryResult = Result<Vec<Value>, String>;
 
+/// A failed inventory scan is tried again after this long (or the period, if shorter).
+const INVENTORY_RETRY: Duration = Duration::from_secs(15 * 60);
+
 struct Worker {
     cfg: Config,
     client: Option<Client>,
@@ -641,6 +644,9 @@ impl Worker {
                         self.inventory_ready = Some((uuid::Uuid::new_v4().to_string(), reports))
                     }
                     Ok(Err(e)) => {
+                        // Retried sooner than the period (a database may be imported meanwhile).
+                        self.next_inventory =
+                            self.next_inventory.min(Instant::now() + INVENTORY_RETRY);
                         tracing::warn!("uplink: inventory scan failed: {e}");
                         self.set_status(|s| s.last_error = Some(format!("inventory: {e}")));
                     }

@@ -147,6 +147,7 @@ async fn start_agent(
     no_bpf: bool,
 ) -> anyhow::Result<tokio::process::Child> {
     let exe = std::env::current_exe().context("finding this program to start the agent")?;
+    garrison_uplink::identity::prepare_dir(agent_dir)?;
     let mut cmd = tokio::process::Command::new(exe);
     cmd.arg("--data-dir")
         .arg(root)

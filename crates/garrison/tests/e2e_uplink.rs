@@ -9,7 +9,7 @@
 use serde_json::Value;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 const RULE: &str = "Shadow File Read by Unexpected Program";
@@ -171,6 +171,7 @@ fn garrison_up_shows_a_real_agent_alert_in_the_api() {
     require_root();
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
+    let t0 = Instant::now();
     let mut up = Up::start(tmp.path(), port, 1);
     up.wait_until("the banner", |u| u.stdout().contains("Press Ctrl-C"));
     let out = up.stdout();
@@ -190,15 +191,23 @@ fn garrison_up_shows_a_real_agent_alert_in_the_api() {
         }
         running && !agent_id.is_empty()
     });
-    // Read /etc/shadow with `cat` (an unexpected program) until the alert shows up
-    // in the server: the agent raised it, the uplink delivered it.
-    let q = format!("/api/v1/alerts?rule={}", RULE.replace(' ', "%20"));
+    eprintln!("enrolled after {:?}", t0.elapsed());
+    // Read /etc/shadow with a copy of `cat` under a name of its own (an unexpected
+    // program; other programs on a shared machine may read it too) until the
+    // alert shows up in the server: the agent raised it, the uplink delivered it.
+    let name = format!("gupcat{}", std::process::id() % 100_000);
+    let cat = tmp.path().join(&name);
+    std::fs::copy("/usr/bin/cat", &cat).unwrap();
+    let q = format!("/api/v1/alerts?rule={}&q={name}", RULE.replace(' ', "%20"));
     let mut next_read = Instant::now();
     up.wait_until("the alert in the server's API", |_| {
         if Instant::now() >= next_read {
-            let st = Command::new("cat")
-                .arg("/etc/shadow")
-                .stdout(Stdio::null())
+            // Detached (reparented to init before it reads): the rule leaves out
+            // programs whose ancestors include a package manager, and cargo is one.
+            let st = Command::new("sh")
+                .arg("-c")
+                .arg("(sleep 1; exec \"$0\" /etc/shadow) >/dev/null 2>&1 &")
+                .arg(&cat)
                 .status()
                 .unwrap();
             assert!(st.success());
@@ -209,12 +218,15 @@ fn garrison_up_shows_a_real_agent_alert_in_the_api() {
     let alerts = api.get(&q);
     let a = &alerts["items"][0];
     assert_eq!(a["agent_id"].as_str(), Some(agent_id.as_str()));
-    assert_eq!(a["process_name"].as_str(), Some("cat"), "{a}");
+    assert_eq!(a["process_name"].as_str(), Some(name.as_str()), "{a}");
+    eprintln!("alert in the API after {:?}", t0.elapsed());
     // The agent's heartbeat reached the server too.
     up.wait_until("a heartbeat", |_| {
         api.get(&format!("/api/v1/agents/{agent_id}"))["kernel"].is_string()
     });
+    eprintln!("heartbeat after {:?}", t0.elapsed());
     let (ok, logs) = up.stop();
+    eprintln!("stopped after {:?}", t0.elapsed());
     assert!(ok, "garrison up exits 0 on SIGTERM\n{logs}");
     assert!(logs.contains("garrison up: stopped"), "{logs}");
     let uplink: Value =
@@ -237,6 +249,7 @@ fn garrison_up_shows_a_real_agent_alert_in_the_api() {
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
             .is_some_and(|s| s["state"] == "connected")
     });
+    eprintln!("second run connected after {:?}", t0.elapsed());
     let agents = api.get("/api/v1/agents");
     assert_eq!(agents.as_array().map(Vec::len), Some(1), "{agents}");
     let (ok, logs) = up.stop();
