@@ -300,18 +300,22 @@ fn killing_the_server_mid_stream_loses_and_duplicates_nothing() {
     let mut c = cfg(&srv, &state, Some(srv.token(1)));
     c.batch_max = 50;
     let up = Arc::new(std::sync::Mutex::new(Some(start(c.clone()))));
-    const N: usize = 3000;
+    // Alerts flow the whole time: before, during and after the server's outage
+    // and the agent's restart, until told to stop.
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let producer = {
         let up = Arc::clone(&up);
+        let done = Arc::clone(&done);
         std::thread::spawn(move || {
-            for i in 0..N {
+            let mut i = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 if let Some(u) = up.lock().unwrap().as_ref() {
                     u.push_alert(alert(i));
+                    i += 1;
                 }
-                if i % 10 == 0 {
-                    std::thread::sleep(Duration::from_millis(2));
-                }
+                std::thread::sleep(Duration::from_micros(500));
             }
+            i
         })
     };
     let delivered = || {
@@ -335,17 +339,23 @@ fn killing_the_server_mid_stream_loses_and_duplicates_nothing() {
         *g = Some(start(c.clone()));
     }
     srv.up();
-    producer.join().unwrap();
+    wait_for("alerts flowing to the restarted server", || {
+        delivered() >= 300
+    });
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let n = producer.join().unwrap();
     wait_for("every alert delivered", || {
         let st = up.lock().unwrap().as_ref().unwrap().status();
-        st.spool_alerts == 0 && st.alerts_queued == 0 && srv.outputs().len() >= N
+        st.spool_alerts == 0 && st.alerts_queued == 0 && srv.outputs().len() >= n
     });
     let outputs = srv.outputs();
-    let unique: BTreeSet<&String> = outputs.iter().collect();
-    assert_eq!(unique.len(), N, "every alert arrived");
-    assert_eq!(outputs.len(), N, "and none twice");
+    let unique: BTreeSet<String> = outputs.iter().cloned().collect();
+    let expected: BTreeSet<String> = (0..n).map(|i| format!("alert #{i}")).collect();
+    assert_eq!(unique, expected, "every alert arrived");
+    assert_eq!(outputs.len(), n, "and none twice");
     let st = up.lock().unwrap().take().unwrap().stop();
     assert_eq!(st.alerts_dropped, 0);
+    eprintln!("{n} alerts through a server outage and an agent restart");
 }
 
 #[test]
@@ -512,4 +522,37 @@ fn a_policy_the_server_wants_is_fetched_loaded_and_reported() {
     wait_for("status", || {
         up.status().policy_version.as_deref() == Some("v1")
     });
+}
+
+#[test]
+fn a_batch_resent_after_a_lost_answer_is_stored_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut srv = Srv::start(&tmp.path().join("server"));
+    let state = tmp.path().join("agent");
+    let c = cfg(&srv, &state, Some(srv.token(1)));
+    let up = start(c.clone());
+    srv.down();
+    for i in 0..5 {
+        up.push_alert(alert(i));
+    }
+    wait_for("a spooled batch", || up.status().spool_alerts == 5);
+    up.stop();
+    // Keep a copy of the batch file: as if the server stored it but its answer was
+    // lost before the agent could delete the file.
+    let spool = state.join("spool");
+    let file = std::fs::read_dir(&spool)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "batch"))
+        .unwrap();
+    let copy = std::fs::read(&file).unwrap();
+    srv.up();
+    let up = start(c.clone());
+    wait_for("delivered", || up.status().alerts_delivered == 5);
+    up.stop();
+    std::fs::write(spool.join("00000000000000009999-5.batch"), copy).unwrap();
+    let up = start(c);
+    wait_for("the resend answered", || up.status().duplicate_batches == 1);
+    assert_eq!(up.status().spool_alerts, 0);
+    assert_eq!(srv.outputs().len(), 5, "stored once");
 }

@@ -110,7 +110,7 @@ fn build_report(
     started: Instant,
 ) -> anyhow::Result<ScanReport> {
     let (matches, match_warnings) =
-        garrison_vulndb::match_packages_with_warnings(&db, &inv.packages, inv.distro.as_ref())?;
+        garrison_vulndb::match_packages_with_warnings(db, &inv.packages, inv.distro.as_ref())?;
     let mut warnings = inv.warnings.clone();
     warnings.extend(match_warnings.into_iter().map(|w| {
         let input = inv
@@ -142,7 +142,7 @@ fn build_report(
         }
         findings.push(f);
     }
-    garrison_risk::prioritize(&mut findings, &DbSignals(&db));
+    garrison_risk::prioritize(&mut findings, &DbSignals(db));
 
     // The gate: severities and fixes first, then the ignore file marks what a team accepted.
     let today = garrison_gate::today();
