@@ -519,7 +519,17 @@ impl Worker {
             .and_then(Value::as_str)
             .map(str::to_string);
         self.set_status(|s| s.policy_wanted.clone_from(&wanted));
-        self.pick_up_policy(c, wanted)
+        // A policy that cannot be fetched or installed must not stop heartbeats or
+        // alerts: it is said, and tried again (at the next heartbeat if transient).
+        let w = wanted.clone();
+        if let Err(e) = self.pick_up_policy(c, wanted) {
+            tracing::warn!("uplink: policy not picked up: {e}");
+            if !e.is_transient() {
+                self.policy_fetched = w;
+            }
+            self.set_status(|s| s.policy_error = Some(e.to_string()));
+        }
+        Ok(())
     }
 
     fn pick_up_policy(&mut self, c: &Client, wanted: Option<String>) -> Result<(), UplinkError> {
@@ -558,6 +568,7 @@ impl Worker {
             );
         }
         policy::install(&dir, &p)?;
+        self.set_status(|s| s.policy_error = None);
         tracing::info!(
             "uplink: policy {} installed ({} rule files); the rules engine reloads it",
             p.version,
@@ -698,7 +709,16 @@ impl Worker {
     fn round(&mut self, budget: Duration) -> Result<(), UplinkError> {
         let c = self.ensure_client()?;
         if Instant::now() >= self.next_heartbeat {
-            self.heartbeat(&c)?;
+            match self.heartbeat(&c) {
+                Ok(()) => {}
+                // Down, busy, revoked: back off (alerts would fail the same way).
+                Err(e) if e.is_transient() || e.is_refused() => return Err(e),
+                // The server refused this heartbeat's content: say so, deliver anyway.
+                Err(e) => {
+                    tracing::warn!("uplink: heartbeat refused: {e}");
+                    self.set_status(|s| s.last_error = Some(e.to_string()));
+                }
+            }
             self.next_heartbeat = Instant::now() + self.cfg.heartbeat_every;
         }
         self.deliver(&c, budget)?;

@@ -556,3 +556,50 @@ fn a_batch_resent_after_a_lost_answer_is_stored_once() {
     assert_eq!(up.status().spool_alerts, 0);
     assert_eq!(srv.outputs().len(), 5, "stored once");
 }
+
+/// A measurement, not a check of speed: `cargo test -p garrison-uplink --release
+/// --test server -- --ignored --nocapture delivery_rate` prints how fast one agent's
+/// alerts reach the server (SQLite, loopback, zstd batches of 1,000).
+#[test]
+#[ignore]
+fn delivery_rate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Srv::start(&tmp.path().join("server"));
+    let state = tmp.path().join("agent");
+    let mut c = cfg(&srv, &state, Some(srv.token(1)));
+    c.heartbeat_every = Duration::from_secs(30);
+    let up = start(c);
+    const N: u64 = 50_000;
+    let t = Instant::now();
+    for i in 0..N as usize {
+        up.push_alert(alert(i));
+    }
+    wait_for("all delivered", || up.status().alerts_delivered == N);
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "{N} alerts delivered in {secs:.2} s: {:.0} alerts/s",
+        N as f64 / secs
+    );
+}
+
+#[test]
+fn a_hostile_policy_is_refused_and_heartbeats_go_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Srv::start(&tmp.path().join("server"));
+    let state = tmp.path().join("agent");
+    start(cfg(&srv, &state, Some(srv.token(1)))).stop();
+    let rules = json!([{"name": "../../escaped.yaml", "content": "- rule: x\n"}]);
+    let stub = policy_stub::start(&srv.rt, &tmp.path().join("server"), rules);
+    let mut c = cfg(&srv, &state, None);
+    c.server = ServerUrl::parse(&format!("https://{}", stub.addr)).unwrap();
+    let up = Uplink::start(c, health(), None, Arc::new(PolicyState::default())).unwrap();
+    wait_for("the refusal said", || {
+        up.status()
+            .policy_error
+            .is_some_and(|e| e.contains("plain file name"))
+    });
+    wait_for("more heartbeats", || stub.seen.lock().unwrap().len() >= 3);
+    assert!(!state.join("policy/current.json").exists());
+    assert!(!tmp.path().join("escaped.yaml").exists());
+    assert!(!state.join("escaped.yaml").exists());
+}
