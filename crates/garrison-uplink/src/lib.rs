@@ -144,6 +144,9 @@ pub struct UplinkStatus {
     pub inventory_sent: u64,
     /// Last inventory delivered (unix seconds).
     pub last_inventory_unix: Option<u64>,
+    /// Why the last inventory scan failed, while that is the case.
+    #[serde(default)]
+    pub inventory_error: Option<String>,
     /// Policy version in force.
     pub policy_version: Option<String>,
     /// Policy version the server wants.
@@ -652,6 +655,7 @@ impl Worker {
             if let Some(job) = self.inventory_job.take() {
                 match job.join() {
                     Ok(Ok(reports)) => {
+                        self.set_status(|s| s.inventory_error = None);
                         self.inventory_ready = Some((uuid::Uuid::new_v4().to_string(), reports))
                     }
                     Ok(Err(e)) => {
@@ -659,7 +663,7 @@ impl Worker {
                         self.next_inventory =
                             self.next_inventory.min(Instant::now() + INVENTORY_RETRY);
                         tracing::warn!("uplink: inventory scan failed: {e}");
-                        self.set_status(|s| s.last_error = Some(format!("inventory: {e}")));
+                        self.set_status(|s| s.inventory_error = Some(e));
                     }
                     Err(_) => tracing::error!("uplink: the inventory scan panicked"),
                 }

@@ -541,6 +541,9 @@ fn uplink_table(u: &garrison_uplink::UplinkStatus) -> String {
         u.inventory_sent,
         ago(u.last_inventory_unix)
     ));
+    if let Some(e) = &u.inventory_error {
+        t.push_str(&format!("  inventory scan failed: {e}\n"));
+    }
     t.push_str(&format!(
         "  alerts: {} delivered, {} queued, {} in the spool ({} of {} bytes), {} DROPPED (spool full), {} refused by the server\n",
         u.alerts_delivered,
