@@ -71,6 +71,51 @@ pub struct AgentArgs {
     /// At most this many alerts per rule per window; the rest are folded (counted).
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub alerts_per_rule: u64,
+    #[command(flatten)]
+    pub uplink: UplinkArgs,
+}
+
+/// Reporting to a `garrison server` (docs/uplink.md).
+#[derive(Debug, Args)]
+pub struct UplinkArgs {
+    /// The control plane to report to (`https://HOST:PORT`): the agent enrolls on
+    /// its first run, then sends alerts, heartbeats and inventory over mutual TLS.
+    /// Its identity and spool live in DATA_DIR/agent.
+    #[arg(long, env = "GARRISON_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// Enrollment token (`get_...`, from `garrison server admin create-enrollment-token`);
+    /// needed on the first run only.
+    #[arg(
+        long,
+        env = "GARRISON_ENROLL_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        requires = "server"
+    )]
+    pub enroll_token: Option<String>,
+    /// SHA-256 of the server's CA certificate, printed with the token: the agent
+    /// enrolls only with a server whose chain holds that CA.
+    #[arg(
+        long,
+        env = "GARRISON_CA_SHA256",
+        value_name = "HEX",
+        requires = "server"
+    )]
+    pub ca_sha256: Option<String>,
+    /// Most disk the alert spool may use while the server is unreachable (MiB);
+    /// beyond it the oldest alerts are dropped, counted and reported.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    pub spool_max_mib: u64,
+    /// Seconds between heartbeats.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub heartbeat_every: u64,
+    /// How often the host's inventory and vulnerabilities are sent (the first at
+    /// start); needs the advisory database (`garrison db update`).
+    #[arg(long, default_value = "6h", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub inventory_every: std::time::Duration,
+    /// Send no inventory.
+    #[arg(long)]
+    pub no_inventory: bool,
 }
 
 /// The default rules directory, used when it exists.
@@ -226,10 +271,31 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
             None => to_stream = true,
         }
     }
+    let state_dir = agent_dir(global)?;
+    let policy = Arc::new(garrison_uplink::PolicyState::default());
     let mut detectors: Vec<Box<dyn garrison_agent::detect::Detector>> = Vec::new();
     if !args.no_rules {
-        let engine = Arc::new(load_engine(&args.rules)?);
-        detectors.push(Box::new(garrison_agent::detect::RulesDetector::new(engine)));
+        if args.uplink.server.is_some() {
+            // With a server, the rules are the local ones plus the server's policy.
+            let base = if !args.rules.is_empty() {
+                garrison_uplink::RuleBase::Paths(args.rules.clone())
+            } else if Path::new(SYSTEM_RULES).is_dir() {
+                garrison_uplink::RuleBase::Paths(vec![PathBuf::from(SYSTEM_RULES)])
+            } else {
+                garrison_uplink::RuleBase::Builtin
+            };
+            let det = garrison_uplink::PolicyRules::new(
+                base,
+                &state_dir.join("policy"),
+                &hostname(),
+                Arc::clone(&policy),
+            )
+            .map_err(|e| UsageError(format!("--rules: {e}")))?;
+            detectors.push(Box::new(det));
+        } else {
+            let engine = Arc::new(load_engine(&args.rules)?);
+            detectors.push(Box::new(garrison_agent::detect::RulesDetector::new(engine)));
+        }
     }
     let fim = args.fim || args.fim_config.is_some() || args.fim_recheck.is_some();
     if fim {
@@ -257,6 +323,21 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
         alert_window: Duration::from_secs(args.alert_window.max(1)),
         alerts_per_rule: args.alerts_per_rule,
     };
+    let uplink = match &args.uplink.server {
+        Some(url) => {
+            let up = start_uplink(
+                global,
+                &args.uplink,
+                url,
+                &state_dir,
+                &config.status_path,
+                policy,
+            )?;
+            sinks.push(Box::new(up.sink()));
+            Some(up)
+        }
+        None => None,
+    };
     let stop = Arc::new(AtomicBool::new(false));
     garrison_agent::stop_on_signals(&stop)?;
     let reload = Arc::new(AtomicBool::new(false));
@@ -283,8 +364,117 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
         sinks,
         reload,
     };
-    garrison_agent::run(&config, chosen, detection, stop, &mut out, &mut err)?;
+    let result = garrison_agent::run(&config, chosen, detection, stop, &mut out, &mut err);
+    if let Some(up) = uplink {
+        let st = up.stop();
+        eprintln!(
+            "garrison agent: uplink: {} alerts delivered, {} waiting in the spool, {} dropped (spool full){}",
+            st.alerts_delivered,
+            st.spool_alerts,
+            st.alerts_dropped,
+            st.last_error
+                .map(|e| format!("; last error: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The agent's state directory: DATA_DIR/agent (status, identity, spool, policy).
+fn agent_dir(global: &Global) -> anyhow::Result<PathBuf> {
+    Ok(status_file(global)?
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default())
+}
+
+/// Enrolls (first run) and starts the uplink: heartbeats read the agent's status
+/// file; inventory is `garrison scan rootfs /`.
+fn start_uplink(
+    global: &Global,
+    a: &UplinkArgs,
+    url: &str,
+    state_dir: &Path,
+    status_path: &Path,
+    policy: Arc<garrison_uplink::PolicyState>,
+) -> anyhow::Result<garrison_uplink::Uplink> {
+    let server =
+        garrison_uplink::ServerUrl::parse(url).map_err(|e| UsageError(format!("--server: {e}")))?;
+    let mut cfg = garrison_uplink::Config::new(server, state_dir.to_path_buf(), hostname());
+    cfg.enrollment = match (&a.enroll_token, &a.ca_sha256) {
+        (Some(token), Some(pin)) => Some(garrison_uplink::Enrollment {
+            token: token.clone(),
+            ca_sha256: pin.clone(),
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(UsageError(
+                "--enroll-token and --ca-sha256 go together (both are printed by `garrison server admin create-enrollment-token`)".into(),
+            )
+            .into())
+        }
+    };
+    cfg.spool_max_bytes = a.spool_max_mib.max(1) << 20;
+    cfg.heartbeat_every = Duration::from_secs(a.heartbeat_every.max(1));
+    cfg.inventory_every = a.inventory_every.max(Duration::from_secs(60));
+    let status_path = status_path.to_path_buf();
+    let health: garrison_uplink::HealthFn = Box::new(move || {
+        let Ok(Some(st)) = status::read(&status_path) else {
+            return garrison_uplink::Health {
+                sensor_mode: "starting".into(),
+                ..Default::default()
+            };
+        };
+        let counters = [
+            ("events_delivered", st.stats.delivered()),
+            ("events_written", st.written),
+            ("alerts_raised", st.alerts.raised),
+            ("alerts_written", st.alerts.written),
+            ("alerts_folded", st.alerts.folded),
+            ("alert_output_failures", st.alerts.output_failures),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        garrison_uplink::Health {
+            sensor_mode: if st.source.degraded {
+                format!("degraded ({})", st.source.name)
+            } else {
+                st.source.name.clone()
+            },
+            counters,
+            lost_events: st.stats.lost(),
+        }
+    });
+    let inventory: Option<garrison_uplink::InventoryFn> = if a.no_inventory {
+        None
+    } else {
+        let data_dir = global.data_dir.clone();
+        Some(Arc::new(move || {
+            let g = Global {
+                quiet: true,
+                log_level: None,
+                data_dir: data_dir.clone(),
+            };
+            let report = crate::scan::host_report(&g).map_err(|e| format!("{e:#}"))?;
+            let report = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+            Ok(vec![serde_json::json!({
+                "workload": {"kind": "host", "name": hostname()},
+                "report": report,
+            })])
+        }))
+    };
+    let up = garrison_uplink::Uplink::start(cfg, health, inventory, policy)
+        .with_context(|| format!("connecting the agent to {url}"))?;
+    let st = up.status();
+    eprintln!(
+        "garrison agent: reporting to {} as agent {} (state in {})",
+        st.server,
+        st.agent_id.as_deref().unwrap_or("(enrolling)"),
+        state_dir.display()
+    );
+    Ok(up)
 }
 
 fn show_status(global: &Global, format: StatusFormat) -> anyhow::Result<ExitCode> {
@@ -295,6 +485,11 @@ fn show_status(global: &Global, format: StatusFormat) -> anyhow::Result<ExitCode
         .is_some_and(|s| status::is_live(s, Path::new("/proc")));
     // What this host allows, probed now: useful with or without a running agent.
     let probe = serde_json::to_value(garrison_sensor::probe()).ok();
+    let uplink = path
+        .parent()
+        .map(garrison_uplink::read_status)
+        .transpose()?
+        .flatten();
     match format {
         StatusFormat::Json => {
             let doc = serde_json::json!({
@@ -302,6 +497,7 @@ fn show_status(global: &Global, format: StatusFormat) -> anyhow::Result<ExitCode
                 "status_file": path,
                 "status": st,
                 "features": probe,
+                "uplink": uplink,
             });
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
@@ -310,8 +506,75 @@ fn show_status(global: &Global, format: StatusFormat) -> anyhow::Result<ExitCode
                 "{}",
                 garrison_agent::text::status_table(st.as_ref(), live, probe.as_ref())
             );
+            if let Some(u) = &uplink {
+                print!("{}", uplink_table(u));
+            }
             println!("status file: {}", path.display());
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The uplink part of `garrison agent status`.
+fn uplink_table(u: &garrison_uplink::UplinkStatus) -> String {
+    let mut t = String::new();
+    let ago = |s: Option<u64>| match s {
+        Some(at) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            format!("{} s ago", now.saturating_sub(at))
+        }
+        None => "never".into(),
+    };
+    t.push_str(&format!(
+        "uplink: {} to {} as agent {}\n",
+        u.state,
+        u.server,
+        u.agent_id.as_deref().unwrap_or("-")
+    ));
+    t.push_str(&format!(
+        "  last answer {}, {} heartbeats, inventory {} (last {})\n",
+        ago(u.last_success_unix),
+        u.heartbeats_sent,
+        u.inventory_sent,
+        ago(u.last_inventory_unix)
+    ));
+    if let Some(e) = &u.inventory_error {
+        t.push_str(&format!("  inventory scan failed: {e}\n"));
+    }
+    t.push_str(&format!(
+        "  alerts: {} delivered, {} queued, {} in the spool ({} of {} bytes), {} DROPPED (spool full), {} refused by the server\n",
+        u.alerts_delivered,
+        u.alerts_queued,
+        u.spool_alerts,
+        u.spool_bytes,
+        u.spool_max_bytes,
+        u.alerts_dropped,
+        u.alerts_refused
+    ));
+    if u.spool_files_set_aside > 0 {
+        t.push_str(&format!(
+            "  {} spool file(s) set aside in spool/corrupt\n",
+            u.spool_files_set_aside
+        ));
+    }
+    t.push_str(&format!(
+        "  policy: {} in force{}{}\n",
+        u.policy_version.as_deref().unwrap_or("none"),
+        u.policy_wanted
+            .as_deref()
+            .filter(|w| Some(*w) != u.policy_version.as_deref())
+            .map(|w| format!(", server wants {w}"))
+            .unwrap_or_default(),
+        u.policy_error
+            .as_deref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default()
+    ));
+    if let Some(e) = &u.last_error {
+        t.push_str(&format!("  last error: {e}\n"));
+    }
+    t
 }

@@ -73,6 +73,10 @@ pub enum Command {
     /// Run the control plane (HTTPS REST API, agent enrollment and ingest, on
     /// SQLite or PostgreSQL), or bootstrap it with `server admin ...`.
     Server(crate::server::ServerArgs),
+    /// Start everything on this host: the server (SQLite in the data directory),
+    /// the first admin user, and a local agent enrolled with it; prints the console
+    /// URL and the admin password. Ctrl-C stops both.
+    Up(crate::up::UpArgs),
 }
 
 #[derive(Debug, Subcommand)]

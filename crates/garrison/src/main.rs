@@ -16,6 +16,7 @@ mod rules;
 mod sbom;
 mod scan;
 mod server;
+mod up;
 
 use clap::Parser as _;
 use std::process::ExitCode;
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
         cli::Command::Rules(cmd) => rules::run(cmd),
         cli::Command::Fim(cmd) => fim::run(&cli.global, cmd),
         cli::Command::Server(args) => server::run(&cli.global, args),
+        cli::Command::Up(args) => up::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -69,8 +69,48 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
+    let report = build_report(&db, &inv, &gate, &ignore, started)?;
+    let reported = report
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .count();
+
+    let format = match args.output.format {
+        ScanFormatArg::Table => ScanFormat::Table,
+        ScanFormatArg::Json => ScanFormat::Json,
+        ScanFormatArg::Sarif => ScanFormat::Sarif,
+        ScanFormatArg::Cyclonedx => ScanFormat::CycloneDx,
+        ScanFormatArg::Junit => ScanFormat::Junit,
+        ScanFormatArg::Html => ScanFormat::Html,
+    };
+    let opts = crate::sbom::render_options(args.output.output.as_deref());
+    crate::sbom::write_report(args.output.output.as_deref(), |out| {
+        render_scan(&report, format, &opts, out)
+    })?;
+    if !global.quiet && (format != ScanFormat::Table || args.output.output.is_some()) {
+        eprintln!(
+            "garrison: {} vulnerabilities reported ({} suppressed) in {} packages, {:.2} s",
+            reported,
+            report.findings.len() - reported,
+            report.packages_scanned,
+            report.duration_ms as f64 / 1000.0
+        );
+    }
+    Ok(ExitCode::from(gate.exit_code_for(reported)))
+}
+
+/// Matches an inventory against the database, ranks, applies the gate and the
+/// ignore file: the report `garrison scan` renders.
+fn build_report(
+    db: &Db,
+    inv: &Inventory,
+    gate: &Gate,
+    ignore: &IgnoreFile,
+    started: Instant,
+) -> anyhow::Result<ScanReport> {
     let (matches, match_warnings) =
-        garrison_vulndb::match_packages_with_warnings(&db, &inv.packages, inv.distro.as_ref())?;
+        garrison_vulndb::match_packages_with_warnings(db, &inv.packages, inv.distro.as_ref())?;
     let mut warnings = inv.warnings.clone();
     warnings.extend(match_warnings.into_iter().map(|w| {
         let input = inv
@@ -102,7 +142,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
         findings.push(f);
     }
-    garrison_risk::prioritize(&mut findings, &DbSignals(&db));
+    garrison_risk::prioritize(&mut findings, &DbSignals(db));
 
     // The gate: severities and fixes first, then the ignore file marks what a team accepted.
     let today = garrison_gate::today();
@@ -127,7 +167,6 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
             });
         }
     }
-    let reported = findings.iter().filter(|f| f.suppressed.is_none()).count();
 
     let status = db.status()?;
     let report = ScanReport {
@@ -145,27 +184,24 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
         warnings,
         duration_ms: started.elapsed().as_millis() as u64,
     };
+    Ok(report)
+}
 
-    let format = match args.output.format {
-        ScanFormatArg::Table => ScanFormat::Table,
-        ScanFormatArg::Json => ScanFormat::Json,
-        ScanFormatArg::Sarif => ScanFormat::Sarif,
-        ScanFormatArg::Cyclonedx => ScanFormat::CycloneDx,
-        ScanFormatArg::Junit => ScanFormat::Junit,
-        ScanFormatArg::Html => ScanFormat::Html,
+/// This host's report, as `garrison scan rootfs / --format json` makes it (every
+/// severity, the default ignore file): what the agent's uplink sends as inventory.
+pub fn host_report(global: &Global) -> anyhow::Result<ScanReport> {
+    let started = Instant::now();
+    let ignore = if Path::new(DEFAULT_IGNORE_FILE).is_file() {
+        IgnoreFile::load(Path::new(DEFAULT_IGNORE_FILE))?
+    } else {
+        IgnoreFile::default()
     };
-    let opts = crate::sbom::render_options(args.output.output.as_deref());
-    crate::sbom::write_report(args.output.output.as_deref(), |out| {
-        render_scan(&report, format, &opts, out)
-    })?;
-    if !global.quiet && (format != ScanFormat::Table || args.output.output.is_some()) {
-        eprintln!(
-            "garrison: {} vulnerabilities reported ({} suppressed) in {} packages, {:.2} s",
-            reported,
-            report.findings.len() - reported,
-            report.packages_scanned,
-            report.duration_ms as f64 / 1000.0
-        );
-    }
-    Ok(ExitCode::from(gate.exit_code_for(reported)))
+    let db = crate::db::open(global)?;
+    let target = crate::cli::SbomTarget::Rootfs {
+        path: "/".into(),
+        skip_dirs: Vec::new(),
+    };
+    let mut source = crate::sbom::open(&target)?;
+    let inv = crate::sbom::inventory(source.as_mut(), &Limits::default(), true)?;
+    build_report(&db, &inv, &Gate::default(), &ignore, started)
 }

@@ -130,7 +130,7 @@ fn serve(global: &Global, dir: &Path, args: ServerArgs) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-async fn terminate() {
+pub(crate) async fn terminate() {
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(mut s) => {
             s.recv().await;

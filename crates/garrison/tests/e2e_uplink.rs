@@ -1,0 +1,306 @@
+//! End to end, as root (CI runs as root): `garrison up` starts the server and a
+//! real local agent enrolled with it; a rule the agent evaluates (a shadow read by
+//! an unexpected program, as tests/e2e/behaviors.sh does it) raises an alert that
+//! arrives in the server's API; Ctrl-C (SIGTERM) stops both cleanly; a second
+//! `garrison up` on the same data directory reuses the admin user and the agent's
+//! identity. Everything on 127.0.0.1. Waits have generous deadlines; nothing
+//! asserts a duration.
+
+use serde_json::Value;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+const RULE: &str = "Shadow File Read by Unexpected Program";
+
+fn require_root() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().nth(1))
+        .unwrap();
+    assert_eq!(
+        euid, "0",
+        "the `garrison up` e2e test needs root (CI runs it as root)"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Up {
+    child: Child,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl Up {
+    fn start(data: &Path, port: u16, run: u32) -> Up {
+        let out = data.join(format!("up-{run}.out"));
+        let err = data.join(format!("up-{run}.err"));
+        let child = Command::new(env!("CARGO_BIN_EXE_garrison"))
+            .arg("--data-dir")
+            .arg(data.join("garrison"))
+            .args(["up", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap();
+        Up { child, out, err }
+    }
+
+    fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    fn logs(&self) -> String {
+        format!(
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            std::fs::read_to_string(&self.err).unwrap_or_default()
+        )
+    }
+
+    fn wait_until(&mut self, what: &str, mut ok: impl FnMut(&mut Up) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !ok(self) {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                panic!(
+                    "garrison up exited ({st}) waiting for {what}\n{}",
+                    self.logs()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gave up waiting for {what}\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// SIGTERM (as Ctrl-C would), and the exit status.
+    fn stop(mut self) -> (bool, String) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let st = self.child.wait().unwrap();
+        (st.success(), self.logs())
+    }
+}
+
+struct Api {
+    agent: ureq::Agent,
+    base: String,
+    cookie: String,
+}
+
+impl Api {
+    fn login(data: &Path, port: u16, password: &str) -> Api {
+        let ca = std::fs::read(data.join("garrison/server/ca.pem")).unwrap();
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::new_with_certs(&[
+                ureq::tls::Certificate::from_pem(&ca).unwrap(),
+            ]))
+            .build();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let base = format!("https://127.0.0.1:{port}");
+        let resp = agent
+            .post(&format!("{base}/api/v1/login"))
+            .header("content-type", "application/json")
+            .send(
+                serde_json::json!({"username": "admin", "password": password})
+                    .to_string()
+                    .as_bytes(),
+            )
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "login");
+        let cookie = resp
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("garrison_session="))
+            .and_then(|c| c.split(';').next())
+            .unwrap()
+            .to_string();
+        Api {
+            agent,
+            base,
+            cookie,
+        }
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let mut resp = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .call()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "GET {path}");
+        let mut s = String::new();
+        resp.body_mut().as_reader().read_to_string(&mut s).unwrap();
+        serde_json::from_str(&s).unwrap()
+    }
+}
+
+fn password_of(stdout: &str) -> Option<String> {
+    stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .map(|p| p.trim().to_string())
+}
+
+#[test]
+fn garrison_up_shows_a_real_agent_alert_in_the_api() {
+    require_root();
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let t0 = Instant::now();
+    let mut up = Up::start(tmp.path(), port, 1);
+    up.wait_until("the banner", |u| u.stdout().contains("Press Ctrl-C"));
+    let out = up.stdout();
+    assert!(out.contains(&format!("https://127.0.0.1:{port}/")), "{out}");
+    let password = password_of(&out).expect("the first run prints the admin password");
+    let api = Api::login(tmp.path(), port, &password);
+    let agent_dir = tmp.path().join("garrison/agent");
+    let mut agent_id = String::new();
+    up.wait_until("the local agent enrolled and streaming", |_| {
+        let agents = api.get("/api/v1/agents");
+        let running = std::fs::read(agent_dir.join("status.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .is_some_and(|s| s["running"] == true);
+        if let Some(id) = agents[0]["id"].as_str() {
+            agent_id = id.to_string();
+        }
+        running && !agent_id.is_empty()
+    });
+    eprintln!("enrolled after {:?}", t0.elapsed());
+    // Read /etc/shadow with a copy of `cat` under a name of its own (an unexpected
+    // program; other programs on a shared machine may read it too) until the
+    // alert shows up in the server: the agent raised it, the uplink delivered it.
+    let name = format!("gupcat{}", std::process::id() % 100_000);
+    let cat = tmp.path().join(&name);
+    std::fs::copy("/usr/bin/cat", &cat).unwrap();
+    let q = format!("/api/v1/alerts?rule={}&q={name}", RULE.replace(' ', "%20"));
+    let mut next_read = Instant::now();
+    up.wait_until("the alert in the server's API", |_| {
+        if Instant::now() >= next_read {
+            // Detached (reparented to init before it reads): the rule leaves out
+            // programs whose ancestors include a package manager, and cargo is one.
+            let st = Command::new("sh")
+                .arg("-c")
+                .arg("(sleep 1; exec \"$0\" /etc/shadow) >/dev/null 2>&1 &")
+                .arg(&cat)
+                .status()
+                .unwrap();
+            assert!(st.success());
+            next_read = Instant::now() + Duration::from_secs(3);
+        }
+        api.get(&q)["total"].as_i64().unwrap_or(0) > 0
+    });
+    let alerts = api.get(&q);
+    let a = &alerts["items"][0];
+    assert_eq!(a["agent_id"].as_str(), Some(agent_id.as_str()));
+    assert_eq!(a["process_name"].as_str(), Some(name.as_str()), "{a}");
+    eprintln!("alert in the API after {:?}", t0.elapsed());
+    // The agent's heartbeat reached the server too.
+    up.wait_until("a heartbeat", |_| {
+        api.get(&format!("/api/v1/agents/{agent_id}"))["kernel"].is_string()
+    });
+    eprintln!("heartbeat after {:?}", t0.elapsed());
+    let (ok, logs) = up.stop();
+    eprintln!("stopped after {:?}", t0.elapsed());
+    assert!(ok, "garrison up exits 0 on SIGTERM\n{logs}");
+    assert!(logs.contains("garrison up: stopped"), "{logs}");
+    let uplink: Value =
+        serde_json::from_slice(&std::fs::read(agent_dir.join("uplink.json")).unwrap()).unwrap();
+    assert_eq!(
+        uplink["state"], "stopped",
+        "the agent stopped cleanly: {uplink}"
+    );
+
+    // Again on the same data directory: no new password, the same agent.
+    let mut up = Up::start(tmp.path(), port, 2);
+    up.wait_until("the banner", |u| u.stdout().contains("Press Ctrl-C"));
+    let out = up.stdout();
+    assert!(password_of(&out).is_none(), "{out}");
+    assert!(out.contains("create-user --username admin2"), "{out}");
+    let api = Api::login(tmp.path(), port, &password);
+    up.wait_until("the same agent reporting again", |_| {
+        std::fs::read(agent_dir.join("uplink.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .is_some_and(|s| s["state"] == "connected")
+    });
+    eprintln!("second run connected after {:?}", t0.elapsed());
+    let agents = api.get("/api/v1/agents");
+    assert_eq!(agents.as_array().map(Vec::len), Some(1), "{agents}");
+    let (ok, logs) = up.stop();
+    assert!(ok, "{logs}");
+}
+
+/// Not root: `garrison up --no-agent` as the server, and an agent given a wrong CA
+/// SHA-256 refuses to enroll (exit 3, saying why) before starting any sensor.
+#[test]
+fn an_agent_with_a_wrong_ca_pin_refuses_to_enroll() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let data = tmp.path().join("garrison");
+    let child = Command::new(env!("CARGO_BIN_EXE_garrison"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["up", "--no-agent", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::fs::File::create(tmp.path().join("up-1.out")).unwrap())
+        .stderr(std::fs::File::create(tmp.path().join("up-1.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut up = Up {
+        child,
+        out: tmp.path().join("up-1.out"),
+        err: tmp.path().join("up-1.err"),
+    };
+    up.wait_until("the banner", |u| u.stdout().contains("Press Ctrl-C"));
+    let token = Command::new(env!("CARGO_BIN_EXE_garrison"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["server", "admin", "create-enrollment-token"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&token.stdout).to_string();
+    let tok = text
+        .lines()
+        .find_map(|l| l.strip_prefix("token: "))
+        .unwrap()
+        .to_string();
+    let agent = Command::new(env!("CARGO_BIN_EXE_garrison"))
+        .arg("--data-dir")
+        .arg(tmp.path().join("agent-data"))
+        .args(["agent", "--server", &format!("https://127.0.0.1:{port}")])
+        .env("GARRISON_ENROLL_TOKEN", &tok)
+        .env("GARRISON_CA_SHA256", "ab".repeat(32))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&agent.stderr);
+    assert_eq!(agent.status.code(), Some(3), "{err}");
+    assert!(err.contains("refusing to enroll"), "{err}");
+    assert!(!tmp.path().join("agent-data/agent/identity.json").exists());
+    let (ok, logs) = up.stop();
+    assert!(ok, "{logs}");
+}
