@@ -12,7 +12,9 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
+mod policy;
 mod query;
+pub use policy::StoredPolicy;
 pub use query::*;
 
 /// Which database the store runs on.
@@ -25,13 +27,17 @@ pub enum Backend {
 }
 
 /// The migrations of one backend: (version, SQL).
-const SQLITE_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (3, include_str!("../migrations/sqlite/0003_policy.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (3, include_str!("../migrations/postgres/0003_policy.sql")),
+];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The store: a connection pool plus, on SQLite, one writer at a time (SQLite
 /// allows one; queuing writers here instead of in SQLite avoids `SQLITE_BUSY`).
@@ -40,6 +46,10 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     writer: Arc<Mutex<()>>,
+    /// Alert batches waiting for the group commit (`query::ingest_alerts`).
+    alert_queue: Arc<std::sync::Mutex<std::collections::VecDeque<query::PendingAlerts>>>,
+    /// One alert group commit at a time (PostgreSQL; SQLite uses `writer`).
+    alert_committer: Arc<Mutex<()>>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -101,6 +111,8 @@ impl Store {
             pool,
             backend,
             writer: Arc::new(Mutex::new(())),
+            alert_queue: Arc::default(),
+            alert_committer: Arc::new(Mutex::new(())),
         };
         store.migrate().await?;
         Ok(store)
