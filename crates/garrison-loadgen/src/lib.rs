@@ -522,7 +522,7 @@ async fn agent_loop(
             }
         }
         seq += 1;
-        let replay = cfg.replay_every > 0 && seq % cfg.replay_every == 0 && prev.is_some();
+        let replay = cfg.replay_every > 0 && seq.is_multiple_of(cfg.replay_every) && prev.is_some();
         let body = match (&prev, replay) {
             (Some(p), true) => p.clone(),
             _ => batch_body(agent.idx, seq, cfg.batch_size, cfg.compress),
