@@ -35,9 +35,18 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 work=$(mktemp -d /var/tmp/garrison-server-bench.XXXXXX)
 server=
+# /usr/bin/time ignores SIGINT while it waits: stop the server it runs (TERM,
+# a clean shutdown) and time then reports.
+stop_server() {
+    [ -n "$server" ] || return 0
+    local child
+    child=$(ps -o pid= --ppid "$server" | tr -d ' ')
+    [ -n "$child" ] && kill -TERM "$child" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    server=
+}
 cleanup() {
-    [ -n "$server" ] && kill -INT "$server" 2>/dev/null || true
-    wait 2>/dev/null || true
+    stop_server
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -81,9 +90,7 @@ run() { # backend
     local rc=0
     "$LOADGEN" --server "127.0.0.1:$port" --ca "$data/server/ca.pem" --user admin --password-file "$data/pw" \
         --agents "$AGENTS" --duration "$DURATION" >"$data/report.json" || rc=$?
-    kill -INT "$server"
-    wait "$server" || true
-    server=
+    stop_server
     local rss
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$data/time.txt")
     local size
