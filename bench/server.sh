@@ -74,7 +74,7 @@ run() { # backend
         local admin
         admin=$(postgres_url)
         dbname=garrison_bench_$$
-        psql "$admin" -qc "DROP DATABASE IF EXISTS $dbname" && psql "$admin" -qc "CREATE DATABASE $dbname"
+        psql "$admin" -qc "DROP DATABASE IF EXISTS $dbname" 2>/dev/null && psql "$admin" -qc "CREATE DATABASE $dbname"
         db=(--database "${admin%/*}/$dbname")
     fi
     head -c 18 /dev/urandom | base64 >"$data/pw"
