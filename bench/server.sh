@@ -98,7 +98,11 @@ run() { # backend
     sed -e "s/}\$/,\"backend\":\"$backend\",\"server_peak_rss_kib\":$rss,\"data_dir_kib\":$size}/" "$data/report.json" >"$out/server-$backend.json"
     cat "$out/server-$backend.json"
     if [ "$backend" = postgres ]; then
-        psql "$admin" -qc "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" || true
+        # The server's connections may take a moment to end after it exits.
+        for _ in 1 2 3 4 5; do
+            psql "$admin" -qc "DROP DATABASE IF EXISTS $dbname" 2>/dev/null && break
+            sleep 1
+        done
     fi
     return $rc
 }

@@ -321,6 +321,35 @@ impl Conn {
     }
 }
 
+/// Sends on `conn`, opening it when needed; a connection the server closed
+/// while idle (its keep-alive timeout) is reopened once. Answers whether it was.
+async fn send(
+    conn: &mut Option<Conn>,
+    addr: SocketAddr,
+    tls: &Arc<ClientConfig>,
+    req: (&str, &str, &[(&str, &str)]),
+    body: Bytes,
+) -> Result<(u16, Bytes, bool), LoadError> {
+    let (method, path, headers) = req;
+    let mut retried = false;
+    loop {
+        let c = match conn {
+            Some(c) => c,
+            None => conn.insert(Conn::open(addr, tls.clone()).await?),
+        };
+        match c.call(method, path, headers, body.clone()).await {
+            Ok((s, b)) => return Ok((s, b, retried)),
+            Err(e) => {
+                *conn = None;
+                if retried {
+                    return Err(e);
+                }
+                retried = true;
+            }
+        }
+    }
+}
+
 fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -488,26 +517,28 @@ async fn agent_loop(
         }
     }
     start.wait().await;
-    let Some(mut conn) = conn else { return };
+    if conn.is_none() {
+        return;
+    }
     let mut seq = 0u64;
     let mut last_hb = Instant::now();
     let mut prev: Option<Bytes> = None;
     while !stats.stop.load(Ordering::Relaxed) {
         if last_hb.elapsed() >= cfg.heartbeat_every {
             last_hb = Instant::now();
-            match conn
-                .call(
-                    "POST",
-                    "/api/v1/agent/heartbeat",
-                    enc,
-                    heartbeat_body(cfg.compress),
-                )
-                .await
+            match send(
+                &mut conn,
+                cfg.server,
+                &agent.tls,
+                ("POST", "/api/v1/agent/heartbeat", enc),
+                heartbeat_body(cfg.compress),
+            )
+            .await
             {
-                Ok((200, _)) => {
+                Ok((200, _, _)) => {
                     stats.heartbeats.fetch_add(1, Ordering::Relaxed);
                 }
-                Ok((s, b)) => {
+                Ok((s, b, _)) => {
                     stats.error(format!(
                         "agent {}: heartbeat: HTTP {s}: {}",
                         agent.idx,
@@ -527,11 +558,16 @@ async fn agent_loop(
             (Some(p), true) => p.clone(),
             _ => batch_body(agent.idx, seq, cfg.batch_size, cfg.compress),
         };
-        match conn
-            .call("POST", "/api/v1/agent/alerts", enc, body.clone())
-            .await
+        match send(
+            &mut conn,
+            cfg.server,
+            &agent.tls,
+            ("POST", "/api/v1/agent/alerts", enc),
+            body.clone(),
+        )
+        .await
         {
-            Ok((200, b)) => {
+            Ok((200, b, retried)) => {
                 let ack: Value = serde_json::from_slice(&b).unwrap_or_default();
                 if replay {
                     stats.replays.fetch_add(1, Ordering::Relaxed);
@@ -543,6 +579,12 @@ async fn agent_loop(
                             agent.idx
                         ));
                     }
+                } else if retried && ack["duplicate"] == json!(true) {
+                    // Sent again after a broken connection: the first send was stored.
+                    stats.batches.fetch_add(1, Ordering::Relaxed);
+                    stats
+                        .alerts
+                        .fetch_add(cfg.batch_size as u64, Ordering::Relaxed);
                 } else {
                     let n = ack["stored"].as_u64().unwrap_or(0);
                     if ack["duplicate"] == json!(true) || n != cfg.batch_size as u64 {
@@ -552,7 +594,7 @@ async fn agent_loop(
                     stats.alerts.fetch_add(n, Ordering::Relaxed);
                 }
             }
-            Ok((s, b)) => {
+            Ok((s, b, _)) => {
                 stats.error(format!(
                     "agent {}: batch {seq}: HTTP {s}: {}",
                     agent.idx,
@@ -751,6 +793,8 @@ pub async fn run(cfg: Config) -> Result<Report, LoadError> {
         agents.extend(list);
     }
     let enroll_secs = t_enroll.elapsed().as_secs_f64();
+    // The server closes connections idle for 15 s: a fresh one.
+    let mut api = Conn::open(cfg.server, plain.clone()).await?;
     let before = alerts_total(&mut api, &cookie).await?;
 
     // Connect every agent, then release them together.
@@ -765,29 +809,27 @@ pub async fn run(cfg: Config) -> Result<Report, LoadError> {
     let t0 = Instant::now();
     let end = t0 + cfg.duration;
     let mut lat = Vec::new();
+    let mut reader = Some(api);
     while Instant::now() < end {
         let t = Instant::now();
-        match api
-            .call(
-                "GET",
-                "/api/v1/alerts?limit=50",
-                &[("cookie", &cookie)],
-                Bytes::new(),
-            )
-            .await
+        match send(
+            &mut reader,
+            cfg.server,
+            &plain,
+            ("GET", "/api/v1/alerts?limit=50", &[("cookie", &cookie)]),
+            Bytes::new(),
+        )
+        .await
         {
-            Ok((200, _)) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
-            Ok((s, b)) => {
+            Ok((200, _, _)) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
+            Ok((s, b, _)) => {
                 stats.error(format!(
                     "API read: HTTP {s}: {}",
                     String::from_utf8_lossy(&b)
                 ));
-                api = Conn::open(cfg.server, plain.clone()).await?;
+                reader = None;
             }
-            Err(e) => {
-                stats.error(format!("API read: {e}"));
-                api = Conn::open(cfg.server, plain.clone()).await?;
-            }
+            Err(e) => stats.error(format!("API read: {e}")),
         }
         tokio::time::sleep(cfg.api_interval).await;
     }
@@ -795,6 +837,7 @@ pub async fn run(cfg: Config) -> Result<Report, LoadError> {
     stats.stop.store(true, Ordering::Relaxed);
     while tasks.join_next().await.is_some() {}
     let secs = t0.elapsed().as_secs_f64();
+    let mut api = Conn::open(cfg.server, plain.clone()).await?;
     let after = alerts_total(&mut api, &cookie).await?;
     lat.sort_by(f64::total_cmp);
     let first_error = stats.first_error.lock().ok().and_then(|f| f.clone());
