@@ -808,6 +808,13 @@ async fn ingest_alerts(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Json<BatchAck>, ApiError> {
+    // Bodies are read, decompressed and parsed by a bounded number of requests
+    // at a time; the rest wait unread (TCP backpressure), so thousands of agents
+    // sending at once cost memory for these only.
+    let _slot = ingest::ALERT_INGEST_SLOTS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::too_large("alert ingest is shutting down"))?;
     let b = read_body(&headers, body).await?;
     let batch: ingest::AlertBatchRaw<'_> = ingest::parse_json("alert batch", &b)?;
     ingest::check_batch_id(&batch.batch_id)?;

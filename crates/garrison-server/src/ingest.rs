@@ -23,6 +23,8 @@ pub const MAX_DECODED_BODY: usize = 64 << 20;
 pub const MAX_BATCH_ALERTS: usize = 10_000;
 /// Most workload reports in one batch.
 pub const MAX_BATCH_REPORTS: usize = 1_000;
+/// Alert batches read, parsed and stored at once (the rest wait unread).
+pub static ALERT_INGEST_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(128);
 /// Larger clock skew than this is refused (the agent's clock must be fixed).
 pub const MAX_SKEW_MS: i64 = 24 * 3600 * 1000;
 
