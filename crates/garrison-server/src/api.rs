@@ -557,6 +557,9 @@ pub struct CreateEnrollmentToken {
     /// Enrollments allowed (1-100000, default 1).
     #[serde(default)]
     pub max_uses: Option<i64>,
+    /// The group its agents join (an existing one; default `default`).
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 /// A new enrollment token: the secret is shown here once.
@@ -593,17 +596,25 @@ pub async fn new_enrollment_token(
             "description must be at most 256 characters",
         ));
     }
+    let group = req.group.as_deref().unwrap_or("default");
+    crate::policy::check_group_name(group)?;
+    if !st.store.group_exists(group).await? {
+        return Err(ApiError::not_found(format!(
+            "no group {group:?} (a group is made by PUT /api/v1/groups/NAME/policy)"
+        )));
+    }
     let id = random_id();
     let secret = random_secret();
     let info = st
         .store
-        .create_enrollment_token(
+        .create_enrollment_token_in(
             &id,
             &secret_hash(&secret),
             &req.description,
             created_by,
             now_ms() + hours * 3_600_000,
             uses,
+            group,
         )
         .await?;
     Ok(CreatedEnrollmentToken {
@@ -651,7 +662,7 @@ pub async fn enrollment_token_as(
         st,
         "enrollment_token.create",
         &audit_target("enrollment_token", &t.info.id),
-        json!({ "max_uses": t.info.max_uses, "expires_at": t.info.expires_at }),
+        json!({ "max_uses": t.info.max_uses, "expires_at": t.info.expires_at, "group": t.info.group }),
     )
     .await?;
     Ok(t)
@@ -867,13 +878,19 @@ async fn heartbeat(
             )));
         }
     }
+    if hb.policy_version.as_ref().is_some_and(|v| v.len() > 128) {
+        return Err(ApiError::bad_request(
+            "policy_version is longer than 128 bytes",
+        ));
+    }
     if hb.counters.len() > 256 {
         return Err(ApiError::bad_request("more than 256 counters"));
     }
     let counters = serde_json::to_value(&hb.counters).unwrap_or_default();
     let lost = i64::try_from(hb.lost_events)
         .map_err(|_| ApiError::bad_request("lost_events out of range"))?;
-    st.store
+    let wanted = st
+        .store
         .heartbeat(HeartbeatRow {
             agent_id: &who.agent.id,
             sent_at: sent,
@@ -884,11 +901,13 @@ async fn heartbeat(
             counters: &counters,
             lost_events: lost,
             body: serde_json::to_string(&hb).unwrap_or_default(),
+            policy_version: hb.policy_version.as_deref(),
         })
         .await?;
     Ok(Json(HeartbeatAck {
         server_time: rfc3339(now),
         clock_skew_ms: skew,
+        policy_version: wanted,
     }))
 }
 
@@ -903,8 +922,15 @@ async fn ingest_alerts(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Json<BatchAck>, ApiError> {
+    // Bodies are read, decompressed and parsed by a bounded number of requests
+    // at a time; the rest wait unread (TCP backpressure), so thousands of agents
+    // sending at once cost memory for these only.
+    let _slot = ingest::ALERT_INGEST_SLOTS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::too_large("alert ingest is shutting down"))?;
     let b = read_body(&headers, body).await?;
-    let batch: AlertBatch = ingest::parse_json("alert batch", &b)?;
+    let batch: ingest::AlertBatchRaw<'_> = ingest::parse_json("alert batch", &b)?;
     ingest::check_batch_id(&batch.batch_id)?;
     let (_, skew) = ingest::skew_ms(&batch.sent_at, now_ms())?;
     if batch.alerts.len() > ingest::MAX_BATCH_ALERTS {
@@ -918,7 +944,7 @@ async fn ingest_alerts(
         .alerts
         .iter()
         .enumerate()
-        .map(|(i, a)| ingest::alert_row(i, a, skew))
+        .map(|(i, a)| ingest::alert_row_raw(i, a, skew))
         .collect::<Result<Vec<_>, _>>()?;
     let r = st
         .store
@@ -1500,11 +1526,14 @@ impl Modify for Security {
         list_vulns, list_audit, export_audit, get_settings, put_settings, run_retention,
         crate::notify::api::list_targets, crate::notify::api::create_target, crate::notify::api::get_target,
         crate::notify::api::update_target, crate::notify::api::delete_target, crate::notify::api::test_target,
-        crate::notify::api::list_deliveries),
+        crate::notify::api::list_deliveries,
+        crate::policy::list_groups, crate::policy::get_policy, crate::policy::put_policy,
+        crate::policy::set_agent_group, crate::policy::agent_policy),
     modifiers(&Security),
     tags((name = "session"), (name = "users"), (name = "tokens"), (name = "agents"), (name = "agent", description = "Called by agents"),
         (name = "alerts"), (name = "workloads"), (name = "vulnerabilities"), (name = "audit"), (name = "settings"),
-        (name = "notifications", description = "Notification targets (webhook, Slack, PagerDuty, Jira) and their delivery log"))
+        (name = "notifications", description = "Notification targets (webhook, Slack, PagerDuty, Jira) and their delivery log"),
+        (name = "policy", description = "Agent groups, their rulesets and agent configuration"))
 )]
 pub struct ApiDoc;
 
@@ -1533,6 +1562,20 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/agent/heartbeat", post(heartbeat))
         .route("/api/v1/agent/alerts", post(ingest_alerts))
         .route("/api/v1/agent/inventory", post(ingest_inventory))
+        .route("/api/v1/agent/policy", get(crate::policy::agent_policy))
+        .route("/api/v1/groups", get(crate::policy::list_groups))
+        .route(
+            "/api/v1/groups/{name}/policy",
+            get(crate::policy::get_policy)
+                .put(crate::policy::put_policy)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::policy::MAX_POLICY_BODY,
+                )),
+        )
+        .route(
+            "/api/v1/agents/{id}/group",
+            axum::routing::put(crate::policy::set_agent_group),
+        )
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/alerts/{id}", get(get_alert))
         .route("/api/v1/alerts/{id}/acknowledge", post(acknowledge_alert))

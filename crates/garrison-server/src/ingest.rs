@@ -10,6 +10,7 @@ use axum::http::HeaderMap;
 use garrison_model::{FixState, ScanReport};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Read;
 use utoipa::ToSchema;
@@ -22,6 +23,8 @@ pub const MAX_DECODED_BODY: usize = 64 << 20;
 pub const MAX_BATCH_ALERTS: usize = 10_000;
 /// Most workload reports in one batch.
 pub const MAX_BATCH_REPORTS: usize = 1_000;
+/// Alert batches read, parsed and stored at once (the rest wait unread).
+pub static ALERT_INGEST_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(128);
 /// Larger clock skew than this is refused (the agent's clock must be fixed).
 pub const MAX_SKEW_MS: i64 = 24 * 3600 * 1000;
 
@@ -63,7 +66,7 @@ pub fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, ApiError
 }
 
 /// Parses JSON, naming the body in errors.
-pub fn parse_json<T: serde::de::DeserializeOwned>(what: &str, b: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<'a, T: Deserialize<'a>>(what: &str, b: &'a [u8]) -> Result<T, ApiError> {
     serde_json::from_slice(b)
         .map_err(|e| ApiError::bad_request(format!("{what}: invalid JSON: {e}")))
 }
@@ -117,6 +120,9 @@ pub struct Heartbeat {
     /// Events lost since start.
     #[serde(default)]
     pub lost_events: u64,
+    /// The policy version in force at the agent (absent: none).
+    #[serde(default)]
+    pub policy_version: Option<String>,
 }
 
 /// The answer to a heartbeat.
@@ -126,6 +132,9 @@ pub struct HeartbeatAck {
     pub server_time: String,
     /// Server time minus the agent's `sent_at`, ms.
     pub clock_skew_ms: i64,
+    /// The policy version the agent's group wants (null: the group has no
+    /// policy). When it differs from the agent's, fetch `GET /api/v1/agent/policy`.
+    pub policy_version: Option<String>,
 }
 
 /// A batch of alerts (send with `Content-Encoding: zstd` or `gzip`).
@@ -241,6 +250,89 @@ pub fn alert_row(i: usize, a: &Value, skew: i64) -> Result<AlertRow, ApiError> {
     })
 }
 
+/// An alert batch as the store path reads it: the alerts stay the raw JSON
+/// text sent (validated field by field, stored as is, never re-serialized).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertBatchRaw<'a> {
+    /// Unique per agent.
+    pub batch_id: String,
+    /// The agent's clock when sending this attempt (RFC 3339).
+    pub sent_at: String,
+    /// The alerts, unparsed.
+    #[serde(borrow)]
+    pub alerts: Vec<&'a serde_json::value::RawValue>,
+}
+
+/// The fields of an alert the server reads; the rest is kept in the body.
+#[derive(Deserialize)]
+struct AlertFields<'a> {
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    time_ns: u64,
+    #[serde(borrow)]
+    rule: Cow<'a, str>,
+    #[serde(borrow)]
+    priority: Cow<'a, str>,
+    #[serde(borrow)]
+    severity: Cow<'a, str>,
+    #[serde(borrow)]
+    output: Cow<'a, str>,
+    #[serde(borrow)]
+    process: NamedFields<'a>,
+    #[serde(borrow, default)]
+    container: Option<IdFields<'a>>,
+}
+
+#[derive(Deserialize)]
+struct NamedFields<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct IdFields<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+}
+
+/// [`alert_row`] for an alert kept as raw JSON: the common shape is read
+/// without building a JSON tree; anything else takes the general path, whose
+/// errors name the field at fault.
+pub fn alert_row_raw(
+    i: usize,
+    raw: &serde_json::value::RawValue,
+    skew: i64,
+) -> Result<AlertRow, ApiError> {
+    let text = raw.get();
+    if let Ok(f) = serde_json::from_str::<AlertFields<'_>>(text) {
+        if let Some(rank) = severity_rank(&f.severity) {
+            let rule_ok = !f.rule.is_empty() && f.rule.len() <= 1024;
+            if f.kind == "alert" && rule_ok {
+                if let Ok(agent_ms) = i64::try_from(f.time_ns / 1_000_000) {
+                    return Ok(AlertRow {
+                        time_ms: agent_ms.saturating_add(skew),
+                        agent_time_ms: agent_ms,
+                        rule: f.rule.into_owned(),
+                        priority: f.priority.into_owned(),
+                        severity: f.severity.to_ascii_uppercase(),
+                        severity_rank: rank,
+                        output: f.output.into_owned(),
+                        process_name: f.process.name.into_owned(),
+                        container_id: f.container.and_then(|c| c.id).map(Cow::into_owned),
+                        body: text.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::unprocessable(format!("alerts[{i}]: {e}")))?;
+    let mut row = alert_row(i, &v, skew)?;
+    row.body = text.to_string();
+    Ok(row)
+}
+
 /// Validates one workload report and turns it into rows.
 pub fn workload_report(i: usize, w: WorkloadScan) -> Result<WorkloadReport, ApiError> {
     let bad = |what: String| ApiError::unprocessable(format!("reports[{i}]: {what}"));
@@ -329,6 +421,48 @@ mod tests {
             422
         );
         assert_eq!(skew_ms("tomorrow", now).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn raw_alerts_read_as_parsed_ones() {
+        let a = serde_json::json!({"kind": "alert", "time_ns": 5_000_000_000u64, "rule": "r\"1",
+            "priority": "WARNING", "severity": "high", "output": "o", "process": {"name": "sh"},
+            "container": {"id": "abc"}, "extra": [1, 2]});
+        let text = a.to_string();
+        let raw: Box<serde_json::value::RawValue> = serde_json::from_str(&text).unwrap();
+        let fast = alert_row_raw(0, &raw, 10).unwrap();
+        let slow = alert_row(0, &a, 10).unwrap();
+        assert_eq!(
+            (
+                fast.time_ms,
+                fast.rule.as_str(),
+                fast.severity.as_str(),
+                fast.container_id.as_deref()
+            ),
+            (
+                slow.time_ms,
+                slow.rule.as_str(),
+                slow.severity.as_str(),
+                slow.container_id.as_deref()
+            )
+        );
+        assert_eq!(fast.body, text);
+        for (bad, what) in [
+            (r#"{"kind":"alert","time_ns":-1}"#, "time_ns"),
+            (r#"{"kind":"event"}"#, "kind"),
+            (
+                r#"{"kind":"alert","time_ns":1,"rule":"r","priority":"p","severity":"SEVERE","output":"o","process":{"name":"x"}}"#,
+                "SEVERE",
+            ),
+        ] {
+            let raw: Box<serde_json::value::RawValue> = serde_json::from_str(bad).unwrap();
+            let e = alert_row_raw(3, &raw, 0).unwrap_err();
+            assert!(
+                e.message.starts_with("alerts[3]") && e.message.contains(what),
+                "{}",
+                e.message
+            );
+        }
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! One HTTPS listener serves people (session cookie or API token) and agents
 //! (client certificate issued by the server's own CA at enrollment). Layout:
 //! `store` (all SQL), `pki` (the CA), `tls` (listener, client certificates),
-//! `auth` (who is asking), `ingest` (what agents send), `api` (handlers and the
-//! OpenAPI document), `console` (the web console's pages), `model` (the API's
+//! `auth` (who is asking), `ingest` (what agents send), `policy` (agent
+//! groups, their rulesets and configuration), `api` (handlers and the OpenAPI
+//! document), `console` (the web console's pages), `model` (the API's
 //! vocabulary), `notify` (notification targets and the worker that delivers
 //! alerts to them).
 
@@ -16,6 +17,7 @@ pub mod ingest;
 pub mod model;
 pub mod notify;
 pub mod pki;
+pub mod policy;
 pub mod store;
 pub mod tls;
 
@@ -279,6 +281,7 @@ pub async fn admin_create_enrollment_token(
         description: description.to_string(),
         expires_in_hours: Some(expires_in_hours),
         max_uses: Some(max_uses),
+        group: None,
     };
     let t = api::new_enrollment_token(&st, &req, "garrison server admin")
         .await

@@ -128,6 +128,13 @@ pub struct EnrollmentTokenInfo {
     /// Revocation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<String>,
+    /// The group agents enrolled with it join.
+    #[serde(default = "default_group")]
+    pub group: String,
+}
+
+fn default_group() -> String {
+    "default".into()
 }
 
 /// An enrolled agent and its health.
@@ -168,6 +175,13 @@ pub struct Agent {
     /// Server time minus agent time at the last heartbeat, ms.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_skew_ms: Option<i64>,
+    /// The group it belongs to (its policy comes from there).
+    pub group: String,
+    /// The policy version in force at the agent, as its last heartbeat said.
+    pub policy_version: Option<String>,
+    /// The policy version its group wants (null: the group has no policy).
+    /// Equal to `policy_version` once the agent has picked the policy up.
+    pub group_policy_version: Option<String>,
 }
 
 /// A stored alert.

@@ -14,9 +14,11 @@ use tokio::sync::{Mutex, MutexGuard};
 
 mod notify;
 mod overview;
+mod policy;
 mod query;
 pub use notify::*;
 pub use overview::*;
+pub use policy::StoredPolicy;
 pub use query::*;
 
 /// Which database the store runs on.
@@ -35,6 +37,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../migrations/sqlite/0002_notifications.sql"),
     ),
+    (3, include_str!("../migrations/sqlite/0003_policy.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -42,10 +45,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../migrations/postgres/0002_notifications.sql"),
     ),
+    (3, include_str!("../migrations/postgres/0003_policy.sql")),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The store: a connection pool plus, on SQLite, one writer at a time (SQLite
 /// allows one; queuing writers here instead of in SQLite avoids `SQLITE_BUSY`).
@@ -56,6 +60,10 @@ pub struct Store {
     writer: Arc<Mutex<()>>,
     /// Wakes the notification worker when deliveries were queued.
     deliveries_queued: Arc<tokio::sync::Notify>,
+    /// Alert batches waiting for the group commit (`query::ingest_alerts`).
+    alert_queue: Arc<std::sync::Mutex<std::collections::VecDeque<query::PendingAlerts>>>,
+    /// One alert group commit at a time (PostgreSQL; SQLite uses `writer`).
+    alert_committer: Arc<Mutex<()>>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -118,6 +126,8 @@ impl Store {
             backend,
             writer: Arc::new(Mutex::new(())),
             deliveries_queued: Arc::new(tokio::sync::Notify::new()),
+            alert_queue: Arc::default(),
+            alert_committer: Arc::new(Mutex::new(())),
         };
         store.migrate().await?;
         Ok(store)

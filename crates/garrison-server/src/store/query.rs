@@ -145,9 +145,12 @@ pub struct HeartbeatRow<'a> {
     pub lost_events: i64,
     /// The whole heartbeat, JSON.
     pub body: String,
+    /// The policy version in force at the agent.
+    pub policy_version: Option<&'a str>,
 }
 
 /// An alert ready to store.
+#[derive(Debug)]
 pub struct AlertRow {
     /// Event time corrected for skew, ms.
     pub time_ms: i64,
@@ -213,6 +216,21 @@ pub struct WorkloadReport {
     pub packages_scanned: i64,
     /// Findings.
     pub vulns: Vec<VulnRow>,
+}
+
+/// Most alerts committed in one group transaction.
+pub const GROUP_COMMIT_ALERTS: usize = 20_000;
+/// Rows per multi-row alert INSERT (14 parameters each).
+const INSERT_CHUNK: usize = 100;
+/// Batch IDs claimed (and agents noted) per statement.
+const CLAIM_CHUNK: usize = 200;
+
+/// An alert batch waiting for the group commit.
+pub(crate) struct PendingAlerts {
+    agent_id: String,
+    batch_id: String,
+    rows: Vec<AlertRow>,
+    done: tokio::sync::oneshot::Sender<Result<Ingested, StoreError>>,
 }
 
 /// What an ingest did.
@@ -363,6 +381,10 @@ pub(super) fn json_of(s: &str, op: &str) -> Result<Value, StoreError> {
         reason: e.to_string(),
     })
 }
+
+/// An agent with the policy version its group wants.
+const AGENT_SELECT: &str = "SELECT a.*, g.policy_version AS group_policy_version \
+     FROM agents a LEFT JOIN agent_groups g ON g.name = a.group_name";
 
 const USER_COLS: &str =
     "u.id AS u_id, u.username AS u_username, u.role AS u_role, u.created_at AS u_created_at";
@@ -735,7 +757,7 @@ impl Store {
 
     // ---------------------------------------------------- enrollment tokens
 
-    /// Stores an enrollment token.
+    /// Stores an enrollment token whose agents join the `default` group.
     pub async fn create_enrollment_token(
         &self,
         id: &str,
@@ -745,11 +767,35 @@ impl Store {
         expires_at: i64,
         max_uses: i64,
     ) -> Result<EnrollmentTokenInfo, StoreError> {
+        self.create_enrollment_token_in(
+            id,
+            secret_hash,
+            description,
+            created_by,
+            expires_at,
+            max_uses,
+            "default",
+        )
+        .await
+    }
+
+    /// Stores an enrollment token whose agents join `group` (which must exist).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_enrollment_token_in(
+        &self,
+        id: &str,
+        secret_hash: &str,
+        description: &str,
+        created_by: &str,
+        expires_at: i64,
+        max_uses: i64,
+        group: &str,
+    ) -> Result<EnrollmentTokenInfo, StoreError> {
         let _w = self.write_slot().await;
         let now = now_ms();
         sqlx::query(
-            "INSERT INTO enrollment_tokens (id, secret_hash, description, created_by, created_at, expires_at, max_uses, uses) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
+            "INSERT INTO enrollment_tokens (id, secret_hash, description, created_by, created_at, expires_at, max_uses, uses, group_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
         )
         .bind(id)
         .bind(secret_hash)
@@ -758,6 +804,7 @@ impl Store {
         .bind(now)
         .bind(expires_at)
         .bind(max_uses)
+        .bind(group)
         .execute(self.pool())
         .await
         .map_err(qerr("create enrollment token"))?;
@@ -770,6 +817,7 @@ impl Store {
             max_uses,
             uses: 0,
             revoked_at: None,
+            group: group.to_string(),
         })
     }
 
@@ -786,6 +834,7 @@ impl Store {
                 max_uses: get(r, "max_uses", op)?,
                 uses: get(r, "uses", op)?,
                 revoked_at: opt_time(get(r, "revoked_at", op)?),
+                group: get(r, "group_name", op)?,
             },
             secret_hash: get(r, "secret_hash", op)?,
             expires_at,
@@ -848,8 +897,8 @@ impl Store {
             return Ok(false);
         }
         sqlx::query(
-            "INSERT INTO agents (id, hostname, cert_sha256, cert_serial, cert_not_after, enrolled_at, enrollment_token) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO agents (id, hostname, cert_sha256, cert_serial, cert_not_after, enrolled_at, enrollment_token, group_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT group_name FROM enrollment_tokens WHERE id = $7))",
         )
         .bind(a.id)
         .bind(a.hostname)
@@ -884,22 +933,27 @@ impl Store {
             counters: counters.map(|c| json_of(&c, op)).transpose()?,
             lost_events: get(r, "lost_events", op)?,
             clock_skew_ms: get(r, "clock_skew_ms", op)?,
+            group: get(r, "group_name", op)?,
+            policy_version: get(r, "policy_version", op)?,
+            group_policy_version: get(r, "group_policy_version", op)?,
         })
     }
 
     /// The agent holding the certificate with this SHA-256.
     pub async fn agent_by_cert(&self, sha256: &str) -> Result<Option<Agent>, StoreError> {
-        let row = sqlx::query("SELECT * FROM agents WHERE cert_sha256 = $1")
-            .bind(sha256)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(qerr("read agent by certificate"))?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "{AGENT_SELECT} WHERE a.cert_sha256 = $1"
+        )))
+        .bind(sha256)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(qerr("read agent by certificate"))?;
         row.as_ref().map(Self::agent_of).transpose()
     }
 
     /// An agent by ID.
     pub async fn agent(&self, id: &str) -> Result<Option<Agent>, StoreError> {
-        let row = sqlx::query("SELECT * FROM agents WHERE id = $1")
+        let row = sqlx::query(AssertSqlSafe(format!("{AGENT_SELECT} WHERE a.id = $1")))
             .bind(id)
             .fetch_optional(self.pool())
             .await
@@ -909,10 +963,12 @@ impl Store {
 
     /// Every agent, by host name.
     pub async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM agents ORDER BY hostname, id")
-            .fetch_all(self.pool())
-            .await
-            .map_err(qerr("list agents"))?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{AGENT_SELECT} ORDER BY a.hostname, a.id"
+        )))
+        .fetch_all(self.pool())
+        .await
+        .map_err(qerr("list agents"))?;
         rows.iter().map(Self::agent_of).collect()
     }
 
@@ -929,15 +985,16 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
-    /// Records a heartbeat and updates the agent's health.
-    pub async fn heartbeat(&self, h: HeartbeatRow<'_>) -> Result<(), StoreError> {
+    /// Records a heartbeat and updates the agent's health; answers the policy
+    /// version the agent's group wants (None: the group has no policy).
+    pub async fn heartbeat(&self, h: HeartbeatRow<'_>) -> Result<Option<String>, StoreError> {
         let op = "record heartbeat";
         let _w = self.write_slot().await;
         let now = now_ms();
         let mut tx = self.pool().begin().await.map_err(qerr(op))?;
         sqlx::query(
             "UPDATE agents SET last_seen_at = $1, version = $2, kernel = $3, sensor_mode = $4, \
-             counters = $5, lost_events = $6, clock_skew_ms = $7 WHERE id = $8",
+             counters = $5, lost_events = $6, clock_skew_ms = $7, policy_version = $9 WHERE id = $8",
         )
         .bind(now)
         .bind(h.version)
@@ -947,6 +1004,7 @@ impl Store {
         .bind(h.lost_events)
         .bind(h.skew_ms)
         .bind(h.agent_id)
+        .bind(h.policy_version)
         .execute(&mut *tx)
         .await
         .map_err(qerr(op))?;
@@ -961,8 +1019,18 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(qerr(op))?;
+        let wanted = sqlx::query(
+            "SELECT g.policy_version AS v FROM agents a JOIN agent_groups g ON g.name = a.group_name WHERE a.id = $1",
+        )
+        .bind(h.agent_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(qerr(op))?;
         tx.commit().await.map_err(qerr(op))?;
-        Ok(())
+        match wanted {
+            Some(r) => get(&r, "v", op),
+            None => Ok(None),
+        }
     }
 
     /// Heartbeats stored for an agent (health history).
@@ -1001,58 +1069,227 @@ impl Store {
     }
 
     /// Stores a batch of alerts once: a replayed batch ID stores nothing.
+    ///
+    /// Batches arriving together are committed together (group commit): each
+    /// call queues its batch and starts a commit task; the task that gets the
+    /// writer takes every queued batch (up to [`GROUP_COMMIT_ALERTS`] alerts)
+    /// into one transaction. Each batch is still all or nothing: if the group's
+    /// transaction fails, its batches are retried one transaction each, so one
+    /// bad batch fails alone. The commit runs in its own task, so a caller that
+    /// goes away (the agent hung up) never cancels a transaction holding other
+    /// agents' batches; its own batch is stored and a resend is a duplicate.
     pub async fn ingest_alerts(
         &self,
         agent_id: &str,
         batch_id: &str,
         alerts: Vec<AlertRow>,
     ) -> Result<Ingested, StoreError> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.alert_queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push_back(PendingAlerts {
+                agent_id: agent_id.to_string(),
+                batch_id: batch_id.to_string(),
+                rows: alerts,
+                done,
+            });
+        let store = self.clone();
+        tokio::spawn(async move { store.commit_queued_alerts().await });
+        answer.await.map_err(|_| StoreError::Query {
+            op: "store alerts: the commit task ended without an answer".into(),
+            source: sqlx::Error::WorkerCrashed,
+        })?
+    }
+
+    /// Takes queued alert batches and commits them in one transaction.
+    async fn commit_queued_alerts(&self) {
+        let _w = match self.backend {
+            super::Backend::Sqlite => self.writer.lock().await,
+            super::Backend::Postgres => self.alert_committer.lock().await,
+        };
+        let jobs: Vec<PendingAlerts> = {
+            let mut q = self
+                .alert_queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut rows = 0usize;
+            let mut jobs = Vec::new();
+            while let Some(j) = q.front() {
+                if !jobs.is_empty() && rows + j.rows.len() > GROUP_COMMIT_ALERTS {
+                    break;
+                }
+                rows += j.rows.len();
+                if let Some(j) = q.pop_front() {
+                    jobs.push(j);
+                }
+            }
+            jobs
+        };
+        if jobs.is_empty() {
+            return; // an earlier task took them
+        }
+        match self.store_alert_group(&jobs).await {
+            Ok(results) => {
+                for (j, r) in jobs.into_iter().zip(results) {
+                    let _ = j.done.send(Ok(r));
+                }
+            }
+            Err(e) if jobs.len() == 1 => {
+                if let Some(j) = jobs.into_iter().next() {
+                    let _ = j.done.send(Err(e));
+                }
+            }
+            Err(e) => {
+                tracing::debug!(
+                    "group commit of {} alert batches failed ({e}); one by one",
+                    jobs.len()
+                );
+                for j in jobs {
+                    let r = self
+                        .store_alert_group(std::slice::from_ref(&j))
+                        .await
+                        .and_then(|mut v| {
+                            v.pop().ok_or_else(|| StoreError::Corrupt {
+                                op: "store alerts".into(),
+                                reason: "no result for the batch".into(),
+                            })
+                        });
+                    let _ = j.done.send(r);
+                }
+            }
+        }
+    }
+
+    /// Stores alert batches in one transaction: claims their IDs (a batch ID
+    /// already received from that agent, or given twice in the group, is a
+    /// duplicate), inserts the alerts of the claimed ones, notes the agents seen.
+    async fn store_alert_group(&self, jobs: &[PendingAlerts]) -> Result<Vec<Ingested>, StoreError> {
         let op = "store alerts";
-        let _w = self.write_slot().await;
         let now = now_ms();
-        let n = i64::try_from(alerts.len()).unwrap_or(i64::MAX);
         let mut tx = self.pool().begin().await.map_err(qerr(op))?;
-        if !Self::claim_batch(&mut tx, agent_id, batch_id, "alerts", n, now).await? {
-            tx.rollback().await.map_err(qerr(op))?;
-            return Ok(Ingested::Duplicate);
+        let mut claimed = std::collections::HashSet::new();
+        for chunk in jobs.chunks(CLAIM_CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO batches (agent_id, batch_id, kind, received_at, items) VALUES ",
+            );
+            for k in 0..chunk.len() {
+                let b = k * 4;
+                if k > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, 'alerts', ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4
+                ));
+            }
+            sql.push_str(
+                " ON CONFLICT (agent_id, batch_id) DO NOTHING RETURNING agent_id, batch_id",
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for j in chunk {
+                q = q
+                    .bind(j.agent_id.as_str())
+                    .bind(j.batch_id.as_str())
+                    .bind(now)
+                    .bind(i64::try_from(j.rows.len()).unwrap_or(i64::MAX));
+            }
+            for r in q.fetch_all(&mut *tx).await.map_err(qerr(op))? {
+                claimed.insert((
+                    get::<String>(&r, "agent_id", op)?,
+                    get::<String>(&r, "batch_id", op)?,
+                ));
+            }
         }
-        for (i, a) in alerts.into_iter().enumerate() {
-            sqlx::query(
+        let mut results = Vec::with_capacity(jobs.len());
+        let mut rows: Vec<(&PendingAlerts, usize, &AlertRow)> = Vec::new();
+        let mut agents: Vec<&str> = Vec::new();
+        for j in jobs {
+            // The first of a group to name a batch ID takes it.
+            if claimed.remove(&(j.agent_id.clone(), j.batch_id.clone())) {
+                results.push(Ingested::Stored(
+                    i64::try_from(j.rows.len()).unwrap_or(i64::MAX),
+                ));
+                rows.extend(j.rows.iter().enumerate().map(|(i, r)| (j, i, r)));
+                if !agents.contains(&j.agent_id.as_str()) {
+                    agents.push(&j.agent_id);
+                }
+            } else {
+                results.push(Ingested::Duplicate);
+            }
+        }
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let mut sql = String::from(
                 "INSERT INTO alerts (agent_id, batch_id, batch_index, time_ms, agent_time_ms, received_at, rule, \
-                 priority, severity, severity_rank, output, process_name, container_id, status, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open', $14)",
-            )
-            .bind(agent_id)
-            .bind(batch_id)
-            .bind(i64::try_from(i).unwrap_or(i64::MAX))
-            .bind(a.time_ms)
-            .bind(a.agent_time_ms)
-            .bind(now)
-            .bind(a.rule)
-            .bind(a.priority)
-            .bind(a.severity)
-            .bind(a.severity_rank)
-            .bind(a.output)
-            .bind(a.process_name)
-            .bind(a.container_id)
-            .bind(a.body)
-            .execute(&mut *tx)
-            .await
-            .map_err(qerr(op))?;
+                 priority, severity, severity_rank, output, process_name, container_id, status, body) VALUES ",
+            );
+            for k in 0..chunk.len() {
+                let b = k * 14;
+                if k > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for c in 1..=14 {
+                    if c == 14 {
+                        sql.push_str("'open', ");
+                    }
+                    sql.push_str(&format!("${}", b + c));
+                    if c < 14 {
+                        sql.push_str(", ");
+                    }
+                }
+                sql.push(')');
+            }
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (j, i, a) in chunk {
+                q = q
+                    .bind(j.agent_id.as_str())
+                    .bind(j.batch_id.as_str())
+                    .bind(i64::try_from(*i).unwrap_or(i64::MAX))
+                    .bind(a.time_ms)
+                    .bind(a.agent_time_ms)
+                    .bind(now)
+                    .bind(a.rule.as_str())
+                    .bind(a.priority.as_str())
+                    .bind(a.severity.as_str())
+                    .bind(a.severity_rank)
+                    .bind(a.output.as_str())
+                    .bind(a.process_name.as_str())
+                    .bind(a.container_id.as_deref())
+                    .bind(a.body.as_str());
+            }
+            q.execute(&mut *tx).await.map_err(qerr(op))?;
         }
-        sqlx::query("UPDATE agents SET last_seen_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(agent_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(qerr(op))?;
+        for chunk in agents.chunks(CLAIM_CHUNK) {
+            let list = (0..chunk.len())
+                .map(|k| format!("${}", k + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE agents SET last_seen_at = $1 WHERE id IN ({list})"
+            )))
+            .bind(now);
+            for a in chunk {
+                q = q.bind(*a);
+            }
+            q.execute(&mut *tx).await.map_err(qerr(op))?;
+        }
         // Notification deliveries are queued with the alerts, all or nothing.
-        let queued = super::notify::enqueue_batch(&mut tx, agent_id, batch_id, now).await?;
+        let mut queued = 0;
+        for (j, r) in jobs.iter().zip(&results) {
+            if matches!(r, Ingested::Stored(_)) {
+                queued +=
+                    super::notify::enqueue_batch(&mut tx, &j.agent_id, &j.batch_id, now).await?;
+            }
+        }
         tx.commit().await.map_err(qerr(op))?;
         if queued > 0 {
             self.wake_deliveries();
         }
-        Ok(Ingested::Stored(n))
+        Ok(results)
     }
 
     /// Stores workload reports once per batch ID; each report replaces the
