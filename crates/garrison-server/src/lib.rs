@@ -269,6 +269,7 @@ pub async fn admin_create_enrollment_token(
     description: &str,
     expires_in_hours: i64,
     max_uses: i64,
+    group: Option<&str>,
 ) -> Result<api::CreatedEnrollmentToken, ServerError> {
     // The CA fingerprint is that of the CA in the data directory (made if new).
     let pki = Arc::new(pki::Pki::load_or_create(data_dir, &["localhost".into()])?);
@@ -281,7 +282,7 @@ pub async fn admin_create_enrollment_token(
         description: description.to_string(),
         expires_in_hours: Some(expires_in_hours),
         max_uses: Some(max_uses),
-        group: None,
+        group: group.map(str::to_string),
     };
     let t = api::new_enrollment_token(&st, &req, "garrison server admin")
         .await

@@ -74,6 +74,7 @@ impl Srv {
                     description: "test".into(),
                     expires_in_hours: Some(1),
                     max_uses: Some(uses),
+                    group: None,
                 },
                 "test",
             ))

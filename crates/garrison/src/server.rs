@@ -60,6 +60,9 @@ pub enum AdminCommand {
         /// How many agents may enroll with it (1-100000).
         #[arg(long, default_value_t = 1)]
         max_uses: i64,
+        /// The agent group its agents join (it must exist; default: `default`).
+        #[arg(long)]
+        group: Option<String>,
         #[arg(long, env = "GARRISON_DATABASE_URL", value_name = "URL")]
         database: Option<String>,
     },
@@ -182,6 +185,7 @@ fn admin(dir: &Path, cmd: AdminCommand) -> anyhow::Result<ExitCode> {
             description,
             expires_in_hours,
             max_uses,
+            group,
             database,
         } => {
             let t = rt.block_on(async {
@@ -192,6 +196,7 @@ fn admin(dir: &Path, cmd: AdminCommand) -> anyhow::Result<ExitCode> {
                     &description,
                     expires_in_hours,
                     max_uses,
+                    group.as_deref(),
                 )
                 .await;
                 store.pool().close().await;

@@ -169,6 +169,7 @@ async fn start_agent(
                 description: "garrison up: the local agent".into(),
                 expires_in_hours: Some(1),
                 max_uses: Some(1),
+                group: None,
             },
             "garrison up",
         )

@@ -504,6 +504,7 @@ async fn enrollment_page(
             label { "Description" input type="text" name="description" maxlength="256"; }
             label { "Expires in hours" input type="number" name="expires_in_hours" min="1" max="8760" value="24"; }
             label { "Enrollments allowed" input type="number" name="max_uses" min="1" max="100000" value="1"; }
+            label { "Agent group (optional; default: default)" input type="text" name="group" maxlength="64" pattern="[A-Za-z0-9._-]{1,64}"; }
             button.primary type="submit" { "Create enrollment token" }
         }
     };
@@ -528,6 +529,7 @@ pub struct EnrollmentForm {
     description: String,
     expires_in_hours: Option<String>,
     max_uses: Option<String>,
+    group: Option<String>,
 }
 
 fn number(name: &str, v: &Option<String>) -> Result<Option<i64>, ConsoleError> {
@@ -554,6 +556,7 @@ pub async fn create_enrollment(
         description: f.description,
         expires_in_hours: number("expires_in_hours", &f.expires_in_hours)?,
         max_uses: number("max_uses", &f.max_uses)?,
+        group: nz(&f.group),
     };
     let created = crate::api::enrollment_token_as(&st, &p, &req).await?;
     let mut resp = enrollment_page(&v, &st, Some(&created)).await?;
