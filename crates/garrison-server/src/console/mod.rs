@@ -500,6 +500,9 @@ mod tests {
             counters: None,
             lost_events: Some(0),
             clock_skew_ms: None,
+            group: "default".into(),
+            policy_version: None,
+            group_policy_version: None,
         };
         let now = 1_800_000_000_000;
         assert_eq!(Health::of(&a, now), Health::NeverSeen);

@@ -152,13 +152,30 @@ fn advisory_table(items: &[crate::store::AdvisoryCount]) -> Markup {
     }
 }
 
+/// The policy version in force at an agent (short), and whether it is the one
+/// its group wants.
+fn policy_state(a: &Agent) -> Markup {
+    let short = |v: &str| v.chars().take(12).collect::<String>();
+    html! {
+        @match (&a.policy_version, &a.group_policy_version) {
+            (None, None) => { span.muted { "local rules" } }
+            (Some(have), Some(want)) if have == want => { code title=(have) { (short(have)) } " " span.muted { "(current)" } }
+            (have, Some(want)) => {
+                @if let Some(h) = have { code title=(h) { (short(h)) } " " }
+                span.warn title=(want) { "pending " (short(want)) }
+            }
+            (Some(have), None) => { code title=(have) { (short(have)) } " " span.warn { "(group has none)" } }
+        }
+    }
+}
+
 fn agents_table(agents: &[Agent], now: i64) -> Markup {
     html! {
         @if agents.is_empty() {
             p.muted { "No agent has enrolled yet." }
         } @else {
             table.list {
-                thead { tr { th { "Host" } th { "Health" } th { "Last heartbeat" } th { "Sensor" } th.num { "Lost events" } th { "Version" } th { "Kernel" } } }
+                thead { tr { th { "Host" } th { "Health" } th { "Last heartbeat" } th { "Sensor" } th.num { "Lost events" } th { "Version" } th { "Kernel" } th { "Group" } th { "Policy in force" } } }
                 tbody {
                     @for a in agents {
                         tr data-agent=(a.id) {
@@ -169,6 +186,8 @@ fn agents_table(agents: &[Agent], now: i64) -> Markup {
                             td.num { (a.lost_events.map(|n| n.to_string()).unwrap_or_else(|| "—".into())) }
                             td { (a.version.as_deref().unwrap_or("—")) }
                             td { (a.kernel.as_deref().unwrap_or("—")) }
+                            td { (a.group) }
+                            td.policy { (policy_state(a)) }
                         }
                     }
                 }
