@@ -228,14 +228,14 @@ fn main() {
     let mut hits = Vec::with_capacity(64);
     let mut matched = 0usize;
     for ev in events.iter().take(10_000) {
-        ctx.prepare(ev, set.needs());
+        ctx.prepare(ev, set.needs_for(ev.kind()));
         hits.clear();
         set.matches(ev, &ctx, &mut st, &mut hits);
     }
     let t = Instant::now();
     let cpu0 = thread_cpu_ns();
     for ev in &events {
-        ctx.prepare(ev, set.needs());
+        ctx.prepare(ev, set.needs_for(ev.kind()));
         hits.clear();
         set.matches(ev, &ctx, &mut st, &mut hits);
         matched += hits.len();
@@ -245,7 +245,7 @@ fn main() {
     let per_core = n as f64 / cpu_secs.max(1e-9);
     let mut by_rule = std::collections::BTreeMap::new();
     for ev in events.iter().take(200_000) {
-        ctx.prepare(ev, set.needs());
+        ctx.prepare(ev, set.needs_for(ev.kind()));
         hits.clear();
         set.matches(ev, &ctx, &mut st, &mut hits);
         for &h in &hits {
