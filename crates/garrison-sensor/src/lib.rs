@@ -292,7 +292,14 @@ impl Sensor {
             return false;
         }
         if self.dns_links.is_none() {
-            self.dns_links = Some(self.attach_dns_hooks());
+            // GARRISON_SENSOR_NO_DNS_GATE=1: examine every socket call (A/B runs)
+            self.dns_links = Some(
+                if std::env::var_os("GARRISON_SENSOR_NO_DNS_GATE").is_some_and(|v| v == "1") {
+                    Err("GARRISON_SENSOR_NO_DNS_GATE=1".into())
+                } else {
+                    self.attach_dns_hooks()
+                },
+            );
         }
         matches!(self.dns_links, Some(Ok(_)))
     }

@@ -434,12 +434,14 @@ fn dns_gate_marks_only_port_53_talkers() {
     std::thread::spawn(move || {
         for conn in server.incoming() {
             let Ok(mut conn) = conn else { break };
-            let mut buf = [0u8; 64];
-            while let Ok(n) = conn.read(&mut buf) {
-                if n == 0 || conn.write_all(&buf[..n]).is_err() {
-                    break;
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 64];
+                while let Ok(n) = conn.read(&mut buf) {
+                    if n == 0 || conn.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
                 }
-            }
+            });
         }
     });
     // 127.0.0.1:53/udp needs no listener: a connect() to it is enough to be marked.
