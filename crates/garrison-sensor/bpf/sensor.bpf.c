@@ -828,6 +828,31 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 		     PT_REGS_PARM5_CORE_SYSCALL(regs), BPF_CORE_READ(regs, r9));
 }
 
+/* The DNS gate's early exit at a tracepoint entry: a socket call of a process not
+ * marked as a DNS talker, which names no address to check (a recv, or a send
+ * without one), is done with before its arguments are copied. */
+static __always_inline int dns_gated_out(int nr, void *ctx)
+{
+	int msg = nr == NR_sendto || nr == NR_recvfrom || nr == NR_sendmsg || nr == NR_recvmsg || nr == NR_sendmmsg;
+	int rw = nr == NR_read || nr == NR_write || nr == NR_readv || nr == NR_writev;
+	if (!msg && !rw)
+		return 0;
+	struct g_config *cfg = cfg_get();
+	if (!cfg || !(cfg->flags & CFG_DNS_GATE))
+		return 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (bpf_map_lookup_elem(&dns_tgids, &tgid))
+		return 0;
+	if (nr == NR_sendto) {
+		/* args[4], the destination address */
+		__u64 addr = 0;
+		bpf_probe_read_kernel(&addr, sizeof(addr), (void *)((unsigned long)ctx + 16 + 4 * 8));
+		return addr == 0;
+	}
+	/* sendmsg/sendmmsg may name port 53 in their message: enter() reads it */
+	return nr != NR_sendmsg && nr != NR_sendmmsg;
+}
+
 /* Attached by user space to syscalls/sys_enter_<name> of each traced syscall:
  * untraced syscalls run no BPF at all. */
 SEC("tracepoint")
@@ -842,11 +867,16 @@ int tp_sys_enter(void *ctx)
 		int pad;
 		unsigned long args[6];
 	} r = {};
-	bpf_probe_read_kernel(&r, sizeof(r), (void *)((unsigned long)ctx + 8));
-	__u32 want = wanted(r.nr, 0);
+	/* the number alone first (a direct load: every record has it), so that a DNS
+	 * call of a process the gate does not know costs no argument copy */
+	int nr = *(int *)((unsigned long)ctx + 8);
+	__u32 want = wanted(nr, 0);
 	if (!want)
 		return 0;
-	return enter(r.nr, want, r.args[0], r.args[1], r.args[2], r.args[3], r.args[4], r.args[5]);
+	if (dns_gated_out(nr, ctx))
+		return 0;
+	bpf_probe_read_kernel(&r, sizeof(r), (void *)((unsigned long)ctx + 8));
+	return enter(nr, want, r.args[0], r.args[1], r.args[2], r.args[3], r.args[4], r.args[5]);
 }
 
 static __always_inline int prefix_match(struct g_scratch *s, __u32 path_off, void *trie)
