@@ -103,13 +103,17 @@ stop_agent() {
 
 now() { date +%s.%N; }
 
-# BPF run counts of the agent's programs (kernel.bpf_stats_enabled=1): "name cnt ns" lines.
-bpf_runs() {
+# Ids of every loaded BPF program.
+bpf_ids() { bpftool prog show -j | python3 -c 'import json, sys; [print(p["id"]) for p in json.load(sys.stdin)]' | sort; }
+
+# BPF run counts of the programs IDS (kernel.bpf_stats_enabled=1): "id name cnt ns" lines.
+bpf_runs() { # IDS
     bpftool prog show -j | python3 -c '
 import json, sys
+mine = set(sys.argv[1].split())
 for p in json.load(sys.stdin):
-    if p.get("name", "").startswith(("tp_sys_", "on_sys_", "dns_", "on_exec", "on_fork", "on_exit")):
-        print(p["id"], p["name"], p.get("run_cnt", 0), p.get("run_time_ns", 0))'
+    if str(p["id"]) in mine:
+        print(p["id"], p.get("name", "?"), p.get("run_cnt", 0), p.get("run_time_ns", 0))' "$1"
 }
 
 # bpf_cost NAME EVENTS FUNC: one run of FUNC with the agent on and kernel BPF stats
@@ -120,10 +124,15 @@ bpf_cost() {
     command -v bpftool >/dev/null 2>&1 || { echo "bpf_cost: bpftool missing" >&2; return 0; }
     old_stats=$(sysctl -n kernel.bpf_stats_enabled)
     sysctl -q -w kernel.bpf_stats_enabled=1
+    # the agent's own programs: those loaded while it starts (other agents on the
+    # machine load programs of the same names)
+    bpf_ids >"$out/$1.ids0"
     start_agent "$1-bpf" "$2"
-    bpf_runs >"$out/$1.bpf.before"
+    bpf_ids >"$out/$1.ids1"
+    mine=$(comm -13 "$out/$1.ids0" "$out/$1.ids1" | tr '\n' ' ')
+    bpf_runs "$mine" >"$out/$1.bpf.before"
     $3 >/dev/null
-    bpf_runs >"$out/$1.bpf.after"
+    bpf_runs "$mine" >"$out/$1.bpf.after"
     stop_agent "$1-bpf"
     sysctl -q -w kernel.bpf_stats_enabled="$old_stats"
     python3 - "$out/$1.bpf.before" "$out/$1.bpf.after" "$1" "$2" >"$out/$1.bpf" <<'PY'
