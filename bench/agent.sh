@@ -17,6 +17,9 @@
 # on both sides); the table gives medians, and the load average is recorded at
 # the start and the end (the machine may be shared). Per-round figures are kept
 # in $BENCH_OUT/<workload>.rounds.
+# For redis-benchmark and pgbench, one more run with kernel.bpf_stats_enabled=1
+# records what the agent's BPF programs ran meanwhile ($BENCH_OUT/<workload>.bpf):
+# the in-kernel cost, which the machine's load does not blur.
 # Needs (installed when missing): redis-server redis-tools postgresql
 # postgresql-contrib time. Talks only to 127.0.0.1.
 set -eu
@@ -100,6 +103,55 @@ stop_agent() {
 
 now() { date +%s.%N; }
 
+# Ids of every loaded BPF program.
+bpf_ids() { bpftool prog show -j | python3 -c 'import json, sys; [print(p["id"]) for p in json.load(sys.stdin)]' | sort; }
+
+# BPF run counts of the programs IDS (kernel.bpf_stats_enabled=1): "id name cnt ns" lines.
+bpf_runs() { # IDS
+    bpftool prog show -j | python3 -c '
+import json, sys
+mine = set(sys.argv[1].split())
+for p in json.load(sys.stdin):
+    if str(p["id"]) in mine:
+        print(p["id"], p.get("name", "?"), p.get("run_cnt", 0), p.get("run_time_ns", 0))' "$1"
+}
+
+# bpf_cost NAME EVENTS FUNC: one run of FUNC with the agent on and kernel BPF stats
+# enabled; what the agent's programs ran meanwhile, per program (runs, average ns)
+# in $out/NAME.bpf. Measured in the kernel, so independent of the machine's load.
+bpf_cost() {
+    case " ${BENCH_ONLY:-$1} " in *" $1 "*) ;; *) return 0 ;; esac
+    command -v bpftool >/dev/null 2>&1 || { echo "bpf_cost: bpftool missing" >&2; return 0; }
+    old_stats=$(sysctl -n kernel.bpf_stats_enabled)
+    sysctl -q -w kernel.bpf_stats_enabled=1
+    # the agent's own programs: those loaded while it starts (other agents on the
+    # machine load programs of the same names)
+    bpf_ids >"$out/$1.ids0"
+    start_agent "$1-bpf" "$2"
+    bpf_ids >"$out/$1.ids1"
+    mine=$(comm -13 "$out/$1.ids0" "$out/$1.ids1" | tr '\n' ' ')
+    bpf_runs "$mine" >"$out/$1.bpf.before"
+    $3 >/dev/null
+    bpf_runs "$mine" >"$out/$1.bpf.after"
+    stop_agent "$1-bpf"
+    sysctl -q -w kernel.bpf_stats_enabled="$old_stats"
+    python3 - "$out/$1.bpf.before" "$out/$1.bpf.after" "$1" "$2" >"$out/$1.bpf" <<'PY'
+import sys
+read = lambda f: {l.split()[0]: l.split()[1:] for l in open(f) if l.strip()}
+a, b = read(sys.argv[1]), read(sys.argv[2])
+total_n = total_ns = 0
+print(f"{sys.argv[3]} with the agent on (events {sys.argv[4]}): BPF programs run meanwhile")
+for pid, (name, cnt, ns) in sorted(b.items(), key=lambda kv: kv[1][0]):
+    c0, n0 = (int(a[pid][1]), int(a[pid][2])) if pid in a else (0, 0)
+    dc, dn = int(cnt) - c0, int(ns) - n0
+    total_n += dc; total_ns += dn
+    if dc:
+        print(f"  {name:14s} {dc:>10d} runs  {dn / dc:8.0f} ns avg  {dn / 1e6:8.1f} ms")
+print(f"  total          {total_n:>10d} runs                 {total_ns / 1e6:8.1f} ms")
+PY
+    cat "$out/$1.bpf" >&2
+}
+
 # measure NAME EVENTS FUNC: ROUNDS × (FUNC without the agent, FUNC with it),
 # interleaved; FUNC prints ops/s. Appends the medians to the results table.
 measure() {
@@ -163,6 +215,7 @@ redis_rps() {
 }
 measure redis-benchmark all redis_rps
 measure redis-benchmark-default default redis_rps
+bpf_cost redis-benchmark all redis_rps
 kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
 
 # --- pgbench -----------------------------------------------------------------
@@ -179,6 +232,7 @@ pg_tps() {
 }
 measure pgbench all pg_tps
 measure pgbench-default default pg_tps
+bpf_cost pgbench all pg_tps
 su postgres -c "$pgbin/pg_ctl -D $pg/data -m fast stop" >/dev/null
 
 echo "end $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/load.txt"

@@ -10,7 +10,8 @@
 #
 # Usage (root): bench/alert-latency.sh   (N=300 by default; GARRISON=path to a built
 # binary, else target/release/garrison is built; BUILD=0 uses the rules_bench
-# example already built). Writes target/bench/alert-latency.md.
+# example already built). Writes target/bench/alert-latency.md. The storm part runs
+# twice: rules on the pipeline thread (--rule-threads 1), then one worker per core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -96,14 +97,19 @@ triggers() {
     mkdir -p "$work/storm"
     perl -e 'my $d = shift; while (1) { for my $i (1..1000) { open(my $f, ">", "$d/f$i") or die; close $f } }' "$work/storm" &
     storm=$!
-    start_agent
-    triggers
-    stop_agent
+    # Rule evaluation on the pipeline thread only (--rule-threads 1), then spread
+    # over one worker per core (the default), under the same storm.
+    for threads in 1 0; do
+        start_agent --rule-threads "$threads"
+        triggers
+        stop_agent
+        delivered=$(grep -o '"delivered": *[0-9]*' "$work/data/agent/status.json" | awk -F: '{ s += $2 } END { print s }')
+        if [ "$threads" = 1 ]; then label="rules on the pipeline thread"; else label="rules on $(nproc) worker threads"; fi
+        report "open() storm on the other core, $label ($delivered events delivered)"
+    done
     kill "$storm" 2>/dev/null || true
     wait "$storm" 2>/dev/null || true
     storm=
-    delivered=$(grep -o '"delivered": *[0-9]*' "$work/data/agent/status.json" | awk -F: '{ s += $2 } END { print s }')
-    report "open() storm on the other core ($delivered events delivered)"
 
     # A recorded stream: every event while a small crate builds and tests.
     mkdir -p "$work/crate/src"

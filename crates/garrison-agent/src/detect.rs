@@ -13,6 +13,13 @@
 //! - [`Detector::reload`] on SIGHUP (and when [`Detector::wants_reload`] says a
 //!   watched file changed); a failed reload keeps the previous state in force;
 //! - [`Detector::status`] when the status file is written.
+//!
+//! A detector whose per-event work needs no state shared between processes offers
+//! [`Detector::evaluator`]: the pipeline then runs one evaluator per worker thread
+//! and shards events by process (tgid), so each evaluator sees every event of the
+//! processes it is given, in order, and the detector's own `on_event` is not
+//! called. The alerts are merged back in event order (see the crate docs), so the
+//! grouping, rate limits and outputs see exactly what one thread would produce.
 
 use garrison_event::{Event, Interest};
 use garrison_rules::{Engine, Reload};
@@ -44,6 +51,13 @@ pub trait Detector: Send {
     /// One enriched event; call `emit` for each alert it raises.
     fn on_event(&mut self, ev: &Event, emit: &mut dyn FnMut(Alert));
 
+    /// An evaluator for one worker thread, when this detector's `on_event` may run
+    /// on several threads at once (each seeing whole processes: all the events of a
+    /// tgid, in order). `None` (the default): `on_event` runs on the pipeline thread.
+    fn evaluator(&self) -> Option<Box<dyn Evaluator>> {
+        None
+    }
+
     /// Called about once a second (`now_ns`: wall clock, ns since the epoch), for
     /// detectors that scan or expire state; alerts may be emitted here too.
     fn tick(&mut self, _now_ns: u64, _emit: &mut dyn FnMut(Alert)) {}
@@ -63,6 +77,14 @@ pub trait Detector: Send {
     fn status(&self) -> serde_json::Value {
         serde_json::Value::Null
     }
+}
+
+/// The per-event half of a detector, run on a worker thread (see
+/// [`Detector::evaluator`]).
+pub trait Evaluator: Send {
+    /// One enriched event; call `emit` for each alert it raises (the same alerts,
+    /// in the same order, as the detector's `on_event` would).
+    fn on_event(&mut self, ev: &Event, emit: &mut dyn FnMut(Alert));
 }
 
 /// Merges detector interests (see [`Detector::interest`]) into `base`.
@@ -103,6 +125,15 @@ impl RulesDetector {
     }
 }
 
+/// A worker's share of the rules engine.
+struct RulesEvaluator(garrison_rules::Detector);
+
+impl Evaluator for RulesEvaluator {
+    fn on_event(&mut self, ev: &Event, emit: &mut dyn FnMut(Alert)) {
+        self.0.process(ev, emit);
+    }
+}
+
 impl Detector for RulesDetector {
     fn name(&self) -> &str {
         "rules"
@@ -114,6 +145,12 @@ impl Detector for RulesDetector {
 
     fn on_event(&mut self, ev: &Event, emit: &mut dyn FnMut(Alert)) {
         self.detector.process(ev, emit);
+    }
+
+    fn evaluator(&self) -> Option<Box<dyn Evaluator>> {
+        // The rules keep no state between events (the macro cache is per event), and
+        // each worker's detector picks up a reloaded ruleset at its next event.
+        Some(Box::new(RulesEvaluator(self.engine.detector())))
     }
 
     fn reload(&mut self) -> Reloaded {

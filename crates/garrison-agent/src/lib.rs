@@ -6,11 +6,16 @@
 //! Threads: the source is polled on its own thread (so the kernel's ring buffer
 //! is drained while output is written) and hands batches over a bounded channel;
 //! the calling thread enriches in order (fork/exec/exit keep the process tree
-//! current), writes, and rewrites the status file every few seconds.
+//! current), writes, and rewrites the status file every few seconds. Rule
+//! evaluation and the rendering of stream lines run on worker threads (one per
+//! core by default, [`AgentConfig::rule_threads`]), events sharded by process;
+//! results are put back in event order before they are written or grouped, so the
+//! output is the same as with one thread.
 
 pub mod detect;
 pub mod status;
 pub mod text;
+mod workers;
 
 use detect::{Detector, Reloaded};
 use garrison_enricher::{Enricher, EnricherStats};
@@ -24,9 +29,10 @@ use status::Status;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use workers::{stream_line, Done, Workers};
 
 /// Output format of the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +69,10 @@ pub struct AgentConfig {
     pub alert_window: Duration,
     /// At most this many alerts per rule per window; the rest are folded too.
     pub alerts_per_rule: u64,
+    /// Threads evaluating rules: 0 = one per available core; 1 = on the pipeline
+    /// thread itself; N = N workers, events sharded by process (tgid). The output
+    /// is the same whatever the number (see the `workers` module).
+    pub rule_threads: usize,
 }
 
 /// What detects and where alerts go, besides the stream.
@@ -448,6 +458,65 @@ fn outputs_thread(
     }
 }
 
+/// Writes finished events in order: each one's stream line, then its alerts
+/// (grouped and rate limited by `alerts`).
+fn write_done(
+    ready: Vec<Done>,
+    out: &mut dyn Write,
+    alerts: &mut Alerts,
+    written: &mut u64,
+) -> std::io::Result<()> {
+    for done in ready {
+        if let Some(line) = done.line {
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")?;
+            *written += 1;
+        }
+        for (_, a) in done.alerts {
+            alerts.raise(a, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The evaluation workers, when more than one thread is wanted and some detector
+/// can run on several ([`Detector::evaluator`]); with which detectors run there.
+fn start_workers(
+    config: &AgentConfig,
+    detectors: &[Box<dyn Detector>],
+    err: &mut dyn Write,
+) -> Result<Option<(Workers, Vec<bool>)>, AgentError> {
+    let n = match config.rule_threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    if n <= 1 {
+        return Ok(None);
+    }
+    let parallel: Vec<bool> = detectors.iter().map(|d| d.evaluator().is_some()).collect();
+    if !parallel.iter().any(|p| *p) {
+        return Ok(None);
+    }
+    let sets = (0..n)
+        .map(|_| {
+            detectors
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| d.evaluator().map(|e| (i, e)))
+                .collect()
+        })
+        .collect();
+    let w = Workers::start(sets, &config.kinds, config.format).map_err(|e| AgentError::Output {
+        output: "the evaluation threads".into(),
+        source: e,
+    })?;
+    let _ = writeln!(
+        err,
+        "garrison agent: evaluating on {n} threads (events sharded by process)"
+    );
+    Ok(Some((w, parallel)))
+}
+
 fn unix_now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -618,58 +687,90 @@ pub fn run(
     let mut next_tick = Instant::now() + Duration::from_secs(1);
     let mut next_watch = Instant::now() + Duration::from_secs(2);
     let mut reported_lost = 0u64;
-    let mut line = String::new();
     let mut pending: Vec<Alert> = Vec::new();
     let out_err = |e: std::io::Error| AgentError::Output {
         output: config.output_name.clone(),
         source: e,
     };
     let mut result: Result<(), AgentError> = Ok(());
+    let mut workers = start_workers(config, &detectors, err)?;
+    let parallel: Vec<bool> = match &workers {
+        Some((_, p)) => p.clone(),
+        None => vec![false; detectors.len()],
+    };
     loop {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(batch) => {
-                for mut event in batch {
-                    enricher.enrich(&mut event);
-                    for d in detectors.iter_mut() {
-                        d.on_event(&event, &mut |a| pending.push(a));
+        let in_flight = workers.as_ref().map_or(0, |(w, _)| w.in_flight());
+        let got = if in_flight > 0 {
+            rx.try_recv().map_err(|e| match e {
+                TryRecvError::Empty => RecvTimeoutError::Timeout,
+                TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            })
+        } else {
+            rx.recv_timeout(Duration::from_millis(200))
+        };
+        let mut ready: Vec<Done> = Vec::new();
+        let mut source_closed = false;
+        let idle = match got {
+            Ok(mut batch) => {
+                // The process tree is kept in event order, on this thread.
+                for event in batch.iter_mut() {
+                    enricher.enrich(event);
+                }
+                match &mut workers {
+                    Some((w, _)) => {
+                        let serial: Vec<Vec<(usize, Alert)>> = batch
+                            .iter()
+                            .map(|event| {
+                                let mut raised = Vec::new();
+                                for (i, d) in detectors.iter_mut().enumerate() {
+                                    if !parallel.get(i).copied().unwrap_or(false) {
+                                        d.on_event(event, &mut |a| raised.push((i, a)));
+                                    }
+                                }
+                                raised
+                            })
+                            .collect();
+                        ready = w.submit(batch, serial);
                     }
-                    if config.kinds.contains(&event.kind()) {
-                        line.clear();
-                        match config.format {
-                            Format::Json => match event.to_ndjson() {
-                                Ok(l) => line.push_str(&l),
-                                Err(_) => continue,
-                            },
-                            Format::Text => line.push_str(&text::event_line(&event)),
-                        }
-                        line.push('\n');
-                        if let Err(e) = out.write_all(line.as_bytes()) {
-                            result = Err(out_err(e));
-                            break;
-                        }
-                        written += 1;
-                    }
-                    for a in pending.drain(..) {
-                        if let Err(e) = alerts.raise(a, out) {
-                            result = Err(out_err(e));
-                        }
-                    }
-                    if result.is_err() {
-                        break;
+                    None => {
+                        ready = batch
+                            .iter()
+                            .map(|event| {
+                                let mut done = Done::default();
+                                for (i, d) in detectors.iter_mut().enumerate() {
+                                    d.on_event(event, &mut |a| done.alerts.push((i, a)));
+                                }
+                                done.line = stream_line(event, &config.kinds, config.format);
+                                done
+                            })
+                            .collect();
                     }
                 }
-                if result.is_ok() {
-                    if let Err(e) = out.flush() {
-                        result = Err(out_err(e));
-                    }
-                }
-                if result.is_err() {
-                    stop.store(true, Ordering::Relaxed);
-                    break;
-                }
+                false
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => true,
+            Err(RecvTimeoutError::Disconnected) => {
+                source_closed = true;
+                true
+            }
+        };
+        if let Some((w, _)) = &mut workers {
+            // Write what the workers finished; when the source had nothing new,
+            // wait for everything in flight (so an alert never waits for traffic).
+            while let Some(done) = w.next_done(idle) {
+                ready.extend(done);
+            }
+        }
+        if !ready.is_empty() {
+            let wrote = write_done(ready, out, &mut alerts, &mut written).and_then(|_| out.flush());
+            if let Err(e) = wrote {
+                result = Err(out_err(e));
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
+        }
+        if source_closed {
+            break;
         }
         let now = Instant::now();
         if now >= next_tick {
@@ -772,6 +873,9 @@ pub fn run(
     // A writer that failed no longer reads: unblock the source thread first.
     drop(rx);
     let _ = thread.join();
+    if let Some((w, _)) = workers {
+        w.finish();
+    }
     let _ = alerts.flush(u64::MAX, out);
     let _ = out.flush();
     drop(alerts.tx.take());

@@ -192,6 +192,7 @@ fn detectors_feed_grouped_outputs_and_rules_reload_atomically() {
         alerts_to_stream: true,
         alert_window: Duration::from_secs(3600),
         alerts_per_rule: 2,
+        rule_threads: 2,
     };
     let collected = Arc::new(Mutex::new(Vec::new()));
     let reload = Arc::new(AtomicBool::new(false));

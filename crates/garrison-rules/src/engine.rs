@@ -148,7 +148,7 @@ impl Detector {
             self.state = self.set.state();
         }
         drop(current);
-        self.ctx.prepare(ev, self.set.needs());
+        self.ctx.prepare(ev, self.set.needs_for(ev.kind()));
         self.hits.clear();
         self.set
             .matches(ev, &self.ctx, &mut self.state, &mut self.hits);
@@ -165,7 +165,7 @@ impl Detector {
 
     /// How many rules matched the last event (without building alerts).
     pub fn count(&mut self, ev: &Event) -> usize {
-        self.ctx.prepare(ev, self.set.needs());
+        self.ctx.prepare(ev, self.set.needs_for(ev.kind()));
         self.hits.clear();
         self.set
             .matches(ev, &self.ctx, &mut self.state, &mut self.hits);

@@ -430,6 +430,19 @@ impl Needs {
         time: true,
     };
 
+    /// Everything either needs.
+    pub fn union(self, o: Needs) -> Needs {
+        Needs {
+            cmdline: self.cmdline || o.cmdline,
+            pcmdline: self.pcmdline || o.pcmdline,
+            sockname: self.sockname || o.sockname,
+            args: self.args || o.args,
+            caps: self.caps || o.caps,
+            all_args: self.all_args || o.all_args,
+            time: self.time || o.time,
+        }
+    }
+
     /// Adds what a field needs.
     pub fn add(&mut self, id: FieldId) {
         match id {

@@ -74,6 +74,8 @@ pub struct Rule {
     names: Option<Vec<String>>,
     /// Absolute paths the condition compares with.
     path_literals: Vec<String>,
+    /// The derived strings the condition (exceptions included) reads.
+    cond_needs: Needs,
 }
 
 /// A loaded, compiled ruleset.
@@ -86,6 +88,9 @@ pub struct RuleSet {
     by_kind_name: Vec<HashMap<Box<str>, Vec<u32>, std::hash::BuildHasherDefault<expr::Fnv>>>,
     macro_slots: usize,
     needs: Needs,
+    /// Per kind: what the conditions of the rules evaluated for it read (so an
+    /// event no rule reads a command line of does not get one built).
+    needs_by_kind: Vec<Needs>,
     /// Rules not loaded (lenient loads), with reasons.
     pub skipped: Vec<Skipped>,
     /// Warnings: unused macros and lists, ignored keys, rules that never fire.
@@ -408,6 +413,7 @@ impl RuleSet {
                 continue;
             }
             let mut needs = set.needs;
+            let mut cond_needs = Needs::default();
             let result = (|| -> Result<Rule, (bool, String)> {
                 let ast = cond::parse(&def.condition)
                     .map_err(|e| (false, format!("condition syntax error {e}")))?;
@@ -422,7 +428,7 @@ impl RuleSet {
                     slots: &mut slots,
                     used_macros: &mut used_macros,
                     used_lists: &mut used_lists,
-                    needs: &mut needs,
+                    needs: &mut cond_needs,
                     fields: Vec::new(),
                     stack: Vec::new(),
                 };
@@ -430,6 +436,7 @@ impl RuleSet {
                     let unknown = matches!(e, CompileError::UnknownField(_));
                     (unknown, format!("condition: {e}"))
                 })?;
+                needs = needs.union(cond_needs);
                 let output = parse_output(&def.output, &mut needs)
                     .map_err(|e| (e.contains("unknown field"), e))?;
                 let mut fields = Vec::new();
@@ -462,6 +469,7 @@ impl RuleSet {
                     },
                     expr,
                     output,
+                    cond_needs,
                 })
             })();
             match result {
@@ -516,12 +524,16 @@ impl RuleSet {
         }
         set.macro_slots = slots.len();
         set.by_kind_name = vec![HashMap::default(); EventKind::ALL.len()];
+        set.needs_by_kind = vec![Needs::default(); EventKind::ALL.len()];
         for (i, rule) in set.rules.iter().enumerate() {
             if !rule.enabled {
                 continue;
             }
             for kind in rule.kinds.kinds() {
                 let k = kind_index(kind);
+                if let Some(n) = set.needs_by_kind.get_mut(k) {
+                    *n = n.union(rule.cond_needs);
+                }
                 match &rule.names {
                     Some(names) => {
                         if let Some(map) = set.by_kind_name.get_mut(k) {
@@ -559,6 +571,15 @@ impl RuleSet {
         self.needs
     }
 
+    /// What evaluating an event of `kind` needs (pass to [`Ctx::prepare`] before
+    /// [`RuleSet::matches`]): only what the rules evaluated for that kind read.
+    pub fn needs_for(&self, kind: EventKind) -> Needs {
+        self.needs_by_kind
+            .get(kind_index(kind))
+            .copied()
+            .unwrap_or(self.needs)
+    }
+
     /// A fresh evaluation state for this ruleset.
     pub fn state(&self) -> EvalState {
         EvalState::new(self.macro_slots)
@@ -571,7 +592,8 @@ impl RuleSet {
     }
 
     /// Evaluates an event; pushes the indices of matching rules into `out`.
-    /// `ctx` must have been prepared for `ev` with [`RuleSet::needs`]. Does not
+    /// `ctx` must have been prepared for `ev` with [`RuleSet::needs_for`] its kind
+    /// (or [`RuleSet::needs`]). Does not
     /// allocate once `out` and the scratch buffers have grown.
     pub fn matches(&self, ev: &Event, ctx: &Ctx, st: &mut EvalState, out: &mut Vec<usize>) {
         let k = kind_index(ev.kind());

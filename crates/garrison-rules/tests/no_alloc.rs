@@ -53,7 +53,7 @@ fn evaluation_does_not_allocate() {
     let mut run = |ctx: &mut Ctx, hits: &mut Vec<usize>| {
         let mut total = 0;
         for ev in &events {
-            ctx.prepare(ev, set.needs());
+            ctx.prepare(ev, set.needs_for(ev.kind()));
             hits.clear();
             set.matches(ev, ctx, &mut st, hits);
             total += hits.len();

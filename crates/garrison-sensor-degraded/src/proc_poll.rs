@@ -5,6 +5,12 @@
 //! (its parent has not reaped it yet: `/proc/PID/stat` field 52); a process
 //! reaped between two scans leaves no trace of it, and its exit is reported with
 //! code -1 (unknown).
+//!
+//! A process caught in the middle of its exec (the new image mapped, its
+//! arguments not yet) shows an empty command line, and its comm may already be
+//! the new one, so nothing would tell a later scan that it changed: such a
+//! process is re-read on the next scans, and reported once more (as its exec)
+//! when its command line appears.
 
 use crate::procinfo::Procfs;
 use std::collections::HashMap;
@@ -23,11 +29,24 @@ pub enum Change {
 /// exit was reported already (it was a zombie).
 type Seen = (u64, String, bool);
 
+/// How many scans a process reported with an empty command line is re-read
+/// before it is taken as it is (an exec that failed half-way, a process that
+/// cleared its own arguments).
+pub const MAX_REREADS: u8 = 10;
+
 /// The scanner's memory of the previous scan.
 #[derive(Debug, Default)]
 pub struct ProcPoll {
     seen: HashMap<u32, Seen>,
     primed: bool,
+    /// Reported with an empty command line: pid → (start time, scans since).
+    incomplete: HashMap<u32, (u64, u8)>,
+}
+
+/// Whether `/proc/PID/cmdline` reads as empty (a process mid-exec; kernel threads
+/// too, which the caller leaves out). Unreadable is not empty.
+fn cmdline_empty(procfs: &Procfs, pid: u32) -> bool {
+    std::fs::read(procfs.path(pid, "cmdline")).is_ok_and(|b| b.is_empty())
 }
 
 impl ProcPoll {
@@ -75,6 +94,9 @@ impl ProcPoll {
                 }
             }
         }
+        if self.primed {
+            self.recheck_incomplete(procfs, &now, &mut changes);
+        }
         changes.sort_by_key(|c| match c {
             Change::Exited(p, _) => (0, *p),
             Change::Started(p) => (1, *p),
@@ -82,6 +104,50 @@ impl ProcPoll {
         self.seen = now;
         self.primed = true;
         changes
+    }
+
+    /// Processes started in this scan with an empty command line are remembered;
+    /// those remembered from earlier scans are re-read, and reported again once
+    /// their command line is there.
+    fn recheck_incomplete(
+        &mut self,
+        procfs: &Procfs,
+        now: &HashMap<u32, Seen>,
+        changes: &mut Vec<Change>,
+    ) {
+        let started: Vec<u32> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Started(p) => Some(*p),
+                Change::Exited(..) => None,
+            })
+            .collect();
+        let mut again = Vec::new();
+        self.incomplete.retain(|pid, (start, scans)| {
+            if started.contains(pid) {
+                return false; // reported anew (a new process, or its comm changed)
+            }
+            match now.get(pid) {
+                Some(seen) if seen.0 == *start && !seen.2 => {
+                    if !cmdline_empty(procfs, *pid) {
+                        again.push(*pid);
+                        return false;
+                    }
+                    *scans += 1;
+                    *scans < MAX_REREADS
+                }
+                _ => false, // gone, a zombie, or the pid reused
+            }
+        });
+        changes.extend(again.into_iter().map(Change::Started));
+        for pid in started {
+            let Some(seen) = now.get(&pid) else { continue };
+            // kernel threads (kthreadd and its children) never have a command line
+            let kernel = pid == 2 || procfs.stat(pid).is_some_and(|s| s.ppid == 2);
+            if !kernel && cmdline_empty(procfs, pid) {
+                self.incomplete.insert(pid, (seen.0, 0));
+            }
+        }
     }
 }
 
@@ -156,6 +222,38 @@ mod tests {
         );
         let status = child.wait().expect("reap");
         assert_eq!(status.code(), Some(3));
+    }
+
+    #[test]
+    fn a_process_caught_mid_exec_is_reported_again_with_its_command_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let procfs = Procfs::new(dir.path());
+        write(dir.path(), 1, "init", 1);
+        let mut p = ProcPoll::default();
+        assert!(p.scan(&procfs).is_empty());
+        // mid-exec: the new comm, no arguments yet
+        write(dir.path(), 30, "curl", 7);
+        std::fs::write(dir.path().join("30/cmdline"), b"").unwrap();
+        // a kernel thread: never a command line, never re-read
+        write(dir.path(), 2, "kthreadd", 2);
+        std::fs::write(dir.path().join("2/cmdline"), b"").unwrap();
+        assert_eq!(
+            p.scan(&procfs),
+            vec![Change::Started(2), Change::Started(30)]
+        );
+        assert!(p.scan(&procfs).is_empty(), "still no command line");
+        std::fs::write(dir.path().join("30/cmdline"), b"curl\0-s\0x\0").unwrap();
+        assert_eq!(p.scan(&procfs), vec![Change::Started(30)]);
+        assert!(p.scan(&procfs).is_empty(), "reported once more, not again");
+        // one that never gets a command line is given up after MAX_REREADS scans
+        write(dir.path(), 31, "odd", 8);
+        std::fs::write(dir.path().join("31/cmdline"), b"").unwrap();
+        assert_eq!(p.scan(&procfs), vec![Change::Started(31)]);
+        for _ in 0..MAX_REREADS {
+            assert!(p.scan(&procfs).is_empty());
+        }
+        std::fs::write(dir.path().join("31/cmdline"), b"odd\0").unwrap();
+        assert!(p.scan(&procfs).is_empty(), "given up");
     }
 
     #[test]

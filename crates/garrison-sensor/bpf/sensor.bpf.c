@@ -507,6 +507,35 @@ static __always_inline __u32 put_base(struct g_scratch *s, __u32 off, __u16 tag,
 
 /* ------------------------------------------------------------------ process */
 
+/* Processes (tgid) that talk to port 53, marked by the cgroup connect4/6 and
+ * sendmsg4/6 hooks below (and inherited across fork, dropped at exit). With
+ * CFG_DNS_GATE set (the hooks are attached), the DNS syscalls of every other
+ * process stop at one hash lookup: redis's or PostgreSQL's send/recv examine no
+ * socket. LRU: bounded, the oldest talkers fall out first. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} dns_tgids SEC(".maps");
+
+static __always_inline void dns_mark(__u32 tgid)
+{
+	__u8 one = 1;
+	bpf_map_update_elem(&dns_tgids, &tgid, &one, BPF_ANY);
+}
+
+static __always_inline void dns_inherit(__u32 parent, __u32 child)
+{
+	if (bpf_map_lookup_elem(&dns_tgids, &parent))
+		dns_mark(child);
+}
+
+static __always_inline void dns_forget(__u32 tgid)
+{
+	bpf_map_delete_elem(&dns_tgids, &tgid);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -586,11 +615,14 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
+	__u32 cpid = BPF_CORE_READ(child, pid), ctgid = BPF_CORE_READ(child, tgid);
+	int thread = cpid != ctgid;
+	/* a child of a DNS talker holds its sockets: it is one too */
+	if (!thread)
+		dns_inherit(BPF_CORE_READ(parent, tgid), ctgid);
 	struct g_config *cfg = cfg_get();
 	if (!cfg || !(cfg->flags & CFG_FORK))
 		return 0;
-	__u32 cpid = BPF_CORE_READ(child, pid), ctgid = BPF_CORE_READ(child, tgid);
-	int thread = cpid != ctgid;
 	if (thread && !(cfg->flags & CFG_THREADS))
 		return 0;
 	if (ignored_pid(bpf_get_current_pid_tgid() >> 32))
@@ -613,6 +645,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 {
+	if (group_dead)
+		dns_forget(bpf_get_current_pid_tgid() >> 32);
 	struct g_config *cfg = cfg_get();
 	if (!cfg || !(cfg->flags & CFG_EXIT))
 		return 0;
@@ -677,18 +711,86 @@ static __noinline int dns_candidate(long fd, int rw)
 	return BPF_CORE_READ(sk, sk_type) == 2; /* SOCK_DGRAM */
 }
 
+/* connect() to port 53 (UDP or TCP): later send/recv/read/write of this process
+ * are examined. Always allows the call. */
+static __always_inline int dns_hook(struct bpf_sock_addr *ctx)
+{
+	if (ctx->user_port == bpf_htons(53))
+		dns_mark(bpf_get_current_pid_tgid() >> 32);
+	return 1;
+}
+
+SEC("cgroup/connect4")
+int dns_connect4(struct bpf_sock_addr *ctx)
+{
+	return dns_hook(ctx);
+}
+
+SEC("cgroup/connect6")
+int dns_connect6(struct bpf_sock_addr *ctx)
+{
+	return dns_hook(ctx);
+}
+
+/* an unconnected UDP datagram to port 53 (sendto/sendmsg naming the address) */
+SEC("cgroup/sendmsg4")
+int dns_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return dns_hook(ctx);
+}
+
+SEC("cgroup/sendmsg6")
+int dns_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return dns_hook(ctx);
+}
+
+/* The DNS gate at syscall entry: a marked process, or a datagram that names port
+ * 53 in this very call (the sendmsg hooks run inside it, too late for its entry;
+ * they mark the process for the recv of the answer). */
+static __always_inline int dns_gate(__u32 nr, __u64 a1, __u64 a4)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (bpf_map_lookup_elem(&dns_tgids, &tgid))
+		return 1;
+	const void *name = 0;
+	if (nr == NR_sendto)
+		name = (const void *)a4;
+	else if ((nr == NR_sendmsg || nr == NR_sendmmsg) &&
+		 bpf_probe_read_user(&name, sizeof(name), (const void *)a1)) /* msg_name comes first */
+		return 0;
+	if (!name)
+		return 0;
+	struct {
+		__u16 family;
+		__u16 port;
+	} sa = {};
+	if (bpf_probe_read_user(&sa, sizeof(sa), name))
+		return 0;
+	if ((sa.family != AF_INET && sa.family != AF_INET6) || sa.port != bpf_htons(53))
+		return 0;
+	dns_mark(tgid);
+	return 1;
+}
+
 static __always_inline int enter(__u32 nr, __u32 want, __u64 a0, __u64 a1, __u64 a2, __u64 a3, __u64 a4, __u64 a5)
 {
-	if (nr == NR_read || nr == NR_write || nr == NR_readv || nr == NR_writev) {
+	int dns_rw = nr == NR_read || nr == NR_write || nr == NR_readv || nr == NR_writev;
+	int dns_msg = nr == NR_sendto || nr == NR_recvfrom || nr == NR_sendmsg || nr == NR_recvmsg || nr == NR_sendmmsg;
+	struct g_config *cfg = cfg_get();
+	if (!cfg)
+		return 0;
+	if ((dns_rw || dns_msg) && (cfg->flags & CFG_DNS_GATE) && !dns_gate(nr, a1, a4))
+		return 0;
+	if (dns_rw) {
 		if (!dns_candidate(a0, 1))
 			return 0;
-	} else if (nr == NR_sendto || nr == NR_recvfrom || nr == NR_sendmsg || nr == NR_recvmsg || nr == NR_sendmmsg) {
+	} else if (dns_msg) {
 		if (!dns_candidate(a0, 0))
 			return 0;
 	}
-	struct g_config *cfg = cfg_get();
 	__u64 pt = bpf_get_current_pid_tgid();
-	if (!cfg || ignored_pid(pt >> 32))
+	if (ignored_pid(pt >> 32))
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	/* 32-bit (ia32) tasks use other syscall numbers: not decoded as x86-64 ones */
@@ -726,6 +828,31 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 		     PT_REGS_PARM5_CORE_SYSCALL(regs), BPF_CORE_READ(regs, r9));
 }
 
+/* The DNS gate's early exit at a tracepoint entry: a socket call of a process not
+ * marked as a DNS talker, which names no address to check (a recv, or a send
+ * without one), is done with before its arguments are copied. */
+static __always_inline int dns_gated_out(int nr, void *ctx)
+{
+	int msg = nr == NR_sendto || nr == NR_recvfrom || nr == NR_sendmsg || nr == NR_recvmsg || nr == NR_sendmmsg;
+	int rw = nr == NR_read || nr == NR_write || nr == NR_readv || nr == NR_writev;
+	if (!msg && !rw)
+		return 0;
+	struct g_config *cfg = cfg_get();
+	if (!cfg || !(cfg->flags & CFG_DNS_GATE))
+		return 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (bpf_map_lookup_elem(&dns_tgids, &tgid))
+		return 0;
+	if (nr == NR_sendto) {
+		/* args[4], the destination address */
+		__u64 addr = 0;
+		bpf_probe_read_kernel(&addr, sizeof(addr), (void *)((unsigned long)ctx + 16 + 4 * 8));
+		return addr == 0;
+	}
+	/* sendmsg/sendmmsg may name port 53 in their message: enter() reads it */
+	return nr != NR_sendmsg && nr != NR_sendmmsg;
+}
+
 /* Attached by user space to syscalls/sys_enter_<name> of each traced syscall:
  * untraced syscalls run no BPF at all. */
 SEC("tracepoint")
@@ -740,11 +867,16 @@ int tp_sys_enter(void *ctx)
 		int pad;
 		unsigned long args[6];
 	} r = {};
-	bpf_probe_read_kernel(&r, sizeof(r), (void *)((unsigned long)ctx + 8));
-	__u32 want = wanted(r.nr, 0);
+	/* the number alone first (a direct load: every record has it), so that a DNS
+	 * call of a process the gate does not know costs no argument copy */
+	int nr = *(int *)((unsigned long)ctx + 8);
+	__u32 want = wanted(nr, 0);
 	if (!want)
 		return 0;
-	return enter(r.nr, want, r.args[0], r.args[1], r.args[2], r.args[3], r.args[4], r.args[5]);
+	if (dns_gated_out(nr, ctx))
+		return 0;
+	bpf_probe_read_kernel(&r, sizeof(r), (void *)((unsigned long)ctx + 8));
+	return enter(nr, want, r.args[0], r.args[1], r.args[2], r.args[3], r.args[4], r.args[5]);
 }
 
 static __always_inline int prefix_match(struct g_scratch *s, __u32 path_off, void *trie)

@@ -28,6 +28,7 @@
 #define CFG_FORK (1u << 1)
 #define CFG_EXIT (1u << 2)
 #define CFG_THREADS (1u << 3) /* also report thread creation (clone with CLONE_THREAD) */
+#define CFG_DNS_GATE (1u << 4) /* the cgroup hooks mark DNS talkers: examine only their socket calls */
 
 /* config.open_ro: what happens to read-only opens */
 #define OPEN_RO_NONE 0

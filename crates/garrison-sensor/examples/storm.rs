@@ -69,6 +69,12 @@ fn main() {
         if args.get(3).map(String::as_str) == Some("module") {
             interest = interest.insist_on([EventKind::Module]);
         }
+        // `--idle N dns`: the `dns` kind alone, as the default interest traces it
+        // (sendto/recvfrom/sendmsg/recvmsg/sendmmsg): what its programs cost other
+        // traffic, with the DNS gate (GARRISON_SENSOR_NO_DNS_GATE=1: without)
+        if args.get(3).map(String::as_str) == Some("dns") {
+            interest = Interest::kinds([EventKind::Dns]);
+        }
         let mut sensor = Sensor::start(&interest).expect("start the sensor (as root)");
         let end = Instant::now() + Duration::from_secs(secs);
         let mut n = 0u64;

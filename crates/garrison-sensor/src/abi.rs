@@ -43,6 +43,9 @@ pub const CFG_FORK: u32 = 2;
 pub const CFG_EXIT: u32 = 4;
 /// `config.flags`: fork events for new threads too (`CFG_THREADS`).
 pub const CFG_THREADS: u32 = 8;
+/// `config.flags`: the cgroup connect/sendmsg hooks mark the processes that talk
+/// to port 53; the DNS syscalls of every other process stop at one map lookup.
+pub const CFG_DNS_GATE: u32 = 16;
 
 /// `config.open_ro`.
 pub const OPEN_RO_NONE: u32 = 0;

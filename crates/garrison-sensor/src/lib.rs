@@ -55,6 +55,9 @@ pub struct Attachment {
     /// Syscalls traced through `raw_syscalls` (no tracepoint of their own, or no
     /// tracefs): every syscall on the host then runs a filter.
     pub raw_syscalls: Vec<String>,
+    /// Where the DNS gate's cgroup hooks (connect4/6, sendmsg4/6) are attached
+    /// (the cgroup2 root), or why they are not, while DNS is traced.
+    pub dns_gate: Option<String>,
 }
 
 static SENSOR_OBJ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.bpf.o"));
@@ -76,12 +79,28 @@ pub struct Sensor {
     sys_links: HashMap<u32, (Link, Link)>,
     /// raw_syscalls links, while some traced syscall has no tracepoint.
     raw_links: Option<(Link, Link)>,
+    /// The DNS gate's cgroup hooks, while DNS is traced (`Err`: why they could
+    /// not attach; DNS then examines every socket call, as without a gate).
+    dns_links: Option<Result<Vec<Link>, String>>,
     /// `syscall_interest` as last programmed.
     programmed: Vec<(u32, u32)>,
     interest: Interest,
     /// Kinds traced at a cost to every syscall, or left out to spare it.
     notes: Vec<KindNote>,
     decode_errors: u64,
+}
+
+/// The cgroup2 mount (`/sys/fs/cgroup` on unified hosts, `/sys/fs/cgroup/unified`
+/// on hybrid ones): programs attached there see every process on the host.
+fn cgroup2_root() -> Option<std::path::PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        if right.split_whitespace().next()? != "cgroup2" {
+            return None;
+        }
+        left.split_whitespace().nth(4).map(std::path::PathBuf::from)
+    })
 }
 
 fn unavailable(operation: impl Into<String>, detail: impl Into<String>) -> SourceError {
@@ -151,6 +170,7 @@ impl Sensor {
             _links: links,
             sys_links: HashMap::new(),
             raw_links: None,
+            dns_links: None,
             programmed: Vec::new(),
             interest: interest.clone(),
             notes: Vec::new(),
@@ -171,7 +191,28 @@ impl Sensor {
                 a.tracepoints.push(name);
             }
         }
+        a.dns_gate = match &self.dns_links {
+            None => None,
+            Some(Ok(_)) => Some(format!(
+                "cgroup connect4/6 and sendmsg4/6 hooks on {}: only processes talking to port 53 have their socket calls examined",
+                cgroup2_root().map_or_else(|| "?".into(), |p| p.display().to_string())
+            )),
+            Some(Err(why)) => Some(format!("not in use ({why}): every socket call is examined")),
+        };
         a
+    }
+
+    /// The processes (tgid) the DNS gate has marked as talking to port 53 (their
+    /// socket calls are examined for DNS payloads; everyone else's are not).
+    pub fn dns_talkers(&self) -> Vec<u32> {
+        self.map("dns_tgids")
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.get(..4).and_then(|b| b.try_into().ok()))
+                    .map(u32::from_le_bytes)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The interest in force.
@@ -243,6 +284,51 @@ impl Sensor {
         Ok(())
     }
 
+    /// Attaches the DNS gate's cgroup hooks while DNS is traced, detaches them
+    /// otherwise; whether the gate is on.
+    fn dns_gate(&mut self, dns_traced: bool) -> bool {
+        if !dns_traced {
+            self.dns_links = None;
+            return false;
+        }
+        if self.dns_links.is_none() {
+            // GARRISON_SENSOR_NO_DNS_GATE=1: examine every socket call (A/B runs)
+            self.dns_links = Some(
+                if std::env::var_os("GARRISON_SENSOR_NO_DNS_GATE").is_some_and(|v| v == "1") {
+                    Err("GARRISON_SENSOR_NO_DNS_GATE=1".into())
+                } else {
+                    self.attach_dns_hooks()
+                },
+            );
+        }
+        matches!(self.dns_links, Some(Ok(_)))
+    }
+
+    fn attach_dns_hooks(&self) -> Result<Vec<Link>, String> {
+        use std::os::fd::AsRawFd;
+        let root = cgroup2_root().ok_or("no cgroup2 mount in /proc/self/mountinfo")?;
+        let dir =
+            std::fs::File::open(&root).map_err(|e| format!("open {}: {e}", root.display()))?;
+        let mut links = Vec::new();
+        for name in [
+            "dns_connect4",
+            "dns_connect6",
+            "dns_sendmsg4",
+            "dns_sendmsg6",
+        ] {
+            let prog = self
+                .obj
+                .progs_mut()
+                .find(|p| p.name() == name)
+                .ok_or_else(|| format!("program {name} missing from the BPF object"))?;
+            let link = prog
+                .attach_cgroup(dir.as_raw_fd())
+                .map_err(|e| format!("attach {name} to {}: {e}", root.display()))?;
+            links.push(link);
+        }
+        Ok(links)
+    }
+
     fn apply(&mut self, interest: &Interest) -> Result<(), SourceError> {
         // GARRISON_SENSOR_RAW_SYSCALLS=1: everything through raw_syscalls (A/B runs,
         // kernels whose syscall tracepoints misbehave)
@@ -308,8 +394,15 @@ impl Sensor {
         for (nr, v) in table.iter().enumerate() {
             upd(&sys_map, &(nr as u32).to_le_bytes(), &v.to_le_bytes())?;
         }
+        // The DNS gate's hooks go in before the gate closes on unmarked processes.
+        let dns_index = kinds::stats_index(EventKind::Dns) + 1;
+        let dns_traced = k.syscalls.iter().any(|(_, v)| v & 0xff == dns_index);
+        let mut flags = k.flags;
+        if self.dns_gate(dns_traced) {
+            flags |= abi::CFG_DNS_GATE;
+        }
         let mut cfg = Vec::with_capacity(16);
-        cfg.extend_from_slice(&k.flags.to_le_bytes());
+        cfg.extend_from_slice(&flags.to_le_bytes());
         cfg.extend_from_slice(&k.open_ro.to_le_bytes());
         cfg.extend_from_slice(&u32::from(!k.ignore_prefixes.is_empty()).to_le_bytes());
         cfg.extend_from_slice(&0u32.to_le_bytes());
@@ -321,6 +414,17 @@ impl Sensor {
             .iter()
             .map(|c| costly_note(c, Path::new("/proc/modules").exists()))
             .collect();
+        if let Some(gate) = self.attachment().dns_gate {
+            let sentence = format!("DNS gate: {gate}");
+            match self.notes.iter_mut().find(|n| n.kind == EventKind::Dns) {
+                Some(n) => n.reason = format!("{}; {sentence}", n.reason),
+                None => self.notes.push(KindNote {
+                    kind: EventKind::Dns,
+                    watched: true,
+                    reason: sentence,
+                }),
+            }
+        }
         self.decoder
             .set_ignore_prefixes(interest.ignore_prefixes.clone());
         self.interest = interest.clone();

@@ -417,3 +417,67 @@ fn unix_bind_listen_accept() {
     };
     assert_eq!(local.as_ref(), Some(&want));
 }
+
+/// The DNS gate: a process that talks to port 53 (connect, or a datagram naming
+/// it) is marked by the cgroup hooks and its socket calls examined; one that only
+/// talks to other ports (a redis client, say) is not, and its send/recv stop at
+/// the gate. Both processes stay alive while the marks are read.
+#[test]
+fn dns_gate_marks_only_port_53_talkers() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let h = start(&net_kinds());
+    let gate = h.sensor.attachment().dns_gate.unwrap_or_default();
+    assert!(gate.starts_with("cgroup connect4/6"), "{gate}");
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in server.incoming() {
+            let Ok(mut conn) = conn else { break };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 64];
+                while let Ok(n) = conn.read(&mut buf) {
+                    if n == 0 || conn.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    // 127.0.0.1:53/udp needs no listener: a connect() to it is enough to be marked.
+    let script = r#"
+import socket, sys
+port, dns = int(sys.argv[1]), sys.argv[2] == "dns"
+t = socket.create_connection(("127.0.0.1", port))
+for _ in range(100):
+    t.send(b"PING\r\n"); t.recv(64)
+if dns:
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.connect(("127.0.0.1", 53))
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+    let spawn = |mode: &str| {
+        let mut child = Command::new("python3")
+            .args(["-c", script, &port.to_string(), mode])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run python3");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        child
+    };
+    let plain = spawn("plain");
+    let talker = spawn("dns");
+    let marked = h.sensor.dns_talkers();
+    assert!(marked.contains(&talker.id()), "{marked:?}");
+    assert!(!marked.contains(&plain.id()), "{marked:?}");
+    for mut c in [plain, talker] {
+        drop(c.stdin.take());
+        c.wait().unwrap();
+    }
+}

@@ -71,6 +71,9 @@ pub struct AgentArgs {
     /// At most this many alerts per rule per window; the rest are folded (counted).
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub alerts_per_rule: u64,
+    /// Threads evaluating rules (0: one per core; 1: the pipeline thread only).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub rule_threads: usize,
     #[command(flatten)]
     pub uplink: UplinkArgs,
 }
@@ -322,6 +325,7 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
         alerts_to_stream: to_stream,
         alert_window: Duration::from_secs(args.alert_window.max(1)),
         alerts_per_rule: args.alerts_per_rule,
+        rule_threads: args.rule_threads,
     };
     let uplink = match &args.uplink.server {
         Some(url) => {

@@ -114,6 +114,12 @@ host() {
     behavior "Execution from /dev/shm" 'cp /bin/true /dev/shm/garrison-e2e-true-$$ && /dev/shm/garrison-e2e-true-$$; rm -f /dev/shm/garrison-e2e-true-$$'
     behavior "Fileless Execution via memfd" 'perl -e '"'"'my $n = "e2e"; my $fd = syscall(319, $n, 0); die "memfd_create: $!" if $fd < 0; open(my $in, "<:raw", "/bin/true") or die; local $/; my $data = <$in>; open(my $m, ">&=", $fd) or die; binmode $m; syswrite($m, $data) == length($data) or die; exec {"/proc/self/fd/$fd"} "e2e-memfd";'"'"
     behavior "Setuid or Setgid Bit Set" 'touch "$D/suid"; chmod u+s "$D/suid"'
+    # A root process that keeps 0 only as its saved uid (real and effective 1000), then
+    # takes root back with setuid(0): allowed without privilege, and no sudo involved.
+    behavior "Non-sudo Setuid to Root" 'perl -e '"'"'syscall(117, 1000, 1000, 0) == 0 or die "setresuid: $!"; syscall(105, 0) == 0 or die "setuid: $!"'"'"
+    # A program run from a file deleted before the exec: the open descriptor is all
+    # that is left of it.
+    behavior "Executable Deleted After Start" 'cp /bin/true "$D/gone-$$" && exec 3<"$D/gone-$$" && rm "$D/gone-$$" && /proc/self/fd/3'
     behavior "Ptrace Attach to Process" 'sleep 3 & perl -e '"'"'syscall(101, 16, $ARGV[0] + 0, 0, 0) == 0 or die "ptrace: $!"; sleep 0.2'"'"' $!; kill $! 2>/dev/null'
     behavior "Ptrace Anti-Debug" 'perl -e '"'"'syscall(101, 0, 0, 0, 0)'"'"
     behavior "BPF Program Loaded" 'perl -e '"'"'syscall(321, 5, 0, 0)'"'"
