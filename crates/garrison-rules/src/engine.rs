@@ -88,6 +88,20 @@ impl Engine {
         }
     }
 
+    /// Puts an already compiled ruleset in force, as a successful reload would
+    /// (detectors pick it up at their next event); answers its enabled rules.
+    pub fn replace(&self, set: RuleSet) -> usize {
+        let rules = set.rules().iter().filter(|r| r.enabled).count();
+        if let Ok(mut s) = self.stamps.lock() {
+            *s = stamps(&set.files);
+        }
+        self.current.store(Arc::new(set));
+        if let Ok(mut e) = self.last_error.lock() {
+            *e = None;
+        }
+        rules
+    }
+
     /// Whether a rules file was added, removed or modified since the last load or
     /// reload attempt (poll it to reload on file change).
     pub fn files_changed(&self) -> bool {

@@ -10,7 +10,7 @@
 
 use crate::error::{io, UplinkError};
 use crate::identity::{prepare_dir, write_atomic};
-use garrison_agent::detect::{Detector, Reloaded};
+use garrison_agent::detect::{Detector, Evaluator, Reloaded};
 use garrison_event::{Event, Interest};
 use garrison_rules::{Alert, Engine, LoadOptions, RuleSet};
 use serde::{Deserialize, Serialize};
@@ -201,7 +201,6 @@ pub enum RuleBase {
 pub struct PolicyRules {
     base: RuleBase,
     dir: PathBuf,
-    hostname: String,
     state: Arc<PolicyState>,
     engine: Arc<Engine>,
     detector: garrison_rules::Detector,
@@ -214,6 +213,16 @@ fn build(
     inst: Option<&Installed>,
     hostname: &str,
 ) -> Result<Engine, String> {
+    let (set, paths) = build_set(base, dir, inst)?;
+    Ok(Engine::with_ruleset(set, paths, hostname.to_string()))
+}
+
+/// The ruleset of `base` followed by the installed policy, and the local paths.
+fn build_set(
+    base: &RuleBase,
+    dir: &Path,
+    inst: Option<&Installed>,
+) -> Result<(RuleSet, Vec<PathBuf>), String> {
     let (mut sources, base_files, paths) = match base {
         RuleBase::Builtin => (garrison_rules::embedded::sources(), Vec::new(), Vec::new()),
         RuleBase::Paths(paths) => {
@@ -244,7 +253,17 @@ fn build(
         })?;
     // The local files only: they are the ones watched for changes.
     set.files = base_files;
-    Ok(Engine::with_ruleset(set, paths, hostname.to_string()))
+    Ok((set, paths))
+}
+
+/// A worker thread's share of the policy rules (the engine swaps rulesets in
+/// place, so workers follow reloads at their next event).
+struct PolicyEvaluator(garrison_rules::Detector);
+
+impl Evaluator for PolicyEvaluator {
+    fn on_event(&mut self, ev: &Event, emit: &mut dyn FnMut(Alert)) {
+        self.0.process(ev, emit);
+    }
 }
 
 impl PolicyRules {
@@ -280,7 +299,6 @@ impl PolicyRules {
             engine,
             base,
             dir: dir.to_path_buf(),
-            hostname: hostname.to_string(),
             state,
             loaded,
         })
@@ -311,6 +329,10 @@ impl Detector for PolicyRules {
         self.detector.process(ev, emit);
     }
 
+    fn evaluator(&self) -> Option<Box<dyn Evaluator>> {
+        Some(Box::new(PolicyEvaluator(self.engine.detector())))
+    }
+
     fn reload(&mut self) -> Reloaded {
         let inst = match installed(&self.dir) {
             Ok(i) => i,
@@ -320,22 +342,15 @@ impl Detector for PolicyRules {
                 return Reloaded::Kept(why);
             }
         };
-        match build(&self.base, &self.dir, inst.as_ref(), &self.hostname) {
-            Ok(engine) => {
-                let engine = Arc::new(engine);
-                self.detector = engine.detector();
-                self.engine = engine;
+        match build_set(&self.base, &self.dir, inst.as_ref()) {
+            Ok((ruleset, _)) => {
+                // In place: the pipeline's and the worker threads' detectors all
+                // follow the engine at their next event.
+                let rules = self.engine.replace(ruleset);
                 let version = inst.as_ref().map(|i| i.version.clone());
                 set(&self.state.applied, version.clone());
                 set(&self.state.error, None);
                 self.loaded = inst;
-                let rules = self
-                    .engine
-                    .ruleset()
-                    .rules()
-                    .iter()
-                    .filter(|r| r.enabled)
-                    .count();
                 Reloaded::Applied(format!(
                     "{rules} rules loaded (version {}, policy {})",
                     self.engine.ruleset().version(),
