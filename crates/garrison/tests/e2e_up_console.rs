@@ -20,7 +20,7 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const RULE: &str = "Shadow File Read by Unexpected Program";
+const RULE: &str = SHADOW_RULE;
 
 fn shared_osv() -> PathBuf {
     let base = std::env::var_os("GARRISON_SHARED_DATA")
@@ -172,23 +172,7 @@ fn garrison_up_console_shows_host_planted_vulnerability_agent_alert_and_its_webh
     // A real alert: /etc/shadow read by a program of its own name, detached from
     // cargo (the rule leaves out children of package managers).
     let name = format!("gconcat{}", std::process::id() % 100_000);
-    let cat = tmp.path().join(&name);
-    std::fs::copy("/usr/bin/cat", &cat).unwrap();
-    let q = format!("/api/v1/alerts?rule={}&q={name}", RULE.replace(' ', "%20"));
-    let mut next_read = Instant::now();
-    up.wait_until("the alert in the server", |_| {
-        if Instant::now() >= next_read {
-            let st = Command::new("sh")
-                .arg("-c")
-                .arg("(sleep 1; exec \"$0\" /etc/shadow) >/dev/null 2>&1 &")
-                .arg(&cat)
-                .status()
-                .unwrap();
-            assert!(st.success());
-            next_read = Instant::now() + Duration::from_secs(3);
-        }
-        api.get(&q)["total"].as_i64().unwrap_or(0) > 0
-    });
+    let q = raise_shadow_alert(&mut up, &api, tmp.path(), &name);
     let alert_id = api.get(&q)["items"][0]["id"].as_i64().unwrap();
     eprintln!("alert {alert_id} in the server after {:?}", t0.elapsed());
 

@@ -10,9 +10,7 @@ mod common;
 use common::up::*;
 use serde_json::Value;
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-const RULE: &str = "Shadow File Read by Unexpected Program";
+use std::time::Instant;
 
 #[test]
 fn garrison_up_shows_a_real_agent_alert_in_the_api() {
@@ -44,25 +42,7 @@ fn garrison_up_shows_a_real_agent_alert_in_the_api() {
     // program; other programs on a shared machine may read it too) until the
     // alert shows up in the server: the agent raised it, the uplink delivered it.
     let name = format!("gupcat{}", std::process::id() % 100_000);
-    let cat = tmp.path().join(&name);
-    std::fs::copy("/usr/bin/cat", &cat).unwrap();
-    let q = format!("/api/v1/alerts?rule={}&q={name}", RULE.replace(' ', "%20"));
-    let mut next_read = Instant::now();
-    up.wait_until("the alert in the server's API", |_| {
-        if Instant::now() >= next_read {
-            // Detached (reparented to init before it reads): the rule leaves out
-            // programs whose ancestors include a package manager, and cargo is one.
-            let st = Command::new("sh")
-                .arg("-c")
-                .arg("(sleep 1; exec \"$0\" /etc/shadow) >/dev/null 2>&1 &")
-                .arg(&cat)
-                .status()
-                .unwrap();
-            assert!(st.success());
-            next_read = Instant::now() + Duration::from_secs(3);
-        }
-        api.get(&q)["total"].as_i64().unwrap_or(0) > 0
-    });
+    let q = raise_shadow_alert(&mut up, &api, tmp.path(), &name);
     let alerts = api.get(&q);
     let a = &alerts["items"][0];
     assert_eq!(a["agent_id"].as_str(), Some(agent_id.as_str()));

@@ -191,3 +191,35 @@ pub fn password_of(stdout: &str) -> Option<String> {
         .find_map(|l| l.trim().strip_prefix("password: "))
         .map(|p| p.trim().to_string())
 }
+
+/// The rule the `garrison up` tests trigger.
+pub const SHADOW_RULE: &str = "Shadow File Read by Unexpected Program";
+
+/// Reads /etc/shadow with a copy of `cat` named `name` (in `dir`; an unexpected
+/// program, and a name no other program on a shared machine has) every few
+/// seconds until the server lists the alert; answers the API's query for it.
+/// Each read is detached (reparented to init before it reads): the rule leaves
+/// out programs whose ancestors include a package manager, and cargo is one.
+pub fn raise_shadow_alert(up: &mut Up, api: &Api, dir: &Path, name: &str) -> String {
+    let cat = dir.join(name);
+    std::fs::copy("/usr/bin/cat", &cat).unwrap();
+    let q = format!(
+        "/api/v1/alerts?rule={}&q={name}",
+        SHADOW_RULE.replace(' ', "%20")
+    );
+    let mut next_read = Instant::now();
+    up.wait_until("the alert in the server's API", |_| {
+        if Instant::now() >= next_read {
+            let st = Command::new("sh")
+                .arg("-c")
+                .arg("(sleep 1; exec \"$0\" /etc/shadow) >/dev/null 2>&1 &")
+                .arg(&cat)
+                .status()
+                .unwrap();
+            assert!(st.success());
+            next_read = Instant::now() + Duration::from_secs(3);
+        }
+        api.get(&q)["total"].as_i64().unwrap_or(0) > 0
+    });
+    q
+}
