@@ -64,8 +64,9 @@ pub struct AgentConfig {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyInput {
-    /// Rules files, applied in this order; together they are the agent's whole
-    /// ruleset (as `garrison agent --rules`). Empty: the agent keeps its own rules.
+    /// Rules files, loaded in this order after the agent's own rules (the
+    /// built-in ruleset, or its `--rules`), as Falco loads later files. Empty:
+    /// nothing is added.
     #[serde(default)]
     pub rules: Vec<RuleFile>,
     /// Agent configuration.

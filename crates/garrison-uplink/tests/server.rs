@@ -1,7 +1,9 @@
 //! The uplink against the real server (crates/garrison-server, SQLite, TLS on
 //! 127.0.0.1): enrollment and its pin, delivery, revocation, the server killed
-//! mid-stream, the spool's bound, corrupt spool files, and policy pickup (against
-//! a loopback stub of the two policy fields until the server has them).
+//! mid-stream, the spool's bound, corrupt spool files, and policy pickup from the
+//! real server's group policy. A loopback server of our own (`policy_stub`)
+//! stands for what the real one never sends: a hostile policy (a path in a file
+//! name), and an exact record of every heartbeat's `policy_version`.
 
 use garrison_server::api::CreateEnrollmentToken;
 use garrison_server::store::{AlertFilter, WorkloadFilter};
@@ -523,6 +525,65 @@ fn a_policy_the_server_wants_is_fetched_loaded_and_reported() {
     wait_for("status", || {
         up.status().policy_version.as_deref() == Some("v1")
     });
+}
+
+/// The same against the real server: the policy an admin puts on the agent's
+/// group (validated as the API validates it) reaches the agent through the
+/// heartbeat answer and `GET /api/v1/agent/policy`, is loaded, and the server
+/// records the version in force from the next heartbeat.
+#[test]
+fn the_real_servers_group_policy_reaches_the_agent_and_is_recorded_in_force() {
+    use garrison_agent::detect::Detector as _;
+    use garrison_server::policy::{AgentConfig, PolicyInput, RuleFile};
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Srv::start(&tmp.path().join("server"));
+    let state = tmp.path().join("agent");
+    start(cfg(&srv, &state, Some(srv.token(1)))).stop();
+    let input = PolicyInput {
+        rules: vec![RuleFile {
+            name: "site.yaml".into(),
+            content: "- rule: site policy rule\n  desc: d\n  condition: spawned_process and proc.name = site-probe\n  output: probe %proc.name\n  priority: WARNING\n  tags: [T1059]\n".into(),
+        }],
+        config: AgentConfig::default(),
+    };
+    let version = garrison_server::policy::validate(&input).unwrap();
+    let store = &srv.running.as_ref().unwrap().state.store;
+    srv.rt
+        .block_on(store.put_group_policy(
+            "default",
+            &version,
+            &serde_json::to_string(&input.rules).unwrap(),
+            &serde_json::to_string(&input.config).unwrap(),
+            "test",
+        ))
+        .unwrap();
+    let policy = Arc::new(PolicyState::default());
+    let mut det = garrison_uplink::PolicyRules::new(
+        garrison_uplink::RuleBase::Builtin,
+        &state.join("policy"),
+        "test-host",
+        Arc::clone(&policy),
+    )
+    .unwrap();
+    let before = det.engine().ruleset().rules().len();
+    let up = Uplink::start(cfg(&srv, &state, None), health(), None, Arc::clone(&policy)).unwrap();
+    wait_for("the policy installed", || det.wants_reload());
+    assert!(matches!(
+        det.reload(),
+        garrison_agent::detect::Reloaded::Applied(_)
+    ));
+    assert_eq!(det.engine().ruleset().rules().len(), before + 1);
+    assert_eq!(policy.applied().as_deref(), Some(version.as_str()));
+    wait_for("the server records the version in force", || {
+        let agents = srv.rt.block_on(store.list_agents()).unwrap();
+        agents.len() == 1 && agents[0].policy_version.as_deref() == Some(version.as_str())
+    });
+    let agents = srv.rt.block_on(store.list_agents()).unwrap();
+    assert_eq!(
+        agents[0].group_policy_version.as_deref(),
+        Some(version.as_str())
+    );
+    up.stop();
 }
 
 #[test]
