@@ -88,14 +88,18 @@ run() { # backend
     grep -q listening "$data/server.err" || { cat "$data/server.err" >&2; exit 1; }
     echo "== $backend: $AGENTS agents, ${DURATION}s" >&2
     local rc=0
-    "$LOADGEN" --server "127.0.0.1:$port" --ca "$data/server/ca.pem" --user admin --password-file "$data/pw" \
+    /usr/bin/time -f "%U %S" -o "$data/loadgen-time.txt" "$LOADGEN" --server "127.0.0.1:$port" --ca "$data/server/ca.pem" --user admin --password-file "$data/pw" \
         --agents "$AGENTS" --duration "$DURATION" >"$data/report.json" || rc=$?
     stop_server
     local rss
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$data/time.txt")
-    local size
+    local size cpu lgcpu
     size=$(du -sk "$data/server" | cut -f1)
-    sed -e "s/}\$/,\"backend\":\"$backend\",\"server_peak_rss_kib\":$rss,\"data_dir_kib\":$size}/" "$data/report.json" >"$out/server-$backend.json"
+    # The server's CPU seconds (user + system) over its whole run: alerts per
+    # server CPU-second is the figure a loaded machine distorts least.
+    cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$data/time.txt")
+    lgcpu=$(awk '{printf "%.2f", $1 + $2}' "$data/loadgen-time.txt")
+    sed -e "s/}\$/,\"backend\":\"$backend\",\"server_peak_rss_kib\":$rss,\"server_cpu_s\":$cpu,\"loadgen_cpu_s\":$lgcpu,\"data_dir_kib\":$size}/" "$data/report.json" >"$out/server-$backend.json"
     cat "$out/server-$backend.json"
     if [ "$backend" = postgres ]; then
         # The server's connections may take a moment to end after it exits.

@@ -199,11 +199,13 @@ pub async fn start_with(cfg: Config, notify_opts: notify::Options) -> Result<Run
     let retention_store = state.store.clone();
     let notify_store = state.store.clone();
     let task = tokio::spawn(async move {
+        let checkpointer = tokio::spawn(checkpoint_loop(retention_store.clone()));
         let retention = tokio::spawn(retention_loop(retention_store));
         let (stop_notifier, stopping) = tokio::sync::watch::channel(false);
         let notifier = tokio::spawn(notify::run_worker(notify_store, notify_opts, stopping));
         tls::serve(listener, tls, router, rx).await;
         retention.abort();
+        checkpointer.abort();
         // Attempts under way finish (each within its timeout) and are recorded.
         let _ = stop_notifier.send(true);
         let _ = notifier.await;
@@ -214,6 +216,21 @@ pub async fn start_with(cfg: Config, notify_opts: notify::Options) -> Result<Run
         shutdown: Some(tx),
         task,
     })
+}
+
+/// Checkpoints SQLite's write-ahead log off the writer's path (see
+/// [`Store::checkpoint`]).
+async fn checkpoint_loop(store: Store) {
+    if store.backend() != store::Backend::Sqlite {
+        return;
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.checkpoint().await {
+            tracing::debug!("checkpoint: {e}");
+        }
+    }
 }
 
 async fn retention_loop(store: Store) {

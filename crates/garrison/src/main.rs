@@ -21,6 +21,12 @@ mod up;
 use clap::Parser as _;
 use std::process::ExitCode;
 
+/// mimalloc: the server's ingest path allocates and frees many short-lived
+/// strings per alert, where glibc's allocator spent a fifth of the CPU
+/// (see docs/benchmarks.md, server ingest).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The run could not complete.
 const EXIT_INCOMPLETE: u8 = garrison_gate::exit::INCOMPLETE;
 /// Bad usage that clap could not catch (a bad `--severity` list, say).

@@ -205,6 +205,18 @@ fn rank_of(t: &TargetRow) -> Result<i64, StoreError> {
     })
 }
 
+/// Whether any notification target is enabled (read in the ingest transaction,
+/// so a batch never misses a target enabled before it commits).
+pub(super) async fn any_enabled_target(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query("SELECT 1 AS one FROM notification_targets WHERE enabled = 1 LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(qerr("look for enabled notification targets"))?;
+    Ok(r.is_some())
+}
+
 /// Queues a delivery of every alert of the batch to every enabled target it
 /// matches; inside the ingest transaction. Returns how many were queued.
 pub(super) async fn enqueue_batch(
