@@ -200,6 +200,7 @@ fn detectors_feed_grouped_outputs_and_rules_reload_atomically() {
         detectors,
         sinks: vec![Box::new(Collect(Arc::clone(&collected)))],
         reload: Arc::clone(&reload),
+        settings: None,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let out = Buf::default();
