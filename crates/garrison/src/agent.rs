@@ -276,6 +276,7 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
     }
     let state_dir = agent_dir(global)?;
     let policy = Arc::new(garrison_uplink::PolicyState::default());
+    let policy_settings = Arc::clone(&policy.settings);
     let mut detectors: Vec<Box<dyn garrison_agent::detect::Detector>> = Vec::new();
     if !args.no_rules {
         if args.uplink.server.is_some() {
@@ -367,6 +368,10 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
         detectors,
         sinks,
         reload,
+        // The policy's settings (alert window, per-rule cap, --events), applied live
+        // when its rules load; none with --no-rules (the policy is not loaded).
+        settings: (args.uplink.server.is_some() && !args.no_rules)
+            .then(|| Arc::clone(&policy_settings)),
     };
     let result = garrison_agent::run(&config, chosen, detection, stop, &mut out, &mut err);
     if let Some(up) = uplink {
