@@ -435,9 +435,7 @@ fn policy_settings_move_the_cap_and_the_streamed_kinds_without_a_restart() {
     let count = |kind: &str, what: &str| {
         out.lines()
             .iter()
-            .filter(|l| {
-                l["kind"] == kind && (l["rule"] == what || l["data"]["type"] == what)
-            })
+            .filter(|l| l["kind"] == kind && (l["rule"] == what || l["data"]["type"] == what))
             .count()
     };
 
@@ -446,7 +444,10 @@ fn policy_settings_move_the_cap_and_the_streamed_kinds_without_a_restart() {
     wait("3 alerts raised", || status()["alerts"]["raised"] == 3);
     assert_eq!(count("alert", "Shell Run"), 1);
     assert_eq!(count("event", "mkdir"), 0);
-    assert_eq!(status()["settings"]["alerts_per_rule"]["from"], "command_line");
+    assert_eq!(
+        status()["settings"]["alerts_per_rule"]["from"],
+        "command_line"
+    );
 
     // A policy: 3 per rule, and mkdir events.
     live.set(Some(Overrides {
