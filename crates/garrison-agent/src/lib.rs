@@ -904,11 +904,24 @@ pub fn run(
                     }
                     alerts.grouper = Grouper::new(next.alert_window, next.alerts_per_rule);
                 }
-                if next.kinds != current.kinds {
+                let mut unseen = None;
+                let kinds_changed = next.kinds != current.kinds;
+                if kinds_changed {
                     if let Some((w, _)) = &mut workers {
                         w.set_kinds(&next.kinds);
                     }
                     want_interest = true;
+                    let missing: Vec<&str> = next
+                        .kinds
+                        .iter()
+                        .filter(|k| !info.kinds.contains(k))
+                        .map(|k| k.name())
+                        .collect();
+                    if !missing.is_empty() {
+                        let why = format!("this source cannot see: {}", missing.join(", "));
+                        let _ = writeln!(err, "garrison agent: {why}");
+                        unseen = Some(why);
+                    }
                 }
                 match &next_in_force.refused {
                     Some(why) if in_force.refused.as_ref() != Some(why) => {
@@ -929,7 +942,9 @@ pub fn run(
                 let source_error = in_force.source_error.take();
                 current = next;
                 in_force = next_in_force;
-                in_force.source_error = source_error;
+                // A new set of kinds is judged afresh (a refusal of the new
+                // interest by the source lands here below).
+                in_force.source_error = if kinds_changed { unseen } else { source_error };
                 next_status = now;
             }
         }
@@ -938,7 +953,6 @@ pub fn run(
             let wanted = combined_interest(&current.kinds, &detectors);
             if wanted != interest {
                 interest = wanted.clone();
-                in_force.source_error = None;
                 if let Ok(mut slot) = shared.new_interest.lock() {
                     *slot = Some(wanted);
                 }
