@@ -542,6 +542,16 @@ mod tests {
         assert!(matches!(det.reload(), Reloaded::Kept(_)));
         assert_eq!(state.applied().as_deref(), Some("v1"), "v1 stays in force");
         assert!(state.error().unwrap().contains("v2"));
+        assert_eq!(
+            state
+                .settings
+                .snapshot()
+                .0
+                .map(|o| o.policy_version)
+                .as_deref(),
+            Some("v1"),
+            "and v1's settings: a policy is in force whole or not at all"
+        );
         assert!(
             !det.wants_reload(),
             "a broken policy is not retried every poll"
