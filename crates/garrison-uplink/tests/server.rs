@@ -652,6 +652,10 @@ fn the_real_servers_policy_config_is_put_in_force_and_a_dropped_key_returns_to_t
     assert_eq!(in_force.alerts_per_rule.origin, from_v1);
     assert_eq!(in_force.events.origin, from_v1);
     assert_eq!(in_force.alert_window_s.origin, Origin::CommandLine);
+    wait_for("the uplink's status says v1 is in force", || {
+        let st = agent.up.status();
+        st.policy_version.as_deref() == Some(v1.as_str()) && st.policy_error.is_none()
+    });
 
     // The admin drops alerts_per_rule and events, sets the window.
     let v2 = put_default_policy(
