@@ -205,6 +205,10 @@ fn a_pushed_policy_moves_the_alert_cap_and_the_streamed_events_of_a_running_agen
                 && l.to_string().contains("gpcfg-dir-")
         })
     });
+    assert!(agent.status()["interest"]["kinds"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("mkdir")));
     run_probe(&probe, 4);
     agent.wait("7 probe alerts raised", |a| a.raised() >= 7);
     assert_eq!(
@@ -243,6 +247,12 @@ fn a_pushed_policy_moves_the_alert_cap_and_the_streamed_events_of_a_running_agen
     agent.wait("the command line's settings again", |a| {
         let s = &a.status()["settings"];
         s["alerts_per_rule"]["from"] == "command_line" && s["events"]["from"] == "command_line"
+    });
+    agent.wait("mkdir no longer collected", |a| {
+        let kinds = a.status()["interest"]["kinds"].clone();
+        kinds
+            .as_array()
+            .is_some_and(|k| !k.contains(&Value::from("mkdir")) && k.contains(&Value::from("exec")))
     });
     let before = agent.alerts();
     let raised = agent.raised();
