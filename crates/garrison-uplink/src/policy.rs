@@ -184,7 +184,12 @@ pub fn check(p: &Policy, url: &str) -> Result<(), UplinkError> {
     if p.version.is_empty() || p.version.len() > 128 {
         return Err(bad("version must be 1 to 128 characters".into()));
     }
-    overrides(&p.config, &p.version).map_err(bad)?;
+    overrides(&p.config, &p.version).map_err(|why| {
+        bad(format!(
+            "version {} refused (the policy in force stays): {why}",
+            p.version
+        ))
+    })?;
     if p.rules.len() > MAX_POLICY_FILES {
         return Err(bad(format!(
             "{} rule files; at most {MAX_POLICY_FILES}",

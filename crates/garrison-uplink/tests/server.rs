@@ -796,7 +796,9 @@ fn a_hostile_policy_config_is_refused_on_the_agent() {
         c.server = ServerUrl::parse(&format!("https://{}", stub.addr)).unwrap();
         let up = Uplink::start(c, health(), None, Arc::new(PolicyState::default())).unwrap();
         wait_for("the refusal said", || {
-            up.status().policy_error.is_some_and(|e| e.contains(says))
+            up.status()
+                .policy_error
+                .is_some_and(|e| e.contains(says) && e.contains("v1 refused"))
         });
         wait_for("heartbeats go on", || stub.seen.lock().unwrap().len() >= 2);
         assert!(!state.join("policy/current.json").exists(), "case {i}");
