@@ -13,6 +13,7 @@
 //! output is the same as with one thread.
 
 pub mod detect;
+pub mod settings;
 pub mod status;
 pub mod text;
 mod workers;
@@ -25,6 +26,7 @@ use garrison_event::{
 use garrison_rules::output::Sink;
 use garrison_rules::{Alert, AlertSummary, Grouped, Grouper};
 use garrison_sensor_degraded::{DegradedSource, Options as DegradedOptions};
+use settings::{InForce, LiveSettings, Settings};
 use status::Status;
 use std::io::Write;
 use std::path::PathBuf;
@@ -84,6 +86,10 @@ pub struct Detection {
     pub sinks: Vec<Box<dyn Sink>>,
     /// Set (by SIGHUP) to reload every detector.
     pub reload: Arc<AtomicBool>,
+    /// Where a loaded policy puts the settings it overrides (alert window, per-rule
+    /// cap, streamed kinds); the pipeline applies them at its next turn. `None`:
+    /// the command line's settings only.
+    pub settings: Option<Arc<LiveSettings>>,
 }
 
 impl Detection {
@@ -93,6 +99,7 @@ impl Detection {
             detectors: Vec::new(),
             sinks: Vec::new(),
             reload: Arc::new(AtomicBool::new(false)),
+            settings: None,
         }
     }
 }
@@ -483,6 +490,7 @@ fn write_done(
 /// can run on several ([`Detector::evaluator`]); with which detectors run there.
 fn start_workers(
     config: &AgentConfig,
+    kinds: &[EventKind],
     detectors: &[Box<dyn Detector>],
     err: &mut dyn Write,
 ) -> Result<Option<(Workers, Vec<bool>)>, AgentError> {
@@ -506,7 +514,7 @@ fn start_workers(
                 .collect()
         })
         .collect();
-    let w = Workers::start(sets, &config.kinds, config.format).map_err(|e| AgentError::Output {
+    let w = Workers::start(sets, kinds, config.format).map_err(|e| AgentError::Output {
         output: "the evaluation threads".into(),
         source: e,
     })?;
@@ -522,6 +530,31 @@ fn unix_now_ns() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos().min(u128::from(u64::MAX)) as u64)
         .unwrap_or(0)
+}
+
+/// The settings in force: the command line's, with `live`'s overrides.
+fn settings_in_force(cli: &Settings, live: Option<&LiveSettings>) -> (Settings, InForce) {
+    let (overrides, refused) = live.map(LiveSettings::snapshot).unwrap_or_default();
+    let (s, mut f) = settings::merge(cli, overrides.as_ref());
+    f.refused = refused;
+    (s, f)
+}
+
+/// One line: each setting in force and where it comes from.
+fn describe(f: &InForce) -> String {
+    let events = if f.events.value.is_empty() {
+        "none".to_string()
+    } else {
+        f.events.value.join(",")
+    };
+    format!(
+        "alert window {} s ({}), alerts per rule {} ({}), events {events} ({})",
+        f.alert_window_s.value,
+        f.alert_window_s.origin,
+        f.alerts_per_rule.value,
+        f.alerts_per_rule.origin,
+        f.events.origin
+    )
 }
 
 /// Runs the pipeline until `stop` is set (or the source fails): every event is
@@ -541,8 +574,20 @@ pub fn run(
         mut detectors,
         sinks,
         reload,
+        settings: live,
     } = detection;
-    let mut interest = combined_interest(&config.kinds, &detectors);
+    // The command line's settings, and those in force (a policy loaded before the
+    // start may override them already).
+    let cli = Settings {
+        alert_window: config.alert_window,
+        alerts_per_rule: config.alerts_per_rule,
+        kinds: config.kinds.clone(),
+    };
+    let mut live_generation = live.as_ref().map_or(0, |l| l.generation());
+    let (mut current, mut in_force) = settings_in_force(&cli, live.as_deref());
+    let mut interest = combined_interest(&current.kinds, &detectors);
+    // The caller started the source for the command line's kinds.
+    let started_for = combined_interest(&config.kinds, &detectors);
     let mech: Vec<String> = info
         .mechanisms
         .iter()
@@ -581,7 +626,11 @@ pub fn run(
             missing.join(", ")
         );
     }
-    for note in info.notes.iter().filter(|n| config.kinds.contains(&n.kind)) {
+    for note in info
+        .notes
+        .iter()
+        .filter(|n| current.kinds.contains(&n.kind))
+    {
         let _ = writeln!(err, "garrison agent: {}: {}", note.kind.name(), note.reason);
     }
     for d in &detectors {
@@ -600,9 +649,17 @@ pub fn run(
     let shared = Arc::new(Shared {
         stats: Mutex::new(SourceStats::default()),
         error: Mutex::new(None),
-        new_interest: Mutex::new(None),
+        new_interest: Mutex::new((interest != started_for).then(|| interest.clone())),
         interest_error: Mutex::new(None),
     });
+    if let Some(o) = live.as_ref().and_then(|l| l.snapshot().0) {
+        let _ = writeln!(
+            err,
+            "garrison agent: settings of policy {}: {}",
+            o.policy_version,
+            describe(&in_force)
+        );
+    }
     let (tx, rx): (SyncSender<Vec<Event>>, Receiver<Vec<Event>>) =
         std::sync::mpsc::sync_channel(CHANNEL);
     let thread = {
@@ -633,7 +690,7 @@ pub fn run(
         (Some(otx), Some(handle))
     };
     let mut alerts = Alerts {
-        grouper: Grouper::new(config.alert_window, config.alerts_per_rule),
+        grouper: Grouper::new(current.alert_window, current.alerts_per_rule),
         counters: status::AlertCounters::default(),
         to_stream: config.alerts_to_stream,
         format: config.format,
@@ -647,7 +704,8 @@ pub fn run(
                        stopped: Option<String>,
                        interest: &Interest,
                        detectors: &[Box<dyn Detector>],
-                       alerts: &status::AlertCounters| Status {
+                       alerts: &status::AlertCounters,
+                       settings: &InForce| Status {
         version: status::STATUS_VERSION,
         pid,
         running,
@@ -666,6 +724,7 @@ pub fn run(
             .map(|d| (d.name().to_string(), d.status()))
             .collect(),
         alerts: alerts.clone(),
+        settings: Some(settings.clone()),
     };
     status::write(
         &config.status_path,
@@ -677,6 +736,7 @@ pub fn run(
             &interest,
             &detectors,
             &alerts.counters,
+            &in_force,
         ),
     )?;
 
@@ -688,12 +748,13 @@ pub fn run(
     let mut next_watch = Instant::now() + Duration::from_secs(2);
     let mut reported_lost = 0u64;
     let mut pending: Vec<Alert> = Vec::new();
+    let mut want_interest = false;
     let out_err = |e: std::io::Error| AgentError::Output {
         output: config.output_name.clone(),
         source: e,
     };
     let mut result: Result<(), AgentError> = Ok(());
-    let mut workers = start_workers(config, &detectors, err)?;
+    let mut workers = start_workers(config, &current.kinds, &detectors, err)?;
     let parallel: Vec<bool> = match &workers {
         Some((_, p)) => p.clone(),
         None => vec![false; detectors.len()],
@@ -740,7 +801,7 @@ pub fn run(
                                 for (i, d) in detectors.iter_mut().enumerate() {
                                     d.on_event(event, &mut |a| done.alerts.push((i, a)));
                                 }
-                                done.line = stream_line(event, &config.kinds, config.format);
+                                done.line = stream_line(event, &current.kinds, config.format);
                                 done
                             })
                             .collect();
@@ -821,22 +882,89 @@ pub fn run(
                     }
                 }
             }
-            if changed {
-                let wanted = combined_interest(&config.kinds, &detectors);
-                if wanted != interest {
-                    interest = wanted.clone();
-                    if let Ok(mut slot) = shared.new_interest.lock() {
-                        *slot = Some(wanted);
+            want_interest |= changed;
+            next_status = now;
+        }
+        // Settings a policy changed (the rules detector puts them there when it
+        // loads one, so usually in the reload just above).
+        if let Some(l) = &live {
+            let generation = l.generation();
+            if generation != live_generation {
+                live_generation = generation;
+                let (next, next_in_force) = settings_in_force(&cli, Some(l));
+                if next.alert_window != current.alert_window
+                    || next.alerts_per_rule != current.alerts_per_rule
+                {
+                    // Groups under the old limits end now (their summaries are
+                    // written); the next alerts are counted under the new ones.
+                    if let Err(e) = alerts.flush(u64::MAX, out).and_then(|_| out.flush()) {
+                        result = Err(out_err(e));
+                        stop.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                    alerts.grouper = Grouper::new(next.alert_window, next.alerts_per_rule);
+                }
+                let mut unseen = None;
+                let kinds_changed = next.kinds != current.kinds;
+                if kinds_changed {
+                    if let Some((w, _)) = &mut workers {
+                        w.set_kinds(&next.kinds);
+                    }
+                    want_interest = true;
+                    let missing: Vec<&str> = next
+                        .kinds
+                        .iter()
+                        .filter(|k| !info.kinds.contains(k))
+                        .map(|k| k.name())
+                        .collect();
+                    if !missing.is_empty() {
+                        let why = format!("this source cannot see: {}", missing.join(", "));
+                        let _ = writeln!(err, "garrison agent: {why}");
+                        unseen = Some(why);
                     }
                 }
+                match &next_in_force.refused {
+                    Some(why) if in_force.refused.as_ref() != Some(why) => {
+                        let _ = writeln!(
+                            err,
+                            "garrison agent: policy settings REFUSED, the previous stay in force: {why}"
+                        );
+                    }
+                    _ => {}
+                }
+                if next != current || next_in_force.refused.is_none() {
+                    let _ = writeln!(
+                        err,
+                        "garrison agent: settings in force: {}",
+                        describe(&next_in_force)
+                    );
+                }
+                let source_error = in_force.source_error.take();
+                current = next;
+                in_force = next_in_force;
+                // A new set of kinds is judged afresh (a refusal of the new
+                // interest by the source lands here below).
+                in_force.source_error = if kinds_changed { unseen } else { source_error };
+                next_status = now;
             }
-            next_status = now;
+        }
+        if want_interest {
+            want_interest = false;
+            let wanted = combined_interest(&current.kinds, &detectors);
+            if wanted != interest {
+                interest = wanted.clone();
+                if let Ok(mut slot) = shared.new_interest.lock() {
+                    *slot = Some(wanted);
+                }
+            }
         }
         if let Some(e) = shared.interest_error.lock().ok().and_then(|mut e| e.take()) {
             let _ = writeln!(
                 err,
                 "garrison agent: the source refused the reloaded interest: {e}"
             );
+            in_force.source_error = Some(e);
+            next_status = now;
         }
         if now >= next_status {
             status::write(
@@ -849,6 +977,7 @@ pub fn run(
                     &interest,
                     &detectors,
                     &alerts.counters,
+                    &in_force,
                 ),
             )?;
             next_status = now + config.status_every;
@@ -897,6 +1026,7 @@ pub fn run(
         &interest,
         &detectors,
         &alerts.counters,
+        &in_force,
     );
     status::write(&config.status_path, &final_status)?;
     let _ = writeln!(

@@ -48,6 +48,10 @@ pub struct Status {
     /// Alert counters.
     #[serde(default)]
     pub alerts: AlertCounters,
+    /// The run-time settings in force and where each comes from (command line or
+    /// a policy); absent in files of older agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<crate::settings::InForce>,
 }
 
 /// What happened to alerts.
@@ -209,6 +213,7 @@ pub(crate) mod tests_support {
                 folded: 1,
                 ..AlertCounters::default()
             },
+            settings: None,
         }
     }
 }

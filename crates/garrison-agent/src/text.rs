@@ -146,6 +146,42 @@ pub fn event_line(e: &Event) -> String {
     line
 }
 
+/// The settings in force, one per line, each with where it comes from.
+fn settings_lines(out: &mut String, f: &crate::settings::InForce) {
+    out.push_str("settings in force:\n");
+    let events = if f.events.value.is_empty() {
+        "none (alerts only)".to_string()
+    } else if f.events.value.len() == garrison_event::EventKind::ALL.len() {
+        "all".to_string()
+    } else {
+        f.events.value.join(",")
+    };
+    for (name, value, origin) in [
+        (
+            "alert window",
+            format!("{} s", f.alert_window_s.value),
+            &f.alert_window_s.origin,
+        ),
+        (
+            "alerts per rule",
+            f.alerts_per_rule.value.to_string(),
+            &f.alerts_per_rule.origin,
+        ),
+        ("events", events, &f.events.origin),
+    ] {
+        let _ = writeln!(out, "  {name:<16} {value:<20} from the {origin}");
+    }
+    if let Some(why) = &f.refused {
+        let _ = writeln!(out, "  POLICY SETTINGS REFUSED: {why}");
+    }
+    if let Some(why) = &f.source_error {
+        let _ = writeln!(
+            out,
+            "  THE SOURCE DID NOT TAKE THE KINDS THESE EVENTS NEED: {why}"
+        );
+    }
+}
+
 /// The `garrison agent status` table. `live` says whether the writer still runs.
 pub fn status_table(
     status: Option<&Status>,
@@ -230,6 +266,9 @@ pub fn status_table(
                     let _ = write!(line, "; LAST RELOAD REFUSED: {e}");
                 }
                 let _ = writeln!(out, "{line}");
+            }
+            if let Some(f) = &s.settings {
+                settings_lines(&mut out, f);
             }
             let a = &s.alerts;
             let by: Vec<String> = a
@@ -346,6 +385,38 @@ mod tests {
         );
         let t = status_table(Some(&s), false, None);
         assert!(t.contains("NOT running"), "{t}");
+        let cli = crate::settings::Settings {
+            alert_window: std::time::Duration::from_secs(60),
+            alerts_per_rule: 100,
+            kinds: vec![],
+        };
+        let ov = crate::settings::Overrides {
+            policy_version: "ab12".into(),
+            alerts_per_rule: Some(5),
+            kinds: Some(vec![garrison_event::EventKind::Mkdir]),
+            ..Default::default()
+        };
+        let mut with = s.clone();
+        let mut f = crate::settings::merge(&cli, Some(&ov)).1;
+        f.refused = Some("policy cd34: config.alerts_per_rule 0 must be 1 to 1000000".into());
+        with.settings = Some(f);
+        let t = status_table(Some(&with), true, None);
+        assert!(
+            t.contains("alert window     60 s                 from the command line"),
+            "{t}"
+        );
+        assert!(
+            t.contains("alerts per rule  5                    from the policy ab12"),
+            "{t}"
+        );
+        assert!(
+            t.contains("events           mkdir                from the policy ab12"),
+            "{t}"
+        );
+        assert!(
+            t.contains("POLICY SETTINGS REFUSED: policy cd34: config.alerts_per_rule 0"),
+            "{t}"
+        );
         let mut s = s;
         s.source.notes.push(garrison_event::KindNote {
             kind: garrison_event::EventKind::Module,

@@ -11,6 +11,7 @@ use crate::{text, Format};
 use garrison_event::{Event, EventKind};
 use std::collections::VecDeque;
 use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// What one event produced: its stream line (when its kind is streamed) and its
@@ -37,6 +38,9 @@ pub(crate) fn stream_line(ev: &Event, kinds: &[EventKind], format: Format) -> Op
 struct Job {
     batch: u64,
     items: Vec<(u32, Event)>,
+    /// The kinds streamed when the batch was handed out (they may change at run
+    /// time: a pushed policy).
+    kinds: Arc<[EventKind]>,
 }
 
 /// A shard's results.
@@ -61,6 +65,8 @@ pub(crate) struct Workers {
     next_id: u64,
     /// At most this many batches in flight: then [`Workers::submit`] waits.
     depth: usize,
+    /// The kinds streamed.
+    kinds: Arc<[EventKind]>,
 }
 
 /// Which of `n` shards a process's events go to.
@@ -84,7 +90,6 @@ impl Workers {
         for (i, mut evals) in sets.into_iter().enumerate() {
             let (tx, rx) = channel::<Job>();
             let rtx = rtx.clone();
-            let kinds = kinds.to_vec();
             let handle = std::thread::Builder::new()
                 .name(format!("garrison-eval-{i}"))
                 .spawn(move || {
@@ -103,7 +108,7 @@ impl Workers {
                                     done
                                 }))
                                 .unwrap_or_default();
-                            let line = stream_line(&ev, &kinds, format);
+                            let line = stream_line(&ev, &job.kinds, format);
                             items.push((place, Done { line, ..done }));
                         }
                         if rtx
@@ -127,7 +132,13 @@ impl Workers {
             in_flight: VecDeque::new(),
             next_id: 0,
             depth: 2 * n.max(1),
+            kinds: kinds.into(),
         })
+    }
+
+    /// The kinds streamed from the next batch on.
+    pub fn set_kinds(&mut self, kinds: &[EventKind]) {
+        self.kinds = kinds.into();
     }
 
     /// How many batches are being evaluated.
@@ -167,7 +178,12 @@ impl Workers {
             if let Some(tx) = self.senders.get(s) {
                 // A worker that is gone (it panicked) loses its shard's alerts and
                 // lines; the rest of the pipeline goes on.
-                if tx.send(Job { batch: id, items }).is_ok() {
+                let job = Job {
+                    batch: id,
+                    items,
+                    kinds: Arc::clone(&self.kinds),
+                };
+                if tx.send(job).is_ok() {
                     jobs += 1;
                 }
             }

@@ -200,6 +200,7 @@ fn detectors_feed_grouped_outputs_and_rules_reload_atomically() {
         detectors,
         sinks: vec![Box::new(Collect(Arc::clone(&collected)))],
         reload: Arc::clone(&reload),
+        settings: None,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let out = Buf::default();
@@ -351,4 +352,187 @@ fn interests_merge_kinds_and_prefixes() {
     assert!(a.costly_ok.is_empty());
     merge_interest(&mut a, &c);
     assert!(a.wants(EventKind::Module) && a.costly_ok.contains(&EventKind::Module));
+}
+
+/// A policy's settings (as the uplink's policy loader puts them in the slot) move
+/// the per-rule cap and the streamed kinds of a running pipeline, reprogram the
+/// source's interest (never below what the rules need), refuse values out of
+/// range keeping the previous, and give way to the command line when dropped.
+#[test]
+fn policy_settings_move_the_cap_and_the_streamed_kinds_without_a_restart() {
+    use garrison_agent::settings::{LiveSettings, Overrides};
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, SHELL_RULE).unwrap();
+    let procfs = dir.path().join("proc");
+    std::fs::create_dir(&procfs).unwrap();
+    let engine = Arc::new(Engine::load(vec![rules], "node1").unwrap());
+    let detectors: Vec<Box<dyn Detector>> = vec![Box::new(RulesDetector::new(engine))];
+    let queue = Arc::new(Mutex::new(Vec::new()));
+    let interests = Arc::new(Mutex::new(Vec::new()));
+    let source = Scripted {
+        queue: Arc::clone(&queue),
+        interests: Arc::clone(&interests),
+        seq: 0,
+    };
+    let status_path = dir.path().join("status.json");
+    let config = AgentConfig {
+        kinds: vec![],
+        no_bpf: true,
+        format: Format::Json,
+        output_name: "test".into(),
+        status_path: status_path.clone(),
+        status_every: Duration::from_millis(50),
+        report_every: Duration::from_secs(60),
+        enricher: garrison_enricher::Config {
+            procfs,
+            host_root: dir.path().to_path_buf(),
+            ..garrison_enricher::Config::default()
+        },
+        alerts_to_stream: true,
+        alert_window: Duration::from_secs(3600),
+        alerts_per_rule: 1,
+        rule_threads: 2,
+    };
+    let live = Arc::new(LiveSettings::default());
+    let detection = Detection {
+        detectors,
+        sinks: Vec::new(),
+        reload: Arc::new(AtomicBool::new(false)),
+        settings: Some(Arc::clone(&live)),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let out = Buf::default();
+    let err = Buf::default();
+    let handle = {
+        let stop = Arc::clone(&stop);
+        let (mut out, mut err) = (out.clone(), err.clone());
+        std::thread::spawn(move || {
+            let chosen = Chosen {
+                source: Box::new(source),
+                features: None,
+            };
+            run(&config, chosen, detection, stop, &mut out, &mut err)
+        })
+    };
+    let sample = garrison_rules::samples::sample;
+    let shells = |from: u32, n: u32, mkdir: bool| {
+        let mut q = queue.lock().unwrap();
+        if mkdir {
+            q.push(sample(EventKind::Mkdir));
+        }
+        for i in from..from + n {
+            let mut e = sample(EventKind::Exec);
+            e.process.pid = 90_000 + i;
+            e.process.args = vec!["bash".into(), "-c".into(), format!("id {i}")];
+            q.push(e);
+        }
+    };
+    let status = || -> Value {
+        serde_json::from_slice(&std::fs::read(&status_path).unwrap_or_default())
+            .unwrap_or(Value::Null)
+    };
+    let count = |kind: &str, what: &str| {
+        out.lines()
+            .iter()
+            .filter(|l| l["kind"] == kind && (l["rule"] == what || l["data"]["type"] == what))
+            .count()
+    };
+
+    // The command line: one alert per rule, no events.
+    shells(0, 3, true);
+    wait("3 alerts raised", || status()["alerts"]["raised"] == 3);
+    assert_eq!(count("alert", "Shell Run"), 1);
+    assert_eq!(count("event", "mkdir"), 0);
+    assert_eq!(
+        status()["settings"]["alerts_per_rule"]["from"],
+        "command_line"
+    );
+
+    // A policy: 3 per rule, and mkdir events.
+    live.set(Some(Overrides {
+        policy_version: "v1".into(),
+        alerts_per_rule: Some(3),
+        kinds: Some(vec![EventKind::Mkdir]),
+        ..Overrides::default()
+    }))
+    .unwrap();
+    wait("the policy's settings in force", || {
+        let s = status();
+        s["settings"]["alerts_per_rule"]["value"] == 3
+            && s["settings"]["alerts_per_rule"]["policy_version"] == "v1"
+            && s["settings"]["events"]["value"] == serde_json::json!(["mkdir"])
+    });
+    let st = status();
+    assert_eq!(st["settings"]["alert_window_s"]["value"], 3600);
+    assert_eq!(st["settings"]["alert_window_s"]["from"], "command_line");
+    wait("the source asked for mkdir", || {
+        interests
+            .lock()
+            .unwrap()
+            .last()
+            .is_some_and(|i| i.wants(EventKind::Mkdir))
+    });
+    let i = interests.lock().unwrap().last().cloned().unwrap();
+    assert!(i.wants(EventKind::Exec), "the rules still get their kinds");
+    // The groups under the old cap were summarized when it changed.
+    let folded: u64 = out
+        .lines()
+        .iter()
+        .filter(|l| l["kind"] == "alert_summary" && l["rule"] == "Shell Run")
+        .map(|l| l["folded"].as_u64().unwrap())
+        .sum();
+    assert_eq!(folded, 2);
+    shells(10, 4, true);
+    wait("7 alerts raised", || status()["alerts"]["raised"] == 7);
+    assert_eq!(count("alert", "Shell Run"), 1 + 3, "the cap moved to 3");
+    assert_eq!(count("event", "mkdir"), 1, "mkdir events streamed now");
+
+    // Out of range: refused, the previous settings stay, the status says why.
+    let e = live
+        .set(Some(Overrides {
+            policy_version: "v2".into(),
+            alerts_per_rule: Some(0),
+            ..Overrides::default()
+        }))
+        .unwrap_err();
+    assert!(e.to_string().contains("alerts_per_rule 0"), "{e}");
+    wait("the refusal in the status", || {
+        status()["settings"]["refused"]
+            .as_str()
+            .is_some_and(|r| r.contains("policy v2: alerts_per_rule 0"))
+    });
+    assert_eq!(status()["settings"]["alerts_per_rule"]["value"], 3);
+
+    // A policy without the keys: the command line's settings again.
+    live.set(Some(Overrides {
+        policy_version: "v3".into(),
+        ..Overrides::default()
+    }))
+    .unwrap();
+    wait("the command line's settings again", || {
+        let s = status();
+        s["settings"]["alerts_per_rule"]["from"] == "command_line"
+            && s["settings"]["events"]["from"] == "command_line"
+            && s["settings"]["refused"].is_null()
+    });
+    wait("the source no longer asked for mkdir", || {
+        interests
+            .lock()
+            .unwrap()
+            .last()
+            .is_some_and(|i| !i.wants(EventKind::Mkdir) && i.wants(EventKind::Exec))
+    });
+    shells(20, 2, true);
+    wait("9 alerts raised", || status()["alerts"]["raised"] == 9);
+    assert_eq!(count("alert", "Shell Run"), 4 + 1, "back to one per rule");
+    assert_eq!(count("event", "mkdir"), 1, "no more mkdir events");
+    let err = String::from_utf8(err.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        err.contains("settings in force: alert window 3600 s (command line), alerts per rule 3 (policy v1), events mkdir (policy v1)"),
+        "{err}"
+    );
+    assert!(err.contains("policy settings REFUSED"), "{err}");
+    stop.store(true, Ordering::Relaxed);
+    handle.join().unwrap().unwrap();
 }

@@ -131,6 +131,7 @@ fn replay(events: Vec<Event>, threads: usize, format: Format) -> String {
         detectors,
         sinks: Vec::new(),
         reload: Arc::new(AtomicBool::new(false)),
+        settings: None,
     };
     run(&config, chosen, detection, stop, &mut out, &mut err).unwrap();
     let err = String::from_utf8(err.0.lock().unwrap().clone()).unwrap();

@@ -7,11 +7,19 @@
 //! lists, and override them as Falco's later files do), reloaded without a restart
 //! when `current.json` changes. The version in force is what it loaded, not what
 //! was fetched: a policy that does not compile leaves the previous one in force.
+//!
+//! The policy's `config` ([`overrides`]: `alert_window_s`, `alerts_per_rule`,
+//! `events`) is checked here again, whatever the server validated: unknown keys,
+//! values out of range or unknown event kinds refuse the whole policy (its rules
+//! too), and the previous rules and settings stay in force. Loaded with the rules,
+//! the settings go to [`PolicyState::settings`], which the agent's pipeline
+//! applies at its next turn (keys left out: the command line's settings).
 
 use crate::error::{io, UplinkError};
 use crate::identity::{prepare_dir, write_atomic};
 use garrison_agent::detect::{Detector, Evaluator, Reloaded};
-use garrison_event::{Event, Interest};
+use garrison_agent::settings::{LiveSettings, Overrides};
+use garrison_event::{Event, EventKind, Interest};
 use garrison_rules::{Alert, Engine, LoadOptions, RuleSet};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -64,6 +72,8 @@ pub struct PolicyState {
     pub applied: Mutex<Option<String>>,
     /// Why the installed policy is not in force, while that is the case.
     pub error: Mutex<Option<String>>,
+    /// The settings of the policy in force, for the agent's pipeline.
+    pub settings: Arc<LiveSettings>,
 }
 
 impl PolicyState {
@@ -76,6 +86,83 @@ impl PolicyState {
     pub fn error(&self) -> Option<String> {
         self.error.lock().ok().and_then(|a| a.clone())
     }
+}
+
+/// Most event kinds a policy's `config.events` may name.
+pub const MAX_POLICY_EVENTS: usize = 64;
+
+/// A policy's `config`, as the server's `AgentConfig` writes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigDoc {
+    #[serde(default)]
+    alert_window_s: Option<u64>,
+    #[serde(default)]
+    alerts_per_rule: Option<u64>,
+    #[serde(default)]
+    events: Option<Vec<String>>,
+}
+
+/// The settings a policy's `config` overrides (an absent or empty `config`:
+/// none). Refused (with the reason): anything but an object, unknown keys, a
+/// window outside 1 to 86400 s, a cap outside 1 to 1000000, more than
+/// [`MAX_POLICY_EVENTS`] kinds or a kind that is not one.
+pub fn overrides(config: &serde_json::Value, version: &str) -> Result<Overrides, String> {
+    let doc: ConfigDoc = match config {
+        serde_json::Value::Null => ConfigDoc {
+            alert_window_s: None,
+            alerts_per_rule: None,
+            events: None,
+        },
+        // An object only (serde would take a struct from an array too).
+        v if v.is_object() => {
+            serde_json::from_value(v.clone()).map_err(|e| format!("config: {e}"))?
+        }
+        v => return Err(format!("config: {v} is not an object")),
+    };
+    let kinds = match doc.events {
+        None => None,
+        Some(list) => {
+            if list.len() > MAX_POLICY_EVENTS {
+                return Err(format!(
+                    "config.events names {} kinds; at most {MAX_POLICY_EVENTS}",
+                    list.len()
+                ));
+            }
+            let mut kinds: Vec<EventKind> = Vec::new();
+            for (i, name) in list.iter().enumerate() {
+                let parsed = if name.contains(',') {
+                    Vec::new()
+                } else {
+                    EventKind::parse_list(name).unwrap_or_default()
+                };
+                if parsed.is_empty() {
+                    return Err(format!(
+                        "config.events[{i}] {name:?} is not an event kind: use \"all\" or one of {}",
+                        EventKind::ALL
+                            .iter()
+                            .map(|k| k.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                for k in parsed {
+                    if !kinds.contains(&k) {
+                        kinds.push(k);
+                    }
+                }
+            }
+            Some(kinds)
+        }
+    };
+    let o = Overrides {
+        policy_version: version.to_string(),
+        alert_window: doc.alert_window_s.map(std::time::Duration::from_secs),
+        alerts_per_rule: doc.alerts_per_rule,
+        kinds,
+    };
+    o.check().map_err(|e| format!("config.{}", e.reason))?;
+    Ok(o)
 }
 
 fn check_name(name: &str) -> bool {
@@ -97,6 +184,12 @@ pub fn check(p: &Policy, url: &str) -> Result<(), UplinkError> {
     if p.version.is_empty() || p.version.len() > 128 {
         return Err(bad("version must be 1 to 128 characters".into()));
     }
+    overrides(&p.config, &p.version).map_err(|why| {
+        bad(format!(
+            "version {} refused (the policy in force stays): {why}",
+            p.version
+        ))
+    })?;
     if p.rules.len() > MAX_POLICY_FILES {
         return Err(bad(format!(
             "{} rule files; at most {MAX_POLICY_FILES}",
@@ -277,12 +370,19 @@ impl PolicyRules {
     ) -> Result<PolicyRules, String> {
         let inst = installed(dir).map_err(|e| e.to_string());
         let (engine, loaded) = match inst {
-            Ok(Some(i)) => match build(&base, dir, Some(&i), hostname) {
-                Ok(e) => {
+            Ok(Some(i)) => match overrides(&i.config, &i.version)
+                .map_err(|why| format!("policy {}: {why}", i.version))
+                .and_then(|ov| Ok((build(&base, dir, Some(&i), hostname)?, ov)))
+            {
+                Ok((e, ov)) => {
                     set(&state.applied, Some(i.version.clone()));
+                    if let Err(why) = state.settings.set(Some(ov)) {
+                        set(&state.error, Some(why.to_string()));
+                    }
                     (e, Some(i))
                 }
                 Err(why) => {
+                    state.settings.refuse(why.clone());
                     set(&state.error, Some(why));
                     (build(&base, dir, None, hostname)?, Some(i))
                 }
@@ -342,14 +442,24 @@ impl Detector for PolicyRules {
                 return Reloaded::Kept(why);
             }
         };
-        match build_set(&self.base, &self.dir, inst.as_ref()) {
-            Ok((ruleset, _)) => {
+        let ov = match inst.as_ref().map(|i| {
+            overrides(&i.config, &i.version).map_err(|why| format!("policy {}: {why}", i.version))
+        }) {
+            None => Ok(None),
+            Some(Ok(o)) => Ok(Some(o)),
+            Some(Err(why)) => Err(why),
+        };
+        let built = ov.and_then(|ov| Ok((build_set(&self.base, &self.dir, inst.as_ref())?, ov)));
+        match built {
+            Ok(((ruleset, _), ov)) => {
                 // In place: the pipeline's and the worker threads' detectors all
                 // follow the engine at their next event.
                 let rules = self.engine.replace(ruleset);
                 let version = inst.as_ref().map(|i| i.version.clone());
                 set(&self.state.applied, version.clone());
                 set(&self.state.error, None);
+                // Checked above: set cannot refuse them.
+                let _ = self.state.settings.set(ov);
                 self.loaded = inst;
                 Reloaded::Applied(format!(
                     "{rules} rules loaded (version {}, policy {})",
@@ -358,7 +468,9 @@ impl Detector for PolicyRules {
                 ))
             }
             Err(why) => {
-                let why = format!("reload refused, previous rules stay in force: {why}");
+                let why =
+                    format!("reload refused, previous rules and settings stay in force: {why}");
+                self.state.settings.refuse(why.clone());
                 set(&self.state.error, Some(why.clone()));
                 // Remember it so the same broken policy is not retried every poll.
                 self.loaded = inst;
@@ -435,6 +547,16 @@ mod tests {
         assert!(matches!(det.reload(), Reloaded::Kept(_)));
         assert_eq!(state.applied().as_deref(), Some("v1"), "v1 stays in force");
         assert!(state.error().unwrap().contains("v2"));
+        assert_eq!(
+            state
+                .settings
+                .snapshot()
+                .0
+                .map(|o| o.policy_version)
+                .as_deref(),
+            Some("v1"),
+            "and v1's settings: a policy is in force whole or not at all"
+        );
         assert!(
             !det.wants_reload(),
             "a broken policy is not retried every poll"
@@ -457,5 +579,125 @@ mod tests {
             })
             .count();
         assert_eq!(dirs, 2);
+    }
+
+    #[test]
+    fn config_becomes_overrides_and_hostile_config_is_refused() {
+        use serde_json::json;
+        let o = overrides(&json!({}), "v").unwrap();
+        assert_eq!(o.alert_window, None);
+        assert_eq!(o.alerts_per_rule, None);
+        assert_eq!(o.kinds, None);
+        assert_eq!(overrides(&serde_json::Value::Null, "v").unwrap(), o);
+        let o = overrides(
+            &json!({"alert_window_s": 30, "alerts_per_rule": 5, "events": ["exec", "mkdir", "exec"]}),
+            "v2",
+        )
+        .unwrap();
+        assert_eq!(o.policy_version, "v2");
+        assert_eq!(o.alert_window, Some(std::time::Duration::from_secs(30)));
+        assert_eq!(o.alerts_per_rule, Some(5));
+        assert_eq!(o.kinds, Some(vec![EventKind::Exec, EventKind::Mkdir]));
+        let all = overrides(&json!({"events": ["all"]}), "v").unwrap();
+        assert_eq!(all.kinds, Some(EventKind::ALL.to_vec()));
+        let none = overrides(&json!({"events": []}), "v").unwrap();
+        assert_eq!(none.kinds, Some(vec![]));
+        for (bad, says) in [
+            (
+                json!({"alert_window_s": 0}),
+                "alert_window_s 0 must be 1 to 86400",
+            ),
+            (json!({"alert_window_s": 86_401}), "must be 1 to 86400"),
+            (
+                json!({"alerts_per_rule": 0}),
+                "alerts_per_rule 0 must be 1 to 1000000",
+            ),
+            (
+                json!({"alerts_per_rule": 1_000_001}),
+                "must be 1 to 1000000",
+            ),
+            (json!({"alerts_per_rule": -1}), "config:"),
+            (json!({"alerts_per_rule": "5"}), "config:"),
+            (
+                json!({"events": ["exec", "keylogger"]}),
+                "config.events[1] \"keylogger\" is not an event kind",
+            ),
+            (json!({"events": ["exec,open"]}), "is not an event kind"),
+            (json!({"events": [""]}), "is not an event kind"),
+            (json!({"events": vec!["exec"; 65]}), "at most 64"),
+            (json!({"events": "exec"}), "config:"),
+            (json!({"rules_threads": 1}), "unknown field `rules_threads`"),
+            (json!([1]), "config:"),
+        ] {
+            let e = overrides(&bad, "v").unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+            let mut p = policy("v", RULE);
+            p.config = bad.clone();
+            let e = check(&p, "https://s/p").unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_policys_settings_are_put_in_force_with_its_rules_and_a_bad_one_keeps_the_previous() {
+        use serde_json::json;
+        let d = tempfile::tempdir().unwrap();
+        let state = Arc::new(PolicyState::default());
+        let mut p = policy("v1", RULE);
+        p.config = json!({"alerts_per_rule": 7, "events": ["mkdir"]});
+        install(d.path(), &p).unwrap();
+        // Loaded at start.
+        let mut det = PolicyRules::new(RuleBase::Builtin, d.path(), "h", state.clone()).unwrap();
+        let (ov, refused) = state.settings.snapshot();
+        let ov = ov.unwrap();
+        assert_eq!(ov.policy_version, "v1");
+        assert_eq!(ov.alerts_per_rule, Some(7));
+        assert_eq!(ov.kinds, Some(vec![EventKind::Mkdir]));
+        assert_eq!(refused, None);
+        let rules = det.engine().ruleset().rules().len();
+
+        // A tampered current.json (the server's check bypassed): a value out of
+        // range refuses the whole policy; v1's rules and settings stay.
+        let mut bad = policy("v2", &RULE.replace("policy test rule", "other rule"));
+        bad.config = json!({"alerts_per_rule": 0});
+        install(d.path(), &bad).unwrap();
+        assert!(det.wants_reload());
+        let Reloaded::Kept(why) = det.reload() else {
+            panic!("a bad config must not be applied")
+        };
+        assert!(why.contains("policy v2: config.alerts_per_rule 0"), "{why}");
+        assert_eq!(state.applied().as_deref(), Some("v1"));
+        assert!(state.error().unwrap().contains("alerts_per_rule 0"));
+        assert_eq!(
+            det.engine().ruleset().rules().len(),
+            rules,
+            "v2's rule not loaded"
+        );
+        let (ov, refused) = state.settings.snapshot();
+        assert_eq!(ov.unwrap().policy_version, "v1");
+        assert!(refused
+            .unwrap()
+            .contains("previous rules and settings stay"));
+        // Restarted with it installed: the local rules and the command line's settings.
+        let state2 = Arc::new(PolicyState::default());
+        PolicyRules::new(RuleBase::Builtin, d.path(), "h", state2.clone()).unwrap();
+        let (ov, refused) = state2.settings.snapshot();
+        assert_eq!(ov, None);
+        assert!(refused.unwrap().contains("alerts_per_rule 0"));
+        assert_eq!(state2.applied(), None);
+
+        // A good v3 without config keys: the command line's settings again.
+        install(d.path(), &policy("v3", RULE)).unwrap();
+        assert!(matches!(det.reload(), Reloaded::Applied(_)));
+        let (ov, refused) = state.settings.snapshot();
+        let ov = ov.unwrap();
+        assert_eq!(ov.policy_version, "v3");
+        assert_eq!((ov.alerts_per_rule, ov.kinds), (None, None));
+        assert_eq!(refused, None);
+        // No policy at all (the server wants none).
+        std::fs::remove_file(d.path().join("current.json")).unwrap();
+        assert!(det.wants_reload());
+        assert!(matches!(det.reload(), Reloaded::Applied(_)));
+        assert_eq!(state.settings.snapshot(), (None, None));
     }
 }

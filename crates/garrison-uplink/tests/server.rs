@@ -443,7 +443,7 @@ mod policy_stub {
         _stop: tokio::sync::oneshot::Sender<()>,
     }
 
-    pub fn start(rt: &tokio::runtime::Runtime, data: &Path, rules: Value) -> Stub {
+    pub fn start(rt: &tokio::runtime::Runtime, data: &Path, rules: Value, config: Value) -> Stub {
         let pki = garrison_server::pki::Pki::load_or_create(data, &["127.0.0.1".into()]).unwrap();
         let tls = garrison_server::tls::server_config(&pki).unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -466,8 +466,8 @@ mod policy_stub {
             .route(
                 "/api/v1/agent/policy",
                 get(move || {
-                    let rules = rules.clone();
-                    async move { axum::Json(json!({"version": "v1", "rules": rules, "config": {}})) }
+                    let (rules, config) = (rules.clone(), config.clone());
+                    async move { axum::Json(json!({"version": "v1", "rules": rules, "config": config})) }
                 }),
             );
         let listener = rt
@@ -493,7 +493,7 @@ fn a_policy_the_server_wants_is_fetched_loaded_and_reported() {
     start(cfg(&srv, &state, Some(srv.token(1)))).stop();
     let rules = json!([{"name": "site.yaml", "content":
         "- rule: site policy rule\n  desc: d\n  condition: spawned_process and proc.name = site-probe\n  output: probe %proc.name\n  priority: WARNING\n"}]);
-    let stub = policy_stub::start(&srv.rt, &tmp.path().join("server"), rules);
+    let stub = policy_stub::start(&srv.rt, &tmp.path().join("server"), rules, json!({}));
     let policy = Arc::new(PolicyState::default());
     let mut det = garrison_uplink::PolicyRules::new(
         garrison_uplink::RuleBase::Builtin,
@@ -527,29 +527,11 @@ fn a_policy_the_server_wants_is_fetched_loaded_and_reported() {
     });
 }
 
-/// The same against the real server: the policy an admin puts on the agent's
-/// group (validated as the API validates it) reaches the agent through the
-/// heartbeat answer and `GET /api/v1/agent/policy`, is loaded, and the server
-/// records the version in force from the next heartbeat.
-#[test]
-fn the_real_servers_group_policy_reaches_the_agent_and_is_recorded_in_force() {
-    use garrison_agent::detect::Detector as _;
-    use garrison_server::policy::{AgentConfig, PolicyInput, RuleFile};
-    let tmp = tempfile::tempdir().unwrap();
-    let srv = Srv::start(&tmp.path().join("server"));
-    let state = tmp.path().join("agent");
-    start(cfg(&srv, &state, Some(srv.token(1)))).stop();
-    let input = PolicyInput {
-        rules: vec![RuleFile {
-            name: "site.yaml".into(),
-            content: "- rule: site policy rule\n  desc: d\n  condition: spawned_process and proc.name = site-probe\n  output: probe %proc.name\n  priority: WARNING\n  tags: [T1059]\n".into(),
-        }],
-        config: AgentConfig::default(),
-    };
-    let version = garrison_server::policy::validate(&input).unwrap();
-    let store = &srv.running.as_ref().unwrap().state.store;
+/// Puts `input` on the `default` group as the API does (validated first); its version.
+fn put_default_policy(srv: &Srv, input: &garrison_server::policy::PolicyInput) -> String {
+    let version = garrison_server::policy::validate(input).unwrap();
     srv.rt
-        .block_on(store.put_group_policy(
+        .block_on(srv.store().put_group_policy(
             "default",
             &version,
             &serde_json::to_string(&input.rules).unwrap(),
@@ -557,33 +539,150 @@ fn the_real_servers_group_policy_reaches_the_agent_and_is_recorded_in_force() {
             "test",
         ))
         .unwrap();
-    let policy = Arc::new(PolicyState::default());
-    let mut det = garrison_uplink::PolicyRules::new(
-        garrison_uplink::RuleBase::Builtin,
-        &state.join("policy"),
-        "test-host",
-        Arc::clone(&policy),
-    )
-    .unwrap();
-    let before = det.engine().ruleset().rules().len();
-    let up = Uplink::start(cfg(&srv, &state, None), health(), None, Arc::clone(&policy)).unwrap();
-    wait_for("the policy installed", || det.wants_reload());
-    assert!(matches!(
-        det.reload(),
-        garrison_agent::detect::Reloaded::Applied(_)
-    ));
-    assert_eq!(det.engine().ruleset().rules().len(), before + 1);
-    assert_eq!(policy.applied().as_deref(), Some(version.as_str()));
-    wait_for("the server records the version in force", || {
-        let agents = srv.rt.block_on(store.list_agents()).unwrap();
-        agents.len() == 1 && agents[0].policy_version.as_deref() == Some(version.as_str())
-    });
-    let agents = srv.rt.block_on(store.list_agents()).unwrap();
+    version
+}
+
+/// An enrolled agent's policy side: its rules detector (built-in rules + the
+/// policy) and its uplink to `srv`, sharing the policy state.
+struct PolicyAgent {
+    det: garrison_uplink::PolicyRules,
+    policy: Arc<PolicyState>,
+    up: Uplink,
+}
+
+impl PolicyAgent {
+    fn start(srv: &Srv, state: &Path) -> PolicyAgent {
+        start(cfg(srv, state, Some(srv.token(1)))).stop();
+        let policy = Arc::new(PolicyState::default());
+        let det = garrison_uplink::PolicyRules::new(
+            garrison_uplink::RuleBase::Builtin,
+            &state.join("policy"),
+            "test-host",
+            Arc::clone(&policy),
+        )
+        .unwrap();
+        let up = Uplink::start(cfg(srv, state, None), health(), None, Arc::clone(&policy)).unwrap();
+        PolicyAgent { det, policy, up }
+    }
+
+    /// Waits for `version` to be installed, loads it as the agent's pipeline does
+    /// (it polls `wants_reload`), and waits for the server to record it in force.
+    fn load(&mut self, srv: &Srv, version: &str) {
+        use garrison_agent::detect::Detector as _;
+        wait_for("the policy installed", || self.det.wants_reload());
+        assert!(matches!(
+            self.det.reload(),
+            garrison_agent::detect::Reloaded::Applied(_)
+        ));
+        assert_eq!(self.policy.applied().as_deref(), Some(version));
+        wait_for("the server records the version in force", || {
+            let agents = srv.rt.block_on(srv.store().list_agents()).unwrap();
+            agents.len() == 1 && agents[0].policy_version.as_deref() == Some(version)
+        });
+    }
+}
+
+/// The same against the real server: the policy an admin puts on the agent's
+/// group (validated as the API validates it) reaches the agent through the
+/// heartbeat answer and `GET /api/v1/agent/policy`, is loaded, and the server
+/// records the version in force from the next heartbeat.
+#[test]
+fn the_real_servers_group_policy_reaches_the_agent_and_is_recorded_in_force() {
+    use garrison_server::policy::{AgentConfig, PolicyInput, RuleFile};
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Srv::start(&tmp.path().join("server"));
+    let mut agent = PolicyAgent::start(&srv, &tmp.path().join("agent"));
+    let before = agent.det.engine().ruleset().rules().len();
+    let input = PolicyInput {
+        rules: vec![RuleFile {
+            name: "site.yaml".into(),
+            content: "- rule: site policy rule\n  desc: d\n  condition: spawned_process and proc.name = site-probe\n  output: probe %proc.name\n  priority: WARNING\n  tags: [T1059]\n".into(),
+        }],
+        config: AgentConfig::default(),
+    };
+    let version = put_default_policy(&srv, &input);
+    agent.load(&srv, &version);
+    assert_eq!(agent.det.engine().ruleset().rules().len(), before + 1);
+    let agents = srv.rt.block_on(srv.store().list_agents()).unwrap();
     assert_eq!(
         agents[0].group_policy_version.as_deref(),
         Some(version.as_str())
     );
-    up.stop();
+    agent.up.stop();
+}
+
+/// The real server's group policy with agent configuration: the settings reach
+/// the agent's live settings (what its pipeline applies and its status shows,
+/// each value with its origin); a new policy dropping a key gives that setting
+/// back to the command line.
+#[test]
+fn the_real_servers_policy_config_is_put_in_force_and_a_dropped_key_returns_to_the_command_line() {
+    use garrison_agent::settings::{merge, Origin, Settings};
+    use garrison_event::EventKind;
+    use garrison_server::policy::{AgentConfig, PolicyInput};
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Srv::start(&tmp.path().join("server"));
+    let mut agent = PolicyAgent::start(&srv, &tmp.path().join("agent"));
+    let cli = Settings {
+        alert_window: Duration::from_secs(60),
+        alerts_per_rule: 100,
+        kinds: vec![],
+    };
+    let v1 = put_default_policy(
+        &srv,
+        &PolicyInput {
+            rules: vec![],
+            config: AgentConfig {
+                alert_window_s: None,
+                alerts_per_rule: Some(5),
+                events: Some(vec!["exec".into(), "mkdir".into()]),
+            },
+        },
+    );
+    agent.load(&srv, &v1);
+    let (ov, refused) = agent.policy.settings.snapshot();
+    assert_eq!(refused, None);
+    let (s, in_force) = merge(&cli, ov.as_ref());
+    assert_eq!(s.alerts_per_rule, 5);
+    assert_eq!(s.kinds, vec![EventKind::Exec, EventKind::Mkdir]);
+    assert_eq!(s.alert_window, Duration::from_secs(60));
+    let from_v1 = Origin::Policy {
+        policy_version: v1.clone(),
+    };
+    assert_eq!(in_force.alerts_per_rule.origin, from_v1);
+    assert_eq!(in_force.events.origin, from_v1);
+    assert_eq!(in_force.alert_window_s.origin, Origin::CommandLine);
+    wait_for("the uplink's status says v1 is in force", || {
+        let st = agent.up.status();
+        st.policy_version.as_deref() == Some(v1.as_str()) && st.policy_error.is_none()
+    });
+
+    // The admin drops alerts_per_rule and events, sets the window.
+    let v2 = put_default_policy(
+        &srv,
+        &PolicyInput {
+            rules: vec![],
+            config: AgentConfig {
+                alert_window_s: Some(10),
+                ..AgentConfig::default()
+            },
+        },
+    );
+    assert_ne!(v1, v2);
+    agent.load(&srv, &v2);
+    let (ov, _) = agent.policy.settings.snapshot();
+    let (s, in_force) = merge(&cli, ov.as_ref());
+    assert_eq!(s.alerts_per_rule, 100);
+    assert!(s.kinds.is_empty());
+    assert_eq!(s.alert_window, Duration::from_secs(10));
+    assert_eq!(in_force.alerts_per_rule.origin, Origin::CommandLine);
+    assert_eq!(
+        in_force.alert_window_s.origin,
+        Origin::Policy {
+            policy_version: v2.clone()
+        }
+    );
+    agent.up.stop();
 }
 
 #[test]
@@ -651,7 +750,7 @@ fn a_hostile_policy_is_refused_and_heartbeats_go_on() {
     let state = tmp.path().join("agent");
     start(cfg(&srv, &state, Some(srv.token(1)))).stop();
     let rules = json!([{"name": "../../escaped.yaml", "content": "- rule: x\n"}]);
-    let stub = policy_stub::start(&srv.rt, &tmp.path().join("server"), rules);
+    let stub = policy_stub::start(&srv.rt, &tmp.path().join("server"), rules, json!({}));
     let mut c = cfg(&srv, &state, None);
     c.server = ServerUrl::parse(&format!("https://{}", stub.addr)).unwrap();
     let up = Uplink::start(c, health(), None, Arc::new(PolicyState::default())).unwrap();
@@ -664,4 +763,45 @@ fn a_hostile_policy_is_refused_and_heartbeats_go_on() {
     assert!(!state.join("policy/current.json").exists());
     assert!(!tmp.path().join("escaped.yaml").exists());
     assert!(!state.join("escaped.yaml").exists());
+}
+
+/// A hostile server's configuration (a value out of range, an event kind that is
+/// not one, a key the agent does not know) is refused on the agent whatever the
+/// server claims: nothing installed, the reason in the uplink's status.
+#[test]
+fn a_hostile_policy_config_is_refused_on_the_agent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Srv::start(&tmp.path().join("server"));
+    let state = tmp.path().join("agent");
+    start(cfg(&srv, &state, Some(srv.token(1)))).stop();
+    for (i, (config, says)) in [
+        (
+            json!({"alerts_per_rule": 0}),
+            "alerts_per_rule 0 must be 1 to 1000000",
+        ),
+        (
+            json!({"events": ["exec", "keylogger"]}),
+            "config.events[1] \"keylogger\" is not an event kind",
+        ),
+        (
+            json!({"alert_window_s": 1, "shell": "rm -rf /"}),
+            "unknown field `shell`",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let stub = policy_stub::start(&srv.rt, &tmp.path().join("server"), json!([]), config);
+        let mut c = cfg(&srv, &state, None);
+        c.server = ServerUrl::parse(&format!("https://{}", stub.addr)).unwrap();
+        let up = Uplink::start(c, health(), None, Arc::new(PolicyState::default())).unwrap();
+        wait_for("the refusal said", || {
+            up.status()
+                .policy_error
+                .is_some_and(|e| e.contains(says) && e.contains("v1 refused"))
+        });
+        wait_for("heartbeats go on", || stub.seen.lock().unwrap().len() >= 2);
+        assert!(!state.join("policy/current.json").exists(), "case {i}");
+        up.stop();
+    }
 }

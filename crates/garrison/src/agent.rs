@@ -26,7 +26,8 @@ pub struct AgentArgs {
     /// Also stream raw events (`"kind":"event"` lines): `all`, or a comma-separated
     /// list (exec,fork,exit,open,unlink,rename,chmod,chown,link,symlink,mkdir,connect,
     /// accept,bind,listen,dns,set_id,capset,ptrace,module,mount,umount,unshare,setns,
-    /// memfd_create,bpf,kill). Without it only alerts are printed.
+    /// memfd_create,bpf,kill). Without it only alerts are printed. A server's policy
+    /// (`events`) may override it while the agent runs.
     #[arg(long, value_name = "LIST")]
     pub events: Option<String>,
     /// Do not use eBPF: use the degraded sources (proc connector, fanotify, /proc polling).
@@ -65,10 +66,12 @@ pub struct AgentArgs {
     #[arg(long = "alert-output", value_name = "OUTPUT", default_value = "stdout")]
     pub alert_output: Vec<String>,
     /// Repeats of one alert (same rule and message) within this many seconds are
-    /// folded into one `alert_summary` line with their count.
+    /// folded into one `alert_summary` line with their count. A server's policy
+    /// (`alert_window_s`) may override it while the agent runs.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub alert_window: u64,
     /// At most this many alerts per rule per window; the rest are folded (counted).
+    /// A server's policy (`alerts_per_rule`) may override it while the agent runs.
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub alerts_per_rule: u64,
     /// Threads evaluating rules (0: one per core; 1: the pipeline thread only).
@@ -276,6 +279,7 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
     }
     let state_dir = agent_dir(global)?;
     let policy = Arc::new(garrison_uplink::PolicyState::default());
+    let policy_settings = Arc::clone(&policy.settings);
     let mut detectors: Vec<Box<dyn garrison_agent::detect::Detector>> = Vec::new();
     if !args.no_rules {
         if args.uplink.server.is_some() {
@@ -367,6 +371,10 @@ pub fn run(global: &Global, args: AgentArgs) -> anyhow::Result<ExitCode> {
         detectors,
         sinks,
         reload,
+        // The policy's settings (alert window, per-rule cap, --events), applied live
+        // when its rules load; none with --no-rules (the policy is not loaded).
+        settings: (args.uplink.server.is_some() && !args.no_rules)
+            .then(|| Arc::clone(&policy_settings)),
     };
     let result = garrison_agent::run(&config, chosen, detection, stop, &mut out, &mut err);
     if let Some(up) = uplink {

@@ -90,33 +90,9 @@ fn garrison_up_shows_a_real_agent_alert_in_the_api() {
 fn an_agent_with_a_wrong_ca_pin_refuses_to_enroll() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
-    let data = tmp.path().join("garrison");
-    let child = Command::new(env!("CARGO_BIN_EXE_garrison"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["up", "--no-agent", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(std::fs::File::create(tmp.path().join("up-1.out")).unwrap())
-        .stderr(std::fs::File::create(tmp.path().join("up-1.err")).unwrap())
-        .spawn()
-        .unwrap();
-    let mut up = Up {
-        child,
-        out: tmp.path().join("up-1.out"),
-        err: tmp.path().join("up-1.err"),
-    };
+    let mut up = Up::start_server(tmp.path(), port, 1);
     up.wait_until("the banner", |u| u.stdout().contains("Press Ctrl-C"));
-    let token = Command::new(env!("CARGO_BIN_EXE_garrison"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["server", "admin", "create-enrollment-token"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&token.stdout).to_string();
-    let tok = text
-        .lines()
-        .find_map(|l| l.strip_prefix("token: "))
-        .unwrap()
-        .to_string();
+    let (tok, _) = up.enrollment_token(tmp.path());
     let agent = Command::new(env!("CARGO_BIN_EXE_garrison"))
         .arg("--data-dir")
         .arg(tmp.path().join("agent-data"))

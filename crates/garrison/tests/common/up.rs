@@ -51,6 +51,40 @@ impl Up {
         Up { child, out, err }
     }
 
+    /// `garrison up --no-agent`: the server alone.
+    pub fn start_server(data: &Path, port: u16, run: u32) -> Up {
+        let out = data.join(format!("up-{run}.out"));
+        let err = data.join(format!("up-{run}.err"));
+        let child = Command::new(env!("CARGO_BIN_EXE_garrison"))
+            .arg("--data-dir")
+            .arg(data.join("garrison"))
+            .args(["up", "--no-agent", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap();
+        Up { child, out, err }
+    }
+
+    /// A new enrollment token from the server's admin CLI: (token, CA SHA-256).
+    pub fn enrollment_token(&self, data: &Path) -> (String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_garrison"))
+            .arg("--data-dir")
+            .arg(data.join("garrison"))
+            .args(["server", "admin", "create-enrollment-token"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {text}"))
+                .trim()
+                .to_string()
+        };
+        (field("token: "), field("ca-sha256: "))
+    }
+
     pub fn stdout(&self) -> String {
         std::fs::read_to_string(&self.out).unwrap_or_default()
     }
@@ -158,6 +192,24 @@ impl Api {
         let mut resp = self
             .agent
             .post(&format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+            .header("content-type", "application/json")
+            .send(body.to_string().as_bytes())
+            .unwrap();
+        let mut s = String::new();
+        resp.body_mut().as_reader().read_to_string(&mut s).unwrap();
+        (
+            resp.status().as_u16(),
+            serde_json::from_str(&s).unwrap_or(Value::Null),
+        )
+    }
+
+    /// A PUT made with the session (CSRF token included); the status and answer.
+    pub fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        let mut resp = self
+            .agent
+            .put(&format!("{}{path}", self.base))
             .header("cookie", &self.cookie)
             .header("x-csrf-token", &self.csrf)
             .header("content-type", "application/json")
