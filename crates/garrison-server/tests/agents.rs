@@ -434,7 +434,7 @@ fn containers_the_host_snapshot_no_longer_lists_are_gone_not_current() {
             post(
                 &other,
                 "o-1",
-                vec![host(&[b9.clone()]), container("cache", &b9)]
+                vec![host(std::slice::from_ref(&b9)), container("cache", &b9)]
             )
             .0,
             200
