@@ -11,6 +11,8 @@
 //! A [`Container`] is a [`Rootfs`] rooted at `/proc/PID/root`, found from a PID
 //! or a container ID (full or a unique prefix) by the cgroup paths that podman,
 //! docker, containerd, CRI-O and plain runc give their processes.
+//! [`running_containers`] lists every container with a process on the host the
+//! same way (ID, first process, cgroup path), for an agent's inventory.
 
 use crate::sys::{self, Meta};
 use crate::{EntryKind, EntryMeta, Limits, Source, SourceError, Visitor, Want};
