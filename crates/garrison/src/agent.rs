@@ -511,6 +511,12 @@ fn inventory_reports(
         "workload": {"kind": "host", "name": hostname(), "running_containers": ids},
         "report": host,
     })];
+    let name_of = |c: &garrison_enricher::runtime::RunningContainer| {
+        c.meta
+            .name
+            .clone()
+            .unwrap_or_else(|| c.container.id.chars().take(12).collect())
+    };
     let start = match running.len() {
         0 => 0,
         n => cursor.load(Ordering::Relaxed) % n,
@@ -523,14 +529,14 @@ fn inventory_reports(
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!("inventory: container {id} not scanned: {e:#}");
+                let why: String = format!("{e:#}").chars().take(300).collect();
+                reports.push(serde_json::json!({
+                    "skipped": format!("container {} ({}): {why}", name_of(c), id.chars().take(12).collect::<String>()),
+                }));
                 continue;
             }
         };
-        let name = c
-            .meta
-            .name
-            .clone()
-            .unwrap_or_else(|| id.chars().take(12).collect());
+        let name = name_of(c);
         let mut workload = serde_json::json!({
             "kind": "container",
             "name": name,
@@ -613,6 +619,9 @@ fn uplink_table(u: &garrison_uplink::UplinkStatus) -> String {
     ));
     if let Some(e) = &u.inventory_error {
         t.push_str(&format!("  inventory scan failed: {e}\n"));
+    }
+    for s in &u.inventory_skipped {
+        t.push_str(&format!("  left out of the inventory: {s}\n"));
     }
     t.push_str(&format!(
         "  alerts: {} delivered, {} queued, {} in the spool ({} of {} bytes), {} DROPPED (spool full), {} refused by the server\n",
