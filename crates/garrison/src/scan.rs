@@ -187,6 +187,17 @@ fn build_report(
     Ok(report)
 }
 
+/// Where container runtimes keep image layers and container filesystems on a
+/// host (rootful podman/buildah/CRI-O, Docker, containerd): not the host's own
+/// packages, so the agent's host inventory does not enter them.
+pub const RUNTIME_STORAGE: &[&str] = &[
+    "/var/lib/containers/storage",
+    "/run/containers/storage",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/run/containerd",
+];
+
 /// What the agent's inventory scans with, opened once per inventory: the
 /// advisory database and the default ignore file.
 pub struct InventoryScanner {
@@ -208,11 +219,13 @@ impl InventoryScanner {
     }
 
     /// This host's report, as `garrison scan rootfs / --format json` makes it
-    /// (every severity, the default ignore file).
+    /// (every severity, the default ignore file), leaving out the container
+    /// runtimes' storage ([`RUNTIME_STORAGE`]): images and containers are
+    /// reported as what they are, not as the host's packages.
     pub fn host(&self) -> anyhow::Result<ScanReport> {
         let target = crate::cli::SbomTarget::Rootfs {
             path: "/".into(),
-            skip_dirs: Vec::new(),
+            skip_dirs: RUNTIME_STORAGE.iter().map(|d| d.to_string()).collect(),
         };
         self.scan(crate::sbom::open(&target)?)
     }

@@ -281,9 +281,22 @@ fn a_running_container_s_inventory_and_findings_reach_the_server_and_it_is_gone_
     assert!(found.contains(&"PYSEC-2018-28"), "{vulns}");
     assert_eq!(vulns["items"][0]["version"], "2.19.0", "{vulns}");
     assert_eq!(vulns["items"][0]["workload_name"], name.as_str(), "{vulns}");
-    // The host came in the same inventory, naming the container as running.
+    // The host came in the same inventory; the image's layers in podman's
+    // storage are not the host's packages.
     let hosts = api.get("/api/v1/workloads?kind=host");
     assert_eq!(hosts["total"], 1, "{hosts}");
+    let host_id = hosts["items"][0]["id"].as_str().unwrap();
+    let host_requests = api.get(&format!(
+        "/api/v1/vulnerabilities?workload_id={host_id}&package=requests&limit=500"
+    ));
+    assert!(
+        host_requests["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["version"] != "2.19.0"),
+        "{host_requests}"
+    );
     // The console's workloads list and detail show the container with its image.
     let page = console_page(&api, &format!("/workloads?kind=container&q={name}"));
     assert!(page.contains(&name) && page.contains(IMAGE), "{page}");
