@@ -532,6 +532,33 @@ fn containers_the_host_snapshot_no_longer_lists_are_gone_not_current() {
             "state \"bogus\" is not one of current, gone, all"
         );
         assert_eq!(names(""), ["cache", "db", "web"], "{b}");
+        // Gone a week ago: deleted with its findings on the agent's next inventory.
+        assert_eq!(
+            post(&a, "s-8", vec![host(std::slice::from_ref(&a1))]).0,
+            200
+        );
+        let (_, g) = h.admin("GET", "/api/v1/workloads?state=gone", None);
+        let gid = g["items"][0]["id"].as_str().unwrap().to_string();
+        let week_ago = garrison_server::store::now_ms() - 8 * 86_400_000;
+        h.rt.block_on(
+            sqlx::query("UPDATE workloads SET gone_at = $1 WHERE id = $2")
+                .bind(week_ago)
+                .bind(&gid)
+                .execute(h.store().pool()),
+        )
+        .unwrap();
+        assert_eq!(
+            post(&a, "s-9", vec![host(std::slice::from_ref(&a1))]).0,
+            200
+        );
+        assert!(names("&state=all").iter().all(|n| n != "db"), "{b}");
+        let (_, v) = h.admin(
+            "GET",
+            &format!("/api/v1/vulnerabilities?workload_id={gid}"),
+            None,
+        );
+        assert_eq!(v["total"], 0, "{b}");
+        assert_eq!(names(""), ["cache", "web"], "{b}");
     }
 }
 
