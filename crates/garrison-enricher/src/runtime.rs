@@ -4,6 +4,9 @@
 //!   (id, names, image id, metadata with `image-name`) and
 //!   `<storage>/<driver>-images/images.json` (image names);
 //! - Docker: `<docker>/containers/<id>/config.v2.json`.
+//!
+//! [`list_running`] joins this with garrison-source's list of running containers
+//! (from /proc cgroups): what an agent's inventory reports per container.
 
 use serde::Deserialize;
 use std::collections::HashMap;
