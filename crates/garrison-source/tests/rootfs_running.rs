@@ -113,3 +113,19 @@ fn a_host_without_containers_lists_none_and_a_missing_proc_is_an_error_naming_it
     let e = running_containers(&missing).unwrap_err().to_string();
     assert!(e.contains("no-proc"), "{e}");
 }
+
+#[test]
+fn garbage_cgroup_files_are_no_containers_and_no_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let proc = tmp.path();
+    process(proc, 7, &format!("0::/{RUNC}\n"), Some(1));
+    // Not UTF-8, no colons, an ID one digit short, an empty file.
+    std::fs::create_dir_all(proc.join("8")).unwrap();
+    std::fs::write(proc.join("8/cgroup"), b"0::/\xff\xfe\n").unwrap();
+    process(proc, 9, "no colons at all\n", Some(1));
+    process(proc, 10, &format!("0::/{}\n", &PODMAN[..63]), Some(1));
+    process(proc, 11, "", Some(1));
+    let list = running_containers(proc).unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!((list[0].id.as_str(), list[0].pid), (RUNC, 7));
+}
