@@ -511,11 +511,22 @@ fn inventory_reports(
         "workload": {"kind": "host", "name": hostname(), "running_containers": ids},
         "report": host,
     })];
+    // The workload's name: the runtime's name for it, else its short ID; a name
+    // two runtimes both use (podman's and Docker's `web`) gets the short ID too,
+    // so that each container stays a workload of its own.
+    let mut seen = std::collections::HashMap::<&str, usize>::new();
+    for c in &running {
+        if let Some(n) = &c.meta.name {
+            *seen.entry(n.as_str()).or_default() += 1;
+        }
+    }
     let name_of = |c: &garrison_enricher::runtime::RunningContainer| {
-        c.meta
-            .name
-            .clone()
-            .unwrap_or_else(|| c.container.id.chars().take(12).collect())
+        let short: String = c.container.id.chars().take(12).collect();
+        match &c.meta.name {
+            Some(n) if seen.get(n.as_str()).copied().unwrap_or(0) > 1 => format!("{n} ({short})"),
+            Some(n) => n.clone(),
+            None => short,
+        }
     };
     let start = match running.len() {
         0 => 0,
