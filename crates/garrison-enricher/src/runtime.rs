@@ -4,6 +4,9 @@
 //!   (id, names, image id, metadata with `image-name`) and
 //!   `<storage>/<driver>-images/images.json` (image names);
 //! - Docker: `<docker>/containers/<id>/config.v2.json`.
+//!
+//! [`list_running`] joins this with garrison-source's list of running containers
+//! (from /proc cgroups): what an agent's inventory reports per container.
 
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -306,6 +309,40 @@ impl RuntimeState {
     }
 }
 
+/// A running container and what its runtime's state says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningContainer {
+    /// ID, first process and cgroup path.
+    pub container: garrison_source::rootfs::RunningContainer,
+    /// The runtime its cgroup naming points to.
+    pub runtime: garrison_event::Runtime,
+    /// Name, image and pod from the runtime's state; default when no state names it
+    /// (plain runc, or a runtime whose state this host keeps elsewhere).
+    pub meta: ContainerMeta,
+}
+
+/// Every container with a process under `proc` (the host's `/proc`), sorted by
+/// ID, with its name and image where the runtimes' state (`state`) gives them.
+pub fn list_running(
+    proc: &Path,
+    state: &mut RuntimeState,
+) -> Result<Vec<RunningContainer>, garrison_source::SourceError> {
+    Ok(garrison_source::rootfs::running_containers(proc)?
+        .into_iter()
+        .map(|c| {
+            let runtime = crate::cgroup::parse_cgroup_path(&c.cgroup)
+                .map(|p| p.runtime)
+                .unwrap_or(garrison_event::Runtime::Unknown);
+            let meta = state.lookup(runtime, &c.id).unwrap_or_default();
+            RunningContainer {
+                container: c,
+                runtime,
+                meta,
+            }
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,6 +396,86 @@ mod tests {
         assert_eq!(m.image.as_deref(), Some("nginx:1.25"));
         assert_eq!(m.image_id.as_deref(), Some("sha256:abcd"));
         assert_eq!(parse_docker("[]"), None);
+    }
+
+    #[test]
+    fn running_containers_are_named_from_podman_and_docker_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = dir.path().join("storage");
+        std::fs::create_dir_all(storage.join("overlay-containers")).unwrap();
+        std::fs::create_dir_all(storage.join("overlay-images")).unwrap();
+        std::fs::write(
+            storage.join("overlay-containers/containers.json"),
+            CONTAINERS,
+        )
+        .unwrap();
+        std::fs::write(storage.join("overlay-images/images.json"), IMAGES).unwrap();
+        let docker_id = "d0".repeat(32);
+        let docker = dir.path().join("docker");
+        std::fs::create_dir_all(docker.join("containers").join(&docker_id)).unwrap();
+        std::fs::write(
+            docker
+                .join("containers")
+                .join(&docker_id)
+                .join("config.v2.json"),
+            r#"{"Name":"/web","Image":"sha256:abcd","Config":{"Image":"nginx:1.25"}}"#,
+        )
+        .unwrap();
+        let podman_id = "6a933ba8693f368582c3e52fa5741122a1ccf096f27374e5556796c4be754c8a";
+        let runc_id = "0123456789abcdef".repeat(4);
+        let proc = dir.path().join("proc");
+        for (pid, cg) in [
+            (10, format!("0::/libpod_parent/libpod-{podman_id}\n")),
+            (20, format!("0::/system.slice/docker-{docker_id}.scope\n")),
+            (30, format!("0::/{runc_id}\n")),
+            (40, "0::/init.scope\n".to_string()),
+        ] {
+            std::fs::create_dir_all(proc.join(pid.to_string())).unwrap();
+            std::fs::write(proc.join(pid.to_string()).join("cgroup"), cg).unwrap();
+            std::fs::write(
+                proc.join(pid.to_string()).join("stat"),
+                format!("{pid} (sh) S 1 0 0\n"),
+            )
+            .unwrap();
+        }
+        let mut state = RuntimeState::new(StateDirs {
+            storage: vec![storage],
+            docker,
+        });
+        let list = list_running(&proc, &mut state).unwrap();
+        let got: Vec<_> = list
+            .iter()
+            .map(|c| {
+                (
+                    c.container.id.as_str(),
+                    c.container.pid,
+                    c.runtime,
+                    c.meta.name.as_deref(),
+                    c.meta.image.as_deref(),
+                )
+            })
+            .collect();
+        use garrison_event::Runtime;
+        assert_eq!(
+            got,
+            vec![
+                (runc_id.as_str(), 30, Runtime::Runc, None, None),
+                (
+                    podman_id,
+                    10,
+                    Runtime::Podman,
+                    Some("gtest-probe"),
+                    Some("localhost/garrison-debian:12")
+                ),
+                (
+                    docker_id.as_str(),
+                    20,
+                    Runtime::Docker,
+                    Some("web"),
+                    Some("nginx:1.25")
+                ),
+            ]
+        );
     }
 
     #[test]

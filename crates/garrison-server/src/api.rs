@@ -12,7 +12,7 @@ use crate::ingest::{self, AlertBatch, BatchAck, Heartbeat, HeartbeatAck, Invento
 use crate::model::*;
 use crate::store::{
     now_ms, AlertFilter, AlertSort, HeartbeatRow, Ingested, NewAgent, NewAudit, NewUser,
-    RetentionReport, VulnFilter, VulnSort, WorkloadFilter, WorkloadSort,
+    RetentionReport, VulnFilter, VulnSort, WorkloadFilter, WorkloadSort, WorkloadState,
 };
 use crate::AppState;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -1156,6 +1156,8 @@ pub struct WorkloadQuery {
     pub kind: Option<String>,
     /// Text in the name (case-insensitive).
     pub q: Option<String>,
+    /// `current` (default), `gone` (containers no longer running) or `all`.
+    pub state: Option<String>,
     /// `name` (default), `-findings`, `-reported_at`.
     pub sort: Option<String>,
     /// Items to skip.
@@ -1184,10 +1186,21 @@ async fn list_workloads(
             )))
         }
     };
+    let state = match q.state.as_deref().unwrap_or("current") {
+        "current" => WorkloadState::Current,
+        "gone" => WorkloadState::Gone,
+        "all" => WorkloadState::All,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "state {other:?} is not one of current, gone, all"
+            )))
+        }
+    };
     let f = WorkloadFilter {
         agent_id: q.agent_id,
         kind: q.kind,
         q: q.q,
+        state,
         sort,
     };
     Ok(Json(st.store.list_workloads(&f, offset, limit).await?))

@@ -187,7 +187,15 @@ pub struct WorkloadRef {
     /// Image reference, for containers.
     #[serde(default)]
     pub image: Option<String>,
+    /// For a host: the IDs of every container running on it when the inventory
+    /// was taken, whether or not this batch holds a report for each. The server
+    /// marks the agent's container workloads not listed as gone.
+    #[serde(default)]
+    pub running_containers: Option<Vec<String>>,
 }
+
+/// Most container IDs in one host's `running_containers`.
+pub const MAX_RUNNING_CONTAINERS: usize = 10_000;
 
 /// The answer to a batch.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -345,6 +353,29 @@ pub fn workload_report(i: usize, w: WorkloadScan) -> Result<WorkloadReport, ApiE
     if w.workload.name.is_empty() || w.workload.name.len() > 1024 {
         return Err(bad("workload.name must be 1 to 1024 characters".into()));
     }
+    if let Some(ids) = &w.workload.running_containers {
+        if w.workload.kind != "host" {
+            return Err(bad("workload.running_containers is for a host only".into()));
+        }
+        if ids.len() > MAX_RUNNING_CONTAINERS {
+            return Err(bad(format!(
+                "workload.running_containers lists {} containers (at most {MAX_RUNNING_CONTAINERS})",
+                ids.len()
+            )));
+        }
+        if let Some(id) = ids.iter().find(|id| {
+            id.is_empty()
+                || id.len() > 128
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }) {
+            return Err(bad(format!(
+                "workload.running_containers: {:?} is not a container ID",
+                id.chars().take(80).collect::<String>()
+            )));
+        }
+    }
     let r = w.report;
     let distro = r.distro.as_ref().map(|d| {
         format!("{} {}", d.id, d.version_id.as_deref().unwrap_or(""))
@@ -383,6 +414,7 @@ pub fn workload_report(i: usize, w: WorkloadScan) -> Result<WorkloadReport, ApiE
         distro,
         packages_scanned: i64::try_from(r.packages_scanned).unwrap_or(i64::MAX),
         vulns,
+        running_containers: w.workload.running_containers,
     })
 }
 

@@ -249,6 +249,10 @@ pub struct Workload {
     pub findings: i64,
     /// Last report.
     pub reported_at: String,
+    /// For a container: when its host's inventory stopped listing it (it no
+    /// longer runs); absent while it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gone_at: Option<String>,
 }
 
 /// A vulnerability finding on a workload.

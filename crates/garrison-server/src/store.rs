@@ -38,6 +38,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0002_notifications.sql"),
     ),
     (3, include_str!("../migrations/sqlite/0003_policy.sql")),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_workload_gone.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -46,10 +50,14 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0002_notifications.sql"),
     ),
     (3, include_str!("../migrations/postgres/0003_policy.sql")),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_workload_gone.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The store: a connection pool plus, on SQLite, one writer at a time (SQLite
 /// allows one; queuing writers here instead of in SQLite avoids `SQLITE_BUSY`).

@@ -387,6 +387,182 @@ fn inventory_reports_become_workloads_and_vulnerabilities() {
 }
 
 #[test]
+fn containers_the_host_snapshot_no_longer_lists_are_gone_not_current() {
+    let cid = |c: char| c.to_string().repeat(64);
+    let container = |name: &str, id: &str| {
+        json!({"workload": {"kind": "container", "name": name, "container_id": id, "image": "localhost/app:1"},
+               "report": scan_report()})
+    };
+    let host = |running: &[String]| {
+        json!({"workload": {"kind": "host", "name": "web-1", "running_containers": running},
+               "report": scan_report()})
+    };
+    for b in backends() {
+        let h = Harness::start(b);
+        let (_, a) = h.agent("web-1");
+        let (_, other) = h.agent("web-2");
+        let post = |a, id: &str, reports: Vec<serde_json::Value>| {
+            let body = json!({"batch_id": id, "sent_at": now_rfc3339(0), "reports": reports});
+            agent_post(&h, a, "/api/v1/agent/inventory", &body)
+        };
+        let names = |q: &str| -> Vec<String> {
+            let (_, w) = h.admin("GET", &format!("/api/v1/workloads?kind=container{q}"), None);
+            let mut v: Vec<String> = w["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w["name"].as_str().unwrap().to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        let (a1, a2, b9) = (cid('a'), cid('b'), cid('9'));
+        assert_eq!(
+            post(
+                &a,
+                "s-1",
+                vec![
+                    host(&[a1.clone(), a2.clone()]),
+                    container("web", &a1),
+                    container("db", &a2)
+                ]
+            )
+            .0,
+            200
+        );
+        assert_eq!(
+            post(
+                &other,
+                "o-1",
+                vec![host(std::slice::from_ref(&b9)), container("cache", &b9)]
+            )
+            .0,
+            200
+        );
+        assert_eq!(names(""), ["cache", "db", "web"], "{b}");
+        // db stopped: the next snapshot names web only.
+        assert_eq!(
+            post(
+                &a,
+                "s-2",
+                vec![host(std::slice::from_ref(&a1)), container("web", &a1)]
+            )
+            .0,
+            200
+        );
+        assert_eq!(names(""), ["cache", "web"], "{b}: current");
+        assert_eq!(names("&state=gone"), ["db"], "{b}: gone");
+        assert_eq!(names("&state=all"), ["cache", "db", "web"], "{b}: all");
+        let (_, g) = h.admin("GET", "/api/v1/workloads?state=gone", None);
+        let gone = &g["items"][0];
+        assert!(gone["gone_at"].is_string(), "{gone}");
+        assert_eq!(gone["image"], "localhost/app:1");
+        let gid = gone["id"].as_str().unwrap().to_string();
+        // Its findings stay on its own, out of the fleet's lists and counts.
+        let (_, v) = h.admin(
+            "GET",
+            &format!("/api/v1/vulnerabilities?workload_id={gid}"),
+            None,
+        );
+        assert_eq!(v["total"], 2, "{b}");
+        let (_, v) = h.admin("GET", "/api/v1/vulnerabilities?limit=500", None);
+        assert!(
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["workload_id"] != gid.as_str()),
+            "{b}"
+        );
+        assert_eq!(
+            v["total"],
+            4 * 2,
+            "{b}: two hosts and two running containers, two findings each"
+        );
+        // A report without a snapshot (an older agent, or an image) marks nothing;
+        // a container that runs again (same name) is current again.
+        assert_eq!(
+            post(
+                &a,
+                "s-3",
+                vec![
+                    json!({"workload": {"kind": "host", "name": "web-1"}, "report": scan_report()})
+                ]
+            )
+            .0,
+            200
+        );
+        assert_eq!(names(""), ["cache", "web"], "{b}");
+        let a3 = cid('c');
+        assert_eq!(
+            post(
+                &a,
+                "s-4",
+                vec![host(&[a1.clone(), a3.clone()]), container("db", &a3)]
+            )
+            .0,
+            200
+        );
+        assert_eq!(names(""), ["cache", "db", "web"], "{b}: db back");
+        assert!(names("&state=gone").is_empty(), "{b}");
+        // Bad snapshots: 422, nothing stored.
+        let (s, v) = post(
+            &a,
+            "s-5",
+            vec![
+                json!({"workload": {"kind": "container", "name": "x", "running_containers": [a1]}, "report": scan_report()}),
+            ],
+        );
+        assert_eq!(s, 422, "{v}");
+        let (s, v) = post(&a, "s-6", vec![host(&["../../etc".to_string()])]);
+        assert_eq!(s, 422, "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a container ID"),
+            "{v}"
+        );
+        let many: Vec<String> = (0..10_001).map(|i| format!("{i:064x}")).collect();
+        let (s, v) = post(&a, "s-7", vec![host(&many)]);
+        assert_eq!(s, 422, "{v}");
+        let (_, v) = h.admin("GET", "/api/v1/workloads?state=bogus", None);
+        assert_eq!(
+            v["error"]["message"],
+            "state \"bogus\" is not one of current, gone, all"
+        );
+        assert_eq!(names(""), ["cache", "db", "web"], "{b}");
+        // Gone a week ago: deleted with its findings on the agent's next inventory.
+        assert_eq!(
+            post(&a, "s-8", vec![host(std::slice::from_ref(&a1))]).0,
+            200
+        );
+        let (_, g) = h.admin("GET", "/api/v1/workloads?state=gone", None);
+        let gid = g["items"][0]["id"].as_str().unwrap().to_string();
+        let week_ago = garrison_server::store::now_ms() - 8 * 86_400_000;
+        h.rt.block_on(
+            sqlx::query("UPDATE workloads SET gone_at = $1 WHERE id = $2")
+                .bind(week_ago)
+                .bind(&gid)
+                .execute(h.store().pool()),
+        )
+        .unwrap();
+        assert_eq!(
+            post(&a, "s-9", vec![host(std::slice::from_ref(&a1))]).0,
+            200
+        );
+        assert!(names("&state=all").iter().all(|n| n != "db"), "{b}");
+        let (_, v) = h.admin(
+            "GET",
+            &format!("/api/v1/vulnerabilities?workload_id={gid}"),
+            None,
+        );
+        assert_eq!(v["total"], 0, "{b}");
+        assert_eq!(names(""), ["cache", "web"], "{b}");
+    }
+}
+
+#[test]
 fn concurrent_agents_ingest_without_loss_or_duplicates() {
     for b in backends() {
         let h = Harness::start(b);

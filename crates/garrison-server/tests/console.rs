@@ -70,6 +70,8 @@ fn pages_render_the_fleet_for_an_admin_with_the_console_headers() {
         let pages = [
             "/workloads".to_string(),
             "/workloads?kind=host&q=web".into(),
+            "/workloads?state=gone".into(),
+            "/workloads?state=all&kind=container".into(),
             format!("/workloads/{}", fleet.workload_id),
             "/alerts".into(),
             format!("/alerts?severity=HIGH&status=open&rule=Terminal+shell+in+container&agent_id={}&q=spawned", fleet.agent_id),
@@ -164,6 +166,7 @@ fn pages_render_the_fleet_for_an_admin_with_the_console_headers() {
             ("/alerts/999999", 404),
             ("/workloads/nope", 404),
             ("/workloads?kind=vm", 400),
+            ("/workloads?state=stopped", 400),
         ] {
             assert_eq!(get_page(&h, p, &admin).status, want, "{b}: {p}");
         }

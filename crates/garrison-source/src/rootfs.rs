@@ -11,6 +11,8 @@
 //! A [`Container`] is a [`Rootfs`] rooted at `/proc/PID/root`, found from a PID
 //! or a container ID (full or a unique prefix) by the cgroup paths that podman,
 //! docker, containerd, CRI-O and plain runc give their processes.
+//! [`running_containers`] lists every container with a process on the host the
+//! same way (ID, first process, cgroup path), for an agent's inventory.
 
 use crate::sys::{self, Meta};
 use crate::{EntryKind, EntryMeta, Limits, Source, SourceError, Visitor, Want};
@@ -538,35 +540,58 @@ fn ppid_in_stat(stat: &str) -> Option<u32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Every process on the host that runs in a container, by container ID.
-fn container_processes() -> Result<BTreeMap<String, Vec<u32>>, SourceError> {
-    let mut map: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-    let rd =
-        std::fs::read_dir("/proc").map_err(|e| SourceError::io("read directory", "/proc", e))?;
+/// Every process under `proc` (the host's `/proc`) that runs in a container, by
+/// container ID, with the cgroup path that names the container (first seen).
+fn container_processes_in(
+    proc: &Path,
+) -> Result<BTreeMap<String, (String, Vec<u32>)>, SourceError> {
+    let mut map: BTreeMap<String, (String, Vec<u32>)> = BTreeMap::new();
+    let rd = std::fs::read_dir(proc).map_err(|e| SourceError::io("read directory", proc, e))?;
     for ent in rd.flatten() {
         let Some(pid) = ent.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
         // Processes exit while we look: a missing file is no error.
-        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/cgroup")) else {
+        let Ok(text) = std::fs::read_to_string(proc.join(pid.to_string()).join("cgroup")) else {
             continue;
         };
         if let Some(id) = container_id_in_cgroup(&text) {
-            map.entry(id).or_default().push(pid);
+            let path = text
+                .lines()
+                .filter_map(|l| l.splitn(3, ':').nth(2))
+                .find(|p| p.contains(id.as_str()))
+                .unwrap_or_default()
+                .to_string();
+            map.entry(id)
+                .or_insert_with(|| (path, Vec::new()))
+                .1
+                .push(pid);
         }
     }
     Ok(map)
 }
 
+/// Every process on the host that runs in a container, by container ID.
+fn container_processes() -> Result<BTreeMap<String, Vec<u32>>, SourceError> {
+    Ok(container_processes_in(Path::new("/proc"))?
+        .into_iter()
+        .map(|(id, (_, pids))| (id, pids))
+        .collect())
+}
+
 /// The container's first process: the one whose parent is outside the
 /// container (lowest PID among those, to be deterministic).
 fn init_pid(pids: &[u32]) -> Option<u32> {
+    init_pid_in(Path::new("/proc"), pids)
+}
+
+fn init_pid_in(proc: &Path, pids: &[u32]) -> Option<u32> {
     let set: HashSet<u32> = pids.iter().copied().collect();
     let mut roots: Vec<u32> = pids
         .iter()
         .copied()
         .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
+            std::fs::read_to_string(proc.join(p.to_string()).join("stat"))
                 .ok()
                 .and_then(|s| ppid_in_stat(&s))
                 .is_some_and(|pp| !set.contains(&pp))
@@ -577,6 +602,34 @@ fn init_pid(pids: &[u32]) -> Option<u32> {
         .first()
         .copied()
         .or_else(|| pids.iter().min().copied())
+}
+
+/// A container with at least one process on this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningContainer {
+    /// Container ID (64 hex digits).
+    pub id: String,
+    /// Its first process (parent outside the container): `/proc/PID/root` is
+    /// the container's root filesystem.
+    pub pid: u32,
+    /// The cgroup path that names it (its naming tells the runtime).
+    pub cgroup: String,
+}
+
+/// Every container that has a process under `proc` (the host's `/proc`), found by
+/// the cgroup paths podman, Docker, containerd, CRI-O and plain runc give their
+/// processes; sorted by ID. Processes that exit while this runs are skipped.
+pub fn running_containers(proc: &Path) -> Result<Vec<RunningContainer>, SourceError> {
+    Ok(container_processes_in(proc)?
+        .into_iter()
+        .filter_map(|(id, (cgroup, pids))| {
+            Some(RunningContainer {
+                pid: init_pid_in(proc, &pids)?,
+                id,
+                cgroup,
+            })
+        })
+        .collect())
 }
 
 /// Where podman (containers/storage) records its containers.
@@ -720,6 +773,27 @@ impl Container {
                 }
             }
         };
+        Container::at_pid(pid, id, arg)
+    }
+
+    /// Opens a container [`running_containers`] listed, checking once its root is
+    /// open that the PID still belongs to it (a PID freed and reused meanwhile is
+    /// an error, never another container's or the host's files).
+    pub fn open_running(c: &RunningContainer) -> Result<Container, SourceError> {
+        let opened = Container::at_pid(c.pid, Some(c.id.clone()), &c.id)?;
+        let now = std::fs::read_to_string(format!("/proc/{}/cgroup", c.pid))
+            .ok()
+            .and_then(|t| container_id_in_cgroup(&t));
+        if now.as_deref() != Some(c.id.as_str()) {
+            return Err(SourceError::Other {
+                input: format!("container {}", c.id),
+                reason: format!("process {} left the container (it exited)", c.pid),
+            });
+        }
+        Ok(opened)
+    }
+
+    fn at_pid(pid: u32, id: Option<String>, arg: &str) -> Result<Container, SourceError> {
         let root_path = PathBuf::from(format!("/proc/{pid}/root"));
         let root =
             sys::open_root(&root_path).map_err(|e| SourceError::io("open", &root_path, e))?;

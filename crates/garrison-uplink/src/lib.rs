@@ -100,7 +100,9 @@ pub struct Health {
 /// Where heartbeats get the agent's health from.
 pub type HealthFn = Box<dyn Fn() -> Health + Send>;
 /// Makes inventory reports: `[{"workload":{"kind","name"},"report":<scan JSON>}]`.
-/// Runs on its own thread (a scan can take a while).
+/// Runs on its own thread (a scan can take a while). An item
+/// `{"skipped":"<workload>: <why>"}` is no report: it is not sent, and shows in
+/// the status (`inventory_skipped`) until the next inventory.
 pub type InventoryFn = Arc<dyn Fn() -> Result<Vec<Value>, String> + Send + Sync>;
 
 /// What `garrison agent status` shows of the uplink (`uplink.json`).
@@ -147,6 +149,10 @@ pub struct UplinkStatus {
     /// Why the last inventory scan failed, while that is the case.
     #[serde(default)]
     pub inventory_error: Option<String>,
+    /// Workloads the last inventory left out, each with why (a container that
+    /// exited mid-scan, an unreadable root).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inventory_skipped: Vec<String>,
     /// Policy version in force.
     pub policy_version: Option<String>,
     /// Policy version the server wants.
@@ -655,7 +661,20 @@ impl Worker {
             if let Some(job) = self.inventory_job.take() {
                 match job.join() {
                     Ok(Ok(reports)) => {
-                        self.set_status(|s| s.inventory_error = None);
+                        let (skipped, reports): (Vec<Value>, Vec<Value>) = reports
+                            .into_iter()
+                            .partition(|r| r.get("skipped").is_some());
+                        let skipped: Vec<String> = skipped
+                            .iter()
+                            .map(|r| match &r["skipped"] {
+                                Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            })
+                            .collect();
+                        self.set_status(|s| {
+                            s.inventory_error = None;
+                            s.inventory_skipped = skipped;
+                        });
                         self.inventory_ready = Some((uuid::Uuid::new_v4().to_string(), reports))
                     }
                     Ok(Err(e)) => {

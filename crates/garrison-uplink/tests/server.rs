@@ -172,6 +172,7 @@ fn enrolls_delivers_heartbeats_and_inventory_and_reuses_its_identity() {
             "report": {"schema_version": 1, "target": {"kind": "rootfs", "name": "/"},
                 "packages_scanned": 3, "db": {"schema_version": 1, "advisories": 0},
                 "findings": [], "duration_ms": 1}}),
+            json!({"skipped": "container web (0123456789ab): process 42 left the container"}),
         ])
     });
     let up = Uplink::start(
@@ -195,6 +196,11 @@ fn enrolls_delivers_heartbeats_and_inventory_and_reuses_its_identity() {
         up.status().alerts_delivered == 250
     });
     wait_for("inventory", || up.status().inventory_sent == 1);
+    // The skipped workload is no report: shown in the status, never sent.
+    assert_eq!(
+        up.status().inventory_skipped,
+        ["container web (0123456789ab): process 42 left the container"]
+    );
     let outputs: BTreeSet<String> = srv.outputs().into_iter().collect();
     assert_eq!(outputs.len(), 250);
     let store = srv.store();

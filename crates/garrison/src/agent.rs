@@ -115,8 +115,9 @@ pub struct UplinkArgs {
     /// Seconds between heartbeats.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub heartbeat_every: u64,
-    /// How often the host's inventory and vulnerabilities are sent (the first at
-    /// start); needs the advisory database (`garrison db update`).
+    /// How often the inventory and vulnerabilities of the host and its running
+    /// containers are sent (the first at start); needs the advisory database
+    /// (`garrison db update`).
     #[arg(long, default_value = "6h", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub inventory_every: std::time::Duration,
     /// Send no inventory.
@@ -402,7 +403,8 @@ fn agent_dir(global: &Global) -> anyhow::Result<PathBuf> {
 }
 
 /// Enrolls (first run) and starts the uplink: heartbeats read the agent's status
-/// file; inventory is `garrison scan rootfs /`.
+/// file; inventory is `garrison scan rootfs /` and `garrison scan container` of
+/// each running container.
 fn start_uplink(
     global: &Global,
     a: &UplinkArgs,
@@ -463,18 +465,14 @@ fn start_uplink(
         None
     } else {
         let data_dir = global.data_dir.clone();
+        let cursor = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         Some(Arc::new(move || {
             let g = Global {
                 quiet: true,
                 log_level: None,
                 data_dir: data_dir.clone(),
             };
-            let report = crate::scan::host_report(&g).map_err(|e| format!("{e:#}"))?;
-            let report = serde_json::to_value(&report).map_err(|e| e.to_string())?;
-            Ok(vec![serde_json::json!({
-                "workload": {"kind": "host", "name": hostname()},
-                "report": report,
-            })])
+            inventory_reports(&g, &cursor).map_err(|e| format!("{e:#}"))
         }))
     };
     let up = garrison_uplink::Uplink::start(cfg, health, inventory, policy)
@@ -487,6 +485,91 @@ fn start_uplink(
         state_dir.display()
     );
     Ok(up)
+}
+
+/// Most running containers scanned per inventory (each scan walks the
+/// container's root filesystem). With more running, each inventory takes the next
+/// ones in ID order, round robin, so every container is scanned in turn; the
+/// host's report still lists them all, so none is taken for gone.
+pub const MAX_INVENTORY_CONTAINERS: usize = 32;
+
+/// One inventory: the host's report, then one per running container (up to
+/// [`MAX_INVENTORY_CONTAINERS`], from `cursor` on). The host's report names every
+/// running container (`running_containers`): the server marks this agent's other
+/// container workloads gone. A container that cannot be scanned (it exited
+/// meanwhile, its root is unreadable) is logged and left out; only a failure of
+/// the host's own scan fails the inventory.
+fn inventory_reports(
+    g: &Global,
+    cursor: &std::sync::atomic::AtomicUsize,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    use std::sync::atomic::Ordering;
+    let scanner = crate::scan::InventoryScanner::open(g)?;
+    let host = serde_json::to_value(scanner.host()?)?;
+    let mut state = garrison_enricher::runtime::RuntimeState::new(Default::default());
+    let running = match garrison_enricher::runtime::list_running(Path::new("/proc"), &mut state) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!("inventory: cannot list running containers: {e}");
+            Vec::new()
+        }
+    };
+    let ids: Vec<&str> = running.iter().map(|c| c.container.id.as_str()).collect();
+    let mut reports = vec![serde_json::json!({
+        "workload": {"kind": "host", "name": hostname(), "running_containers": ids},
+        "report": host,
+    })];
+    // The workload's name: the runtime's name for it, else its short ID; a name
+    // two runtimes both use (podman's and Docker's `web`) gets the short ID too,
+    // so that each container stays a workload of its own.
+    let mut seen = std::collections::HashMap::<&str, usize>::new();
+    for c in &running {
+        if let Some(n) = &c.meta.name {
+            *seen.entry(n.as_str()).or_default() += 1;
+        }
+    }
+    let name_of = |c: &garrison_enricher::runtime::RunningContainer| {
+        let short: String = c.container.id.chars().take(12).collect();
+        match &c.meta.name {
+            Some(n) if seen.get(n.as_str()).copied().unwrap_or(0) > 1 => format!("{n} ({short})"),
+            Some(n) => n.clone(),
+            None => short,
+        }
+    };
+    let start = match running.len() {
+        0 => 0,
+        n => cursor.load(Ordering::Relaxed) % n,
+    };
+    let take = running.len().min(MAX_INVENTORY_CONTAINERS);
+    cursor.store(start + take, Ordering::Relaxed);
+    for c in running.iter().cycle().skip(start).take(take) {
+        let id = &c.container.id;
+        let report = match scanner.container(&c.container) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("inventory: container {id} not scanned: {e:#}");
+                let why: String = format!("{e:#}").chars().take(300).collect();
+                reports.push(serde_json::json!({
+                    "skipped": format!("container {} ({}): {why}", name_of(c), id.chars().take(12).collect::<String>()),
+                }));
+                continue;
+            }
+        };
+        let name = name_of(c);
+        let mut workload = serde_json::json!({
+            "kind": "container",
+            "name": name,
+            "container_id": id,
+        });
+        if let Some(image) = c.meta.image.as_ref().or(c.meta.image_id.as_ref()) {
+            workload["image"] = image.clone().into();
+        }
+        reports.push(serde_json::json!({
+            "workload": workload,
+            "report": serde_json::to_value(report)?,
+        }));
+    }
+    Ok(reports)
 }
 
 fn show_status(global: &Global, format: StatusFormat) -> anyhow::Result<ExitCode> {
@@ -555,6 +638,9 @@ fn uplink_table(u: &garrison_uplink::UplinkStatus) -> String {
     ));
     if let Some(e) = &u.inventory_error {
         t.push_str(&format!("  inventory scan failed: {e}\n"));
+    }
+    for s in &u.inventory_skipped {
+        t.push_str(&format!("  left out of the inventory: {s}\n"));
     }
     t.push_str(&format!(
         "  alerts: {} delivered, {} queued, {} in the spool ({} of {} bytes), {} DROPPED (spool full), {} refused by the server\n",

@@ -187,21 +187,61 @@ fn build_report(
     Ok(report)
 }
 
-/// This host's report, as `garrison scan rootfs / --format json` makes it (every
-/// severity, the default ignore file): what the agent's uplink sends as inventory.
-pub fn host_report(global: &Global) -> anyhow::Result<ScanReport> {
-    let started = Instant::now();
-    let ignore = if Path::new(DEFAULT_IGNORE_FILE).is_file() {
-        IgnoreFile::load(Path::new(DEFAULT_IGNORE_FILE))?
-    } else {
-        IgnoreFile::default()
-    };
-    let db = crate::db::open(global)?;
-    let target = crate::cli::SbomTarget::Rootfs {
-        path: "/".into(),
-        skip_dirs: Vec::new(),
-    };
-    let mut source = crate::sbom::open(&target)?;
-    let inv = crate::sbom::inventory(source.as_mut(), &Limits::default(), true)?;
-    build_report(&db, &inv, &Gate::default(), &ignore, started)
+/// Where container runtimes keep image layers and container filesystems on a
+/// host (rootful podman/buildah/CRI-O, Docker, containerd): not the host's own
+/// packages, so the agent's host inventory does not enter them.
+pub const RUNTIME_STORAGE: &[&str] = &[
+    "/var/lib/containers/storage",
+    "/run/containers/storage",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/run/containerd",
+];
+
+/// What the agent's inventory scans with, opened once per inventory: the
+/// advisory database and the default ignore file.
+pub struct InventoryScanner {
+    db: Db,
+    ignore: IgnoreFile,
+}
+
+impl InventoryScanner {
+    pub fn open(global: &Global) -> anyhow::Result<InventoryScanner> {
+        let ignore = if Path::new(DEFAULT_IGNORE_FILE).is_file() {
+            IgnoreFile::load(Path::new(DEFAULT_IGNORE_FILE))?
+        } else {
+            IgnoreFile::default()
+        };
+        Ok(InventoryScanner {
+            db: crate::db::open(global)?,
+            ignore,
+        })
+    }
+
+    /// This host's report, as `garrison scan rootfs / --format json` makes it
+    /// (every severity, the default ignore file), leaving out the container
+    /// runtimes' storage ([`RUNTIME_STORAGE`]): images and containers are
+    /// reported as what they are, not as the host's packages.
+    pub fn host(&self) -> anyhow::Result<ScanReport> {
+        let target = crate::cli::SbomTarget::Rootfs {
+            path: "/".into(),
+            skip_dirs: RUNTIME_STORAGE.iter().map(|d| d.to_string()).collect(),
+        };
+        self.scan(crate::sbom::open(&target)?)
+    }
+
+    /// A running container's report, as `garrison scan container ID` makes it.
+    pub fn container(
+        &self,
+        c: &garrison_source::rootfs::RunningContainer,
+    ) -> anyhow::Result<ScanReport> {
+        let source = garrison_source::rootfs::Container::open_running(c)?;
+        self.scan(Box::new(source))
+    }
+
+    fn scan(&self, mut source: Box<dyn garrison_source::Source>) -> anyhow::Result<ScanReport> {
+        let started = Instant::now();
+        let inv = crate::sbom::inventory(source.as_mut(), &Limits::default(), true)?;
+        build_report(&self.db, &inv, &Gate::default(), &self.ignore, started)
+    }
 }

@@ -6,7 +6,9 @@ use super::{
     ConsoleQuery, Health, PageResult, Viewer, PAGE,
 };
 use crate::model::{Agent, AlertRecord, Role, SEVERITIES};
-use crate::store::{now_ms, AlertFilter, VulnFilter, WorkloadFilter, WorkloadSort, DAY_MS};
+use crate::store::{
+    now_ms, AlertFilter, VulnFilter, WorkloadFilter, WorkloadSort, WorkloadState, DAY_MS,
+};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -203,6 +205,7 @@ fn agents_table(agents: &[Agent], now: i64) -> Markup {
 pub struct WorkloadsQuery {
     kind: Option<String>,
     q: Option<String>,
+    state: Option<String>,
     agent_id: Option<String>,
     offset: Option<i64>,
 }
@@ -223,10 +226,23 @@ pub async fn workloads(
             ));
         }
     }
+    let state_arg = nz(&q.state).unwrap_or_else(|| "current".into());
+    let state = match state_arg.as_str() {
+        "current" => WorkloadState::Current,
+        "gone" => WorkloadState::Gone,
+        "all" => WorkloadState::All,
+        s => {
+            return Err(ConsoleError::new(
+                StatusCode::BAD_REQUEST,
+                format!("state {s:?} is not one of current, gone, all"),
+            ))
+        }
+    };
     let f = WorkloadFilter {
         agent_id: nz(&q.agent_id),
         kind: kind.clone(),
         q: nz(&q.q),
+        state,
         sort: WorkloadSort::Name,
     };
     let page = st.store.list_workloads(&f, offset, PAGE).await?;
@@ -241,11 +257,14 @@ pub async fn workloads(
                 @for k in ["host", "container", "image"] { option value=(k) selected[kind.as_deref() == Some(k)] { (k) } }
             } }
             label { "Name " input type="search" name="q" value=(nz(&q.q).unwrap_or_default()); }
+            label { "State " select name="state" {
+                @for (s, label) in [("current", "running / reporting"), ("gone", "gone containers"), ("all", "all")] { option value=(s) selected[state_arg == s] { (label) } }
+            } }
             @if let Some(a) = nz(&q.agent_id) { input type="hidden" name="agent_id" value=(a); }
             button type="submit" { "Filter" }
         }
         (workload_table(&page.items, &by_id, now))
-        (pager("/workloads", &[("kind", kind.unwrap_or_default()), ("q", nz(&q.q).unwrap_or_default()), ("agent_id", nz(&q.agent_id).unwrap_or_default())], offset, PAGE, page.total))
+        (pager("/workloads", &[("kind", kind.unwrap_or_default()), ("q", nz(&q.q).unwrap_or_default()), ("state", nz(&q.state).unwrap_or_default()), ("agent_id", nz(&q.agent_id).unwrap_or_default())], offset, PAGE, page.total))
     };
     Ok(layout(&v, "Workloads", "/workloads", body))
 }
@@ -257,15 +276,19 @@ fn workload_table(
 ) -> Markup {
     html! {
         table.list #workload-list {
-            thead { tr { th { "Name" } th { "Kind" } th { "Agent" } th { "Health" } th { "Distro" } th.num { "Packages" } th.num { "Vulnerabilities" } th { "Reported" } } }
+            thead { tr { th { "Name" } th { "Kind" } th { "Image" } th { "Agent" } th { "Health" } th { "Distro" } th.num { "Packages" } th.num { "Vulnerabilities" } th { "Reported" } } }
             tbody {
                 @for w in items {
                     @let agent = by_id.get(w.agent_id.as_str());
                     tr {
                         td { a href=(format!("/workloads/{}", w.id)) { (w.name) } }
                         td { (w.kind) }
+                        td { @match &w.image { Some(i) => { code { (i) } } None => { "—" } } }
                         td { (host_of(by_id, &w.agent_id)) }
-                        td { (agent.map(|a| Health::of(a, now)).unwrap_or(Health::NeverSeen).badge()) }
+                        td { @match &w.gone_at {
+                            Some(g) => { span.health.health-gone title=(format!("no longer running since {}", when(g))) { "gone" } }
+                            None => { (agent.map(|a| Health::of(a, now)).unwrap_or(Health::NeverSeen).badge()) }
+                        } }
                         td { (w.distro.as_deref().unwrap_or("—")) }
                         td.num { (w.packages_scanned) }
                         td.num { (w.findings) }
@@ -338,6 +361,7 @@ pub async fn workload(
                     dt { "Kind" } dd { (w.kind) }
                     @if let Some(i) = &w.image { dt { "Image" } dd { code { (i) } } }
                     @if let Some(c) = &w.container_id { dt { "Container" } dd { code { (c) } } }
+                    @if let Some(g) = &w.gone_at { dt { "Gone" } dd { span.health.health-gone { "gone" } " no longer running since " (when(g)) } }
                     dt { "Distro" } dd { (w.distro.as_deref().unwrap_or("—")) }
                     dt { "Packages" } dd { (w.packages_scanned) }
                     dt { "Vulnerabilities" } dd { (w.findings) }

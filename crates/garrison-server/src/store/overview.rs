@@ -70,12 +70,12 @@ fn qerr(op: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
 }
 
 impl Store {
-    /// Workload counts per kind and agent.
+    /// Current workload counts per kind and agent (gone containers left out).
     pub async fn workload_counts(&self) -> Result<Vec<WorkloadCount>, StoreError> {
         let op = "count workloads";
         let rows = sqlx::query(
-            "SELECT kind, agent_id, COUNT(*) AS n FROM workloads GROUP BY kind, agent_id \
-             ORDER BY kind, agent_id",
+            "SELECT kind, agent_id, COUNT(*) AS n FROM workloads WHERE gone_at IS NULL \
+             GROUP BY kind, agent_id ORDER BY kind, agent_id",
         )
         .fetch_all(self.pool())
         .await
@@ -129,7 +129,7 @@ impl Store {
         let op = "count vulnerabilities per advisory";
         let total_row = sqlx::query(
             "SELECT COUNT(DISTINCT COALESCE(cve, vuln_id)) AS n FROM vulnerabilities \
-             WHERE severity_rank >= $1",
+             WHERE severity_rank >= $1 AND workload_id IN (SELECT id FROM workloads WHERE gone_at IS NULL)",
         )
         .bind(min_severity)
         .fetch_one(self.pool())
@@ -141,6 +141,7 @@ impl Store {
              COUNT(DISTINCT workload_id) AS workloads, COUNT(DISTINCT package) AS packages, \
              MIN(package) AS package, MAX(summary) AS summary \
              FROM vulnerabilities WHERE severity_rank >= $1 \
+             AND workload_id IN (SELECT id FROM workloads WHERE gone_at IS NULL) \
              GROUP BY COALESCE(cve, vuln_id) ORDER BY risk DESC, sev DESC, k ASC LIMIT $2 OFFSET $3",
         )
         .bind(min_severity)

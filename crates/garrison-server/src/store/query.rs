@@ -216,7 +216,15 @@ pub struct WorkloadReport {
     pub packages_scanned: i64,
     /// Findings.
     pub vulns: Vec<VulnRow>,
+    /// For a host: the IDs of every container running on it when the inventory
+    /// was taken (a full snapshot); the agent's other container workloads are
+    /// marked gone. `None`: the agent sent no snapshot (nothing is marked).
+    pub running_containers: Option<Vec<String>>,
 }
+
+/// How long a container workload stays listed (as gone) after its host's
+/// inventory stopped naming it; then it is deleted with its findings.
+pub const GONE_CONTAINER_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// Most alerts committed in one group transaction.
 pub const GROUP_COMMIT_ALERTS: usize = 20_000;
@@ -286,8 +294,22 @@ pub struct WorkloadFilter {
     pub kind: Option<String>,
     /// Name substring.
     pub q: Option<String>,
+    /// Which workloads: current (default), gone, or all.
+    pub state: WorkloadState,
     /// Sort: `name` (default), `-findings`, `-reported_at`.
     pub sort: WorkloadSort,
+}
+
+/// Current or gone workloads.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadState {
+    /// Running (or, for hosts, reporting): never marked gone.
+    #[default]
+    Current,
+    /// Containers their host's inventory no longer lists.
+    Gone,
+    /// Both.
+    All,
 }
 
 /// Workload sort orders.
@@ -1322,7 +1344,13 @@ impl Store {
             tx.rollback().await.map_err(qerr(op))?;
             return Ok(Ingested::Duplicate);
         }
+        let mut snapshot: Option<Vec<String>> = None;
         for w in reports {
+            if let Some(ids) = &w.running_containers {
+                snapshot
+                    .get_or_insert_with(Vec::new)
+                    .extend(ids.iter().cloned());
+            }
             let existing = sqlx::query(
                 "SELECT id FROM workloads WHERE agent_id = $1 AND kind = $2 AND name = $3",
             )
@@ -1338,7 +1366,7 @@ impl Store {
                     let id: String = get(&r, "id", op)?;
                     sqlx::query(
                         "UPDATE workloads SET image = $1, container_id = $2, distro = $3, packages_scanned = $4, \
-                         findings = $5, reported_at = $6 WHERE id = $7",
+                         findings = $5, reported_at = $6, gone_at = NULL WHERE id = $7",
                     )
                     .bind(&w.image)
                     .bind(&w.container_id)
@@ -1404,8 +1432,63 @@ impl Store {
                 .map_err(qerr(op))?;
             }
         }
+        if let Some(running) = snapshot {
+            Self::mark_gone_containers(&mut tx, agent_id, &running, now).await?;
+        }
         tx.commit().await.map_err(qerr(op))?;
         Ok(Ingested::Stored(n))
+    }
+
+    /// An agent's inventory snapshot named `running` as its host's running
+    /// containers: its other container workloads are marked gone (kept, with
+    /// their last findings, for [`GONE_CONTAINER_RETENTION_MS`]; then deleted).
+    async fn mark_gone_containers(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        agent_id: &str,
+        running: &[String],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let op = "mark gone containers";
+        let running: std::collections::HashSet<&str> = running.iter().map(String::as_str).collect();
+        let rows = sqlx::query(
+            "SELECT id, container_id FROM workloads WHERE agent_id = $1 AND kind = 'container' AND gone_at IS NULL",
+        )
+        .bind(agent_id)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(qerr(op))?;
+        for r in rows {
+            let id: String = get(&r, "id", op)?;
+            let cid: Option<String> = get(&r, "container_id", op)?;
+            if cid.as_deref().is_some_and(|c| running.contains(c)) {
+                continue;
+            }
+            sqlx::query("UPDATE workloads SET gone_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(&id)
+                .execute(&mut **tx)
+                .await
+                .map_err(qerr(op))?;
+        }
+        let expired = now.saturating_sub(GONE_CONTAINER_RETENTION_MS);
+        sqlx::query(
+            "DELETE FROM vulnerabilities WHERE workload_id IN (SELECT id FROM workloads \
+             WHERE agent_id = $1 AND kind = 'container' AND gone_at < $2)",
+        )
+        .bind(agent_id)
+        .bind(expired)
+        .execute(&mut **tx)
+        .await
+        .map_err(qerr(op))?;
+        sqlx::query(
+            "DELETE FROM workloads WHERE agent_id = $1 AND kind = 'container' AND gone_at < $2",
+        )
+        .bind(agent_id)
+        .bind(expired)
+        .execute(&mut **tx)
+        .await
+        .map_err(qerr(op))?;
+        Ok(())
     }
 
     // --------------------------------------------------------------- alerts
@@ -1545,6 +1628,7 @@ impl Store {
             packages_scanned: get(r, "packages_scanned", op)?,
             findings: get(r, "findings", op)?,
             reported_at: rfc3339(get(r, "reported_at", op)?),
+            gone_at: opt_time(get(r, "gone_at", op)?),
         })
     }
 
@@ -1568,6 +1652,11 @@ impl Store {
         if let Some(s) = &f.q {
             args.push(Arg::S(like_pattern(s)));
             conds.push(format!("LOWER(name) LIKE ${} ESCAPE '\\'", args.len()));
+        }
+        match f.state {
+            WorkloadState::Current => conds.push("gone_at IS NULL".into()),
+            WorkloadState::Gone => conds.push("gone_at IS NOT NULL".into()),
+            WorkloadState::All => {}
         }
         let order = match f.sort {
             WorkloadSort::Name => "name ASC, id ASC",
@@ -1638,6 +1727,9 @@ impl Store {
         if let Some(s) = &f.workload_id {
             args.push(Arg::S(s.clone()));
             conds.push(format!("v.workload_id = ${}", args.len()));
+        } else {
+            // Across the fleet: what runs now, not containers that are gone.
+            conds.push("w.gone_at IS NULL".into());
         }
         if let Some(s) = &f.id {
             args.push(Arg::S(s.clone()));

@@ -1,0 +1,5 @@
+-- Schema 4 (PostgreSQL): a container workload no longer running on its host (the
+-- agent's inventory snapshot stopped listing it) keeps its row with the time it
+-- was found gone. Keep in step with migrations/sqlite/0004_workload_gone.sql.
+ALTER TABLE workloads ADD COLUMN gone_at BIGINT;
+CREATE INDEX workloads_agent_kind ON workloads (agent_id, kind);
