@@ -5,7 +5,10 @@
 # back to back and a heartbeat every 10 s, while one user session reads
 # GET /api/v1/alerts every 100 ms. Reports sustained ingest (alerts/s), API
 # p50/p99 latency under that load, and the server's peak RSS (/usr/bin/time -v),
-# on SQLite and on PostgreSQL.
+# on SQLite and on PostgreSQL. `alerts_per_s` is every acknowledged alert over
+# the whole traffic time, drain included; `steady_alerts_per_s` the rate from a
+# fifth of the run to the stop signal; `server_cpu_s`/`loadgen_cpu_s` the CPU
+# each side used (the load tool shares the machine's cores).
 #
 # Usage: bench/server.sh [sqlite|postgres|both]   (default both)
 #   AGENTS=2000 DURATION=60   load shape

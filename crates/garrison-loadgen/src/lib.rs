@@ -151,6 +151,10 @@ pub struct Report {
     pub api_p99_ms: f64,
     /// API read latency, worst, ms.
     pub api_max_ms: f64,
+    /// Alerts acknowledged per second in the run's steady part: from a fifth
+    /// of the duration (connections warm) to the stop signal (before the
+    /// batches in flight drain). 0 when the run was too short to tell.
+    pub steady_alerts_per_s: f64,
     /// `total` of GET /api/v1/alerts before traffic.
     pub alerts_total_before: i64,
     /// `total` of GET /api/v1/alerts after traffic.
@@ -174,6 +178,7 @@ impl Report {
             "enroll_secs": round(self.enroll_secs), "secs": round(self.secs),
             "batches": self.batches, "alerts_stored": self.alerts_stored,
             "alerts_per_s": self.alerts_per_s().round(),
+            "steady_alerts_per_s": self.steady_alerts_per_s.round(),
             "replays": self.replays, "replays_duplicate": self.replays_duplicate,
             "heartbeats": self.heartbeats, "errors": self.errors, "first_error": self.first_error,
             "api_requests": self.api_requests, "api_p50_ms": round(self.api_p50_ms),
@@ -810,7 +815,12 @@ pub async fn run(cfg: Config) -> Result<Report, LoadError> {
     let end = t0 + cfg.duration;
     let mut lat = Vec::new();
     let mut reader = Some(api);
+    let warm = t0 + cfg.duration / 5;
+    let mut steady_from: Option<(Instant, u64)> = None;
     while Instant::now() < end {
+        if steady_from.is_none() && Instant::now() >= warm {
+            steady_from = Some((Instant::now(), stats.alerts.load(Ordering::Relaxed)));
+        }
         let t = Instant::now();
         match send(
             &mut reader,
@@ -833,6 +843,13 @@ pub async fn run(cfg: Config) -> Result<Report, LoadError> {
         }
         tokio::time::sleep(cfg.api_interval).await;
     }
+    let steady_alerts_per_s = match steady_from {
+        Some((t, n)) if t.elapsed() > Duration::from_secs(1) => {
+            stats.alerts.load(Ordering::Relaxed).saturating_sub(n) as f64
+                / t.elapsed().as_secs_f64()
+        }
+        _ => 0.0,
+    };
     // Each agent finishes the request in flight, then stops.
     stats.stop.store(true, Ordering::Relaxed);
     while tasks.join_next().await.is_some() {}
@@ -857,6 +874,7 @@ pub async fn run(cfg: Config) -> Result<Report, LoadError> {
         api_p50_ms: percentile(&lat, 50.0),
         api_p99_ms: percentile(&lat, 99.0),
         api_max_ms: lat.last().copied().unwrap_or(0.0),
+        steady_alerts_per_s,
         alerts_total_before: before,
         alerts_total_after: after,
     })
