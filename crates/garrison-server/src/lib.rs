@@ -224,7 +224,10 @@ async fn checkpoint_loop(store: Store) {
     if store.backend() != store::Backend::Sqlite {
         return;
     }
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    // Back to back while the writer writes (a checkpoint that copied the
+    // whole log lets the writer's next transaction start the log afresh).
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         if let Err(e) = store.checkpoint().await {

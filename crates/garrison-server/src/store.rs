@@ -118,7 +118,7 @@ impl Store {
                     sqlx::raw_sql(
                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
                          PRAGMA foreign_keys=ON; PRAGMA busy_timeout=15000; \
-                         PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=16384; \
+                         PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=65536; \
                          PRAGMA journal_size_limit=67108864;",
                     )
                     .execute(conn)
@@ -155,7 +155,7 @@ impl Store {
 
     /// SQLite: copies the write-ahead log into the database without waiting
     /// for (or blocking) the writer, so the writer's commits seldom do it
-    /// themselves (their own automatic checkpoint, at 64 MiB of log, is the
+    /// themselves (their own automatic checkpoint, at 256 MiB of log, is the
     /// safety net). A no-op on PostgreSQL.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         if self.backend != Backend::Sqlite {
