@@ -36,6 +36,7 @@ pub struct Decoder {
     boot_offset: i128,
     seq: u64,
     ignore_prefixes: Vec<String>,
+    owners: crate::sockets::Owners,
 }
 
 fn s(b: &[u8]) -> String {
@@ -113,6 +114,7 @@ impl Decoder {
             boot_offset: crate::sys::boot_to_realtime_offset(),
             seq: 0,
             ignore_prefixes: Vec::new(),
+            owners: crate::sockets::Owners::new(),
         }
     }
 
@@ -325,12 +327,32 @@ impl Decoder {
                 let raddr = rec.get(104..120).unwrap_or(&[]);
                 let dir = rec.u32_at(120).unwrap_or(0);
                 let transferred = rec.u32_at(124).unwrap_or(0) as usize;
-                let Some(msg) = dns::parse(
-                    items.get(IT_PAYLOAD).unwrap_or(b""),
-                    (proto == Protocol::Tcp).then_some(transferred),
-                ) else {
+                let flags = rec.u32_at(128).unwrap_or(0);
+                let payload = items.get(IT_PAYLOAD).unwrap_or(b"");
+                let parsed = if flags & DNSF_PACKET != 0 && proto == Protocol::Tcp {
+                    dns::parse_segment(payload, transferred)
+                } else {
+                    dns::parse(payload, (proto == Protocol::Tcp).then_some(transferred))
+                };
+                let Some(msg) = parsed else {
                     return Ok(None);
                 };
+                if flags & DNSF_UNATTRIBUTED != 0 {
+                    // a socket connected before the sensor: its holder, from /proc
+                    // (pid 0 when no process holds it any more)
+                    process.start_ns = None;
+                    process.loginuid = None;
+                    if let Some(o) = self.owners.owner(rec.u64_at(136).unwrap_or(0)) {
+                        process.pid = o.pid;
+                        process.tid = o.pid;
+                        process.ppid = o.ppid;
+                        process.comm = o.comm;
+                        process.uid = o.uid;
+                        process.euid = o.euid;
+                        process.gid = o.gid;
+                        process.egid = o.egid;
+                    }
+                }
                 syscall = "dns".into();
                 result = None;
                 EventData::Dns {

@@ -23,6 +23,7 @@ fn probe_reports_what_the_kernel_allows() {
         "tracefs is mounted, classic tracepoints attach"
     );
     assert_eq!(f.cgroup_sock_addr, Check::Available);
+    assert_eq!(f.cgroup_skb, Check::Available);
     assert!(f.sensor_usable());
     assert_eq!(f.unusable_reason(), None);
     // whichever way the lockdown-sensitive mechanisms go, a refusal says why
