@@ -18,6 +18,11 @@
 //!   exit are paired per thread in a hash map, so every event carries the result; paths of fd-returning calls are walked from the `struct file`
 //!   (dentries and mounts, bounded with `bpf_loop`); path arguments come with the
 //!   cwd/dirfd and root they are resolved against.
+//! - DNS from packets: `cgroup_skb/egress` + `ingress` on the cgroup2 root read
+//!   port-53 payloads of client sockets; the cgroup `connect4/6` and `sendmsg4/6`
+//!   hooks record each such socket's owner in socket storage (`dns_socks`), and
+//!   older sockets are found by inode in `/proc` ([`sockets`]). Where cgroup_skb
+//!   cannot attach, DNS comes from the send/recv syscalls instead.
 //! - Interest maps: `syscall_interest` (what is traced), `config_map` (exec, fork,
 //!   exit; read-only open policy), `open_prefixes` / `ignore_prefixes` (LPM tries
 //!   on canonical paths), `ignore_pids`. Per-kind counters in `stats_map`.
