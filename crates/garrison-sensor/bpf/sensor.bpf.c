@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Garrison's runtime sensor: process, file, network, DNS and privilege events from
- * BTF tracepoints (sched_process_{exec,fork,exit}, raw_syscalls sys_enter/sys_exit),
- * paired per thread so every event carries its syscall's result. */
+ * BTF tracepoints (sched_process_{exec,fork,exit}, raw_syscalls sys_enter/sys_exit)
+ * and syscall tracepoints, paired per thread so every event carries its syscall's
+ * result; DNS from port-53 packets (cgroup_skb egress/ingress, owners recorded by the
+ * cgroup sock_addr hooks), or from send/recv syscalls where cgroup_skb is missing. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
