@@ -17,9 +17,10 @@
 # on both sides); the table gives medians, and the load average is recorded at
 # the start and the end (the machine may be shared). Per-round figures are kept
 # in $BENCH_OUT/<workload>.rounds.
-# For redis-benchmark and pgbench, one more run with kernel.bpf_stats_enabled=1
-# records what the agent's BPF programs ran meanwhile ($BENCH_OUT/<workload>.bpf):
-# the in-kernel cost, which the machine's load does not blur.
+# For redis-benchmark and pgbench (`all` and `-default`), one more run with
+# kernel.bpf_stats_enabled=1 records what the agent's BPF programs ran meanwhile
+# ($BENCH_OUT/<workload>.bpf: runs and ns per program, and per redis request): the
+# in-kernel cost, which the machine's load does not blur.
 # Needs (installed when missing): redis-server redis-tools postgresql
 # postgresql-contrib time. Talks only to 127.0.0.1.
 set -eu
@@ -116,9 +117,10 @@ for p in json.load(sys.stdin):
         print(p["id"], p.get("name", "?"), p.get("run_cnt", 0), p.get("run_time_ns", 0))' "$1"
 }
 
-# bpf_cost NAME EVENTS FUNC: one run of FUNC with the agent on and kernel BPF stats
-# enabled; what the agent's programs ran meanwhile, per program (runs, average ns)
-# in $out/NAME.bpf. Measured in the kernel, so independent of the machine's load.
+# bpf_cost NAME EVENTS FUNC [OPS]: one run of FUNC with the agent on and kernel BPF
+# stats enabled; what the agent's programs ran meanwhile, per program (runs, average
+# ns) in $out/NAME.bpf, and per operation when FUNC does OPS of them. Measured in the
+# kernel, so independent of the machine's load.
 bpf_cost() {
     case " ${BENCH_ONLY:-$1} " in *" $1 "*) ;; *) return 0 ;; esac
     command -v bpftool >/dev/null 2>&1 || { echo "bpf_cost: bpftool missing" >&2; return 0; }
@@ -135,7 +137,7 @@ bpf_cost() {
     bpf_runs "$mine" >"$out/$1.bpf.after"
     stop_agent "$1-bpf"
     sysctl -q -w kernel.bpf_stats_enabled="$old_stats"
-    python3 - "$out/$1.bpf.before" "$out/$1.bpf.after" "$1" "$2" >"$out/$1.bpf" <<'PY'
+    python3 - "$out/$1.bpf.before" "$out/$1.bpf.after" "$1" "$2" "${4:-0}" >"$out/$1.bpf" <<'PY'
 import sys
 read = lambda f: {l.split()[0]: l.split()[1:] for l in open(f) if l.strip()}
 a, b = read(sys.argv[1]), read(sys.argv[2])
@@ -148,6 +150,9 @@ for pid, (name, cnt, ns) in sorted(b.items(), key=lambda kv: kv[1][0]):
     if dc:
         print(f"  {name:14s} {dc:>10d} runs  {dn / dc:8.0f} ns avg  {dn / 1e6:8.1f} ms")
 print(f"  total          {total_n:>10d} runs                 {total_ns / 1e6:8.1f} ms")
+ops = int(sys.argv[5])
+if ops:
+    print(f"  per operation  {total_n / ops:10.2f} runs  {total_ns / ops:8.0f} ns ({ops} operations)")
 PY
     cat "$out/$1.bpf" >&2
 }
@@ -208,6 +213,8 @@ redis-server --bind 127.0.0.1 --port $rport --save '' --appendonly no --daemoniz
     >"$out/redis.log" 2>&1 &
 redis_pid=$!
 until redis-cli -h 127.0.0.1 -p $rport ping >/dev/null 2>&1; do sleep 0.1; done
+# 5 tests x 200,000 requests
+redis_requests=1000000
 redis_rps() {
     # Mean requests/s over the tests (CSV: "test","rps",...).
     redis-benchmark -h 127.0.0.1 -p $rport -n 200000 -c 50 -t set,get,incr,lpush,lpop -q --csv \
@@ -215,7 +222,8 @@ redis_rps() {
 }
 measure redis-benchmark all redis_rps
 measure redis-benchmark-default default redis_rps
-bpf_cost redis-benchmark all redis_rps
+bpf_cost redis-benchmark all redis_rps $redis_requests
+bpf_cost redis-benchmark-default default redis_rps $redis_requests
 kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
 
 # --- pgbench -----------------------------------------------------------------
@@ -233,6 +241,7 @@ pg_tps() {
 measure pgbench all pg_tps
 measure pgbench-default default pg_tps
 bpf_cost pgbench all pg_tps
+bpf_cost pgbench-default default pg_tps
 su postgres -c "$pgbin/pg_ctl -D $pg/data -m fast stop" >/dev/null
 
 echo "end $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/load.txt"

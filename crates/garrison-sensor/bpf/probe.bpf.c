@@ -45,3 +45,27 @@ int probe_cgroup_connect4(struct bpf_sock_addr *ctx)
 {
 	return 1;
 }
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} probe_sk SEC(".maps");
+
+/* what the DNS packet path needs: cgroup_skb with socket storage and packet reads */
+SEC("cgroup_skb/egress")
+int probe_cgroup_skb(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	__u8 b[4];
+	if (!sk || bpf_skb_load_bytes(skb, 0, b, sizeof(b)))
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return 1;
+	__u64 *v = bpf_sk_storage_get(&probe_sk, sk, 0, 0);
+	if (v)
+		*v += b[0];
+	return 1;
+}

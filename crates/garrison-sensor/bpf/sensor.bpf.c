@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Garrison's runtime sensor: process, file, network, DNS and privilege events from
- * BTF tracepoints (sched_process_{exec,fork,exit}, raw_syscalls sys_enter/sys_exit),
- * paired per thread so every event carries its syscall's result. */
+ * BTF tracepoints (sched_process_{exec,fork,exit}, raw_syscalls sys_enter/sys_exit)
+ * and syscall tracepoints, paired per thread so every event carries its syscall's
+ * result; DNS from port-53 packets (cgroup_skb egress/ingress, owners recorded by the
+ * cgroup sock_addr hooks), or from send/recv syscalls where cgroup_skb is missing. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -11,6 +13,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 /* The layout src/abi.rs decodes. */
 _Static_assert(sizeof(struct ev_hdr) == 96, "ev_hdr");
 _Static_assert(sizeof(struct ev_exec) == 144 && __builtin_offsetof(struct ev_exec, argc) == 138, "ev_exec");
@@ -19,7 +23,7 @@ _Static_assert(sizeof(struct ev_exit) == 104, "ev_exit");
 _Static_assert(sizeof(struct ev_open) == 128, "ev_open");
 _Static_assert(sizeof(struct ev_file) == 144, "ev_file");
 _Static_assert(sizeof(struct ev_net) == 152 && __builtin_offsetof(struct ev_net, raddr) == 128, "ev_net");
-_Static_assert(sizeof(struct ev_dns) == 128, "ev_dns");
+_Static_assert(sizeof(struct ev_dns) == 144 && __builtin_offsetof(struct ev_dns, sock_ino) == 136, "ev_dns");
 _Static_assert(sizeof(struct ev_syscall) == 216 && __builtin_offsetof(struct ev_syscall, extra) == 184, "ev_syscall");
 
 #define EVBUF 16384            /* largest event */
@@ -46,6 +50,9 @@ _Static_assert(sizeof(struct ev_syscall) == 216 && __builtin_offsetof(struct ev_
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
+
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
 
 /* raw syscall numbers (x86-64) */
 #define NR_read 0
@@ -711,12 +718,31 @@ static __noinline int dns_candidate(long fd, int rw)
 	return BPF_CORE_READ(sk, sk_type) == 2; /* SOCK_DGRAM */
 }
 
-/* connect() to port 53 (UDP or TCP): later send/recv/read/write of this process
- * are examined. Always allows the call. */
+/* The owner of each port-53 client socket: a header filled in process context by
+ * the sock_addr hooks below, for the cgroup_skb programs, which run where there is
+ * no meaningful current task (softirq, on ingress). Lives and dies with the socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ev_hdr);
+} dns_socks SEC(".maps");
+
+/* connect() to port 53 (UDP or TCP), or a datagram sent to it: later
+ * send/recv/read/write of this process are examined (the syscall path's gate), and
+ * the socket records who owns it (the packet path's attribution; the last sender
+ * wins when a socket is shared). Always allows the call. */
 static __always_inline int dns_hook(struct bpf_sock_addr *ctx)
 {
-	if (ctx->user_port == bpf_htons(53))
-		dns_mark(bpf_get_current_pid_tgid() >> 32);
+	if (ctx->user_port != bpf_htons(53))
+		return 1;
+	dns_mark(bpf_get_current_pid_tgid() >> 32);
+	struct bpf_sock *sk = ctx->sk;
+	if (!sk)
+		return 1;
+	struct ev_hdr *owner = bpf_sk_storage_get(&dns_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (owner)
+		fill_hdr(owner, EV_DNS, ~0u, 0);
 	return 1;
 }
 
@@ -743,6 +769,138 @@ SEC("cgroup/sendmsg6")
 int dns_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return dns_hook(ctx);
+}
+
+/* ------------------------------------------------------------------ DNS from packets */
+
+/* A port-53 segment or datagram of a client socket (not a server's: a socket bound to
+ * port 53 is skipped, so loopback traffic is seen once, from the client's side):
+ * egress to port 53 is a query, ingress from port 53 an answer. The payload (bounded)
+ * goes out as an ev_dns record attributed from the socket's owner record. */
+static __noinline int dns_packet(struct __sk_buff *skb, int egress)
+{
+	__u8 ip[40];
+	__u8 l4[16];
+	__u32 off4, family;
+	__u8 proto;
+	__u8 raddr[16] = {};
+	if (bpf_skb_load_bytes(skb, 0, ip, 20))
+		return 1;
+	__u8 version = ip[0] >> 4;
+	if (version == 4) {
+		/* a fragment after the first carries no header */
+		if (((ip[6] & 0x1f) << 8 | ip[7]) != 0)
+			return 1;
+		off4 = (ip[0] & 0xf) * 4;
+		proto = ip[9];
+		family = AF_INET;
+		__builtin_memcpy(raddr, egress ? &ip[16] : &ip[12], 4);
+	} else if (version == 6) {
+		if (bpf_skb_load_bytes(skb, 0, ip, 40))
+			return 1;
+		off4 = 40; /* extension headers: not followed */
+		proto = ip[6];
+		family = AF_INET6;
+		__builtin_memcpy(raddr, egress ? &ip[24] : &ip[8], 16);
+	} else {
+		return 1;
+	}
+	__u32 payload;
+	if (proto == IPPROTO_UDP) {
+		if (bpf_skb_load_bytes(skb, off4, l4, 8))
+			return 1;
+		payload = off4 + 8;
+	} else if (proto == IPPROTO_TCP) {
+		if (bpf_skb_load_bytes(skb, off4, l4, 16))
+			return 1;
+		payload = off4 + (l4[12] >> 4) * 4;
+	} else {
+		return 1;
+	}
+	__u16 sport = (__u16)l4[0] << 8 | l4[1];
+	__u16 dport = (__u16)l4[2] << 8 | l4[3];
+	__u16 rport = egress ? dport : sport;
+	if (rport != 53 || skb->len <= payload)
+		return 1;
+	__u32 plen = skb->len - payload;
+	struct g_scratch *s = get_scratch();
+	struct bpf_sock *sk = skb->sk;
+	if (!s || !sk)
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return 1;
+	struct ev_dns *e = (struct ev_dns *)s->buf;
+	struct ev_hdr *owner = bpf_sk_storage_get(&dns_socks, sk, 0, 0);
+	/* the socket as the kernel's struct sock, read-only (loads are probed reads) */
+	struct sock *ks = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock));
+	e->flags = DNSF_PACKET;
+	if (owner) {
+		if (ignored_pid(owner->pid))
+			return 1;
+		e->h = *owner;
+	} else {
+		/* opened before the sensor (or its hooks) started: what the socket itself
+		 * says; user space looks its inode up among the processes' fds */
+		__builtin_memset(&e->h, 0, sizeof(e->h));
+		e->h.cgroup_id = bpf_skb_cgroup_id(skb);
+		e->h.uid = e->h.euid = ks->sk_uid.val;
+		e->h.loginuid = ~0u;
+		e->flags |= DNSF_UNATTRIBUTED;
+	}
+	struct socket *so = ks->sk_socket;
+	e->sock_ino = so ? so->file->f_inode->i_ino : 0;
+	e->h.ts_ns = bpf_ktime_get_boot_ns();
+	e->h.kind = EV_DNS;
+	e->h.nr = ~0u;
+	e->h.ret = 0;
+	e->family = family;
+	e->type = proto == IPPROTO_TCP ? 1 : 2; /* SOCK_STREAM, SOCK_DGRAM */
+	e->lport = egress ? sport : dport;
+	e->rport = rport;
+	__builtin_memcpy(e->raddr, raddr, 16);
+	e->direction = egress ? DNS_QUERY : DNS_ANSWER;
+	e->len = plen;
+	e->pad = 0;
+	/* plen > 0 here: 1..PAYLOAD_MAX bytes, in a form the verifier sees as nonzero */
+	__u32 len = plen > PAYLOAD_MAX ? PAYLOAD_MAX : plen;
+	len = MASKED(len - 1, PAYLOAD_MAX) + 1;
+	__u32 off = sizeof(*e);
+	__u32 pos = item_start(s, off);
+	if (bpf_skb_load_bytes(skb, payload, at(s, pos), len))
+		return 1;
+	off = item_end(s, off, IT_PAYLOAD, len);
+	submit(s, off, SK_DNS);
+	return 1;
+}
+
+/* Every packet of every inet socket passes here: the common case (a connected socket
+ * whose peer is not port 53, or a DNS server's socket) leaves after three loads from
+ * the socket, with no helper call. Unconnected datagram sockets have their headers
+ * read. Never drops: always returns 1. */
+static __always_inline int dns_skb(struct __sk_buff *skb, int egress)
+{
+	struct bpf_sock *sk = skb->sk;
+	if (!sk)
+		return 1;
+	if (sk->src_port == 53)
+		return 1;
+	__u32 dport = sk->dst_port;
+	if (dport != 0 && dport != bpf_htons(53))
+		return 1;
+	return dns_packet(skb, egress);
+}
+
+SEC("cgroup_skb/egress")
+int dns_egress(struct __sk_buff *skb)
+{
+	return dns_skb(skb, 1);
+}
+
+SEC("cgroup_skb/ingress")
+int dns_ingress(struct __sk_buff *skb)
+{
+	return dns_skb(skb, 0);
 }
 
 /* The DNS gate at syscall entry: a marked process, or a datagram that names port
@@ -1235,6 +1393,9 @@ static __noinline int do_dns(struct g_scratch *s, struct g_inflight *in, __s64 r
 	e->rport = rport;
 	e->direction = (nr == NR_recvfrom || nr == NR_recvmsg || nr == NR_read || nr == NR_readv) ? DNS_ANSWER : DNS_QUERY;
 	e->len = len;
+	e->flags = 0;
+	e->pad = 0;
+	e->sock_ino = 0;
 	__u32 off = put_user_bytes(s, sizeof(*e), IT_PAYLOAD, buf, len, PAYLOAD_MAX);
 	submit(s, off, in->skind);
 	return 0;

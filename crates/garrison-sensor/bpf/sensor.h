@@ -4,7 +4,7 @@
 #ifndef GARRISON_SENSOR_H
 #define GARRISON_SENSOR_H
 
-#define ABI_VERSION 1
+#define ABI_VERSION 2
 
 /* Event kinds (ev_hdr.kind); also indexes the per-source stats array. */
 #define EV_EXEC 1
@@ -21,6 +21,7 @@
 #define SK_FORK 1
 #define SK_EXIT 2
 #define SK_OPEN 3
+#define SK_DNS 15
 #define SK_MAX 32
 
 /* config.flags */
@@ -66,6 +67,12 @@
 /* dns direction */
 #define DNS_QUERY 1
 #define DNS_ANSWER 2
+
+/* ev_dns.flags */
+#define DNSF_PACKET (1u << 0)       /* read from a packet (cgroup_skb), not a syscall's buffer */
+#define DNSF_UNATTRIBUTED (1u << 1) /* the socket has no owner record (opened before the
+                                     * sensor): ev_hdr holds only cgroup_id and uid, sock_ino
+                                     * names the socket for user space to look up */
 
 struct ev_hdr {
 	__u64 ts_ns;      /* bpf_ktime_get_boot_ns() at emission */
@@ -149,7 +156,11 @@ struct ev_dns {
 	__u16 rport;
 	__u8 raddr[16];
 	__u32 direction;
-	__u32 len; /* payload bytes the call transferred (may exceed what was copied) */
+	__u32 len; /* payload bytes the call or the segment carried (may exceed what was copied) */
+	/* ABI 2 */
+	__u32 flags; /* DNSF_* */
+	__u32 pad;
+	__u64 sock_ino; /* the socket's inode (packets; 0 when unknown) */
 };
 
 struct ev_syscall {

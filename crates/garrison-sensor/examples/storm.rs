@@ -70,8 +70,9 @@ fn main() {
             interest = interest.insist_on([EventKind::Module]);
         }
         // `--idle N dns`: the `dns` kind alone, as the default interest traces it
-        // (sendto/recvfrom/sendmsg/recvmsg/sendmmsg): what its programs cost other
-        // traffic, with the DNS gate (GARRISON_SENSOR_NO_DNS_GATE=1: without)
+        // (from packets: the cgroup_skb programs): what its programs cost other
+        // traffic (GARRISON_SENSOR_DNS_SYSCALLS=1: the syscall path instead, with
+        // the DNS gate; GARRISON_SENSOR_NO_DNS_GATE=1 as well: without it)
         if args.get(3).map(String::as_str) == Some("dns") {
             interest = Interest::kinds([EventKind::Dns]);
         }

@@ -47,6 +47,16 @@ pub const CFG_THREADS: u32 = 8;
 /// to port 53; the DNS syscalls of every other process stop at one map lookup.
 pub const CFG_DNS_GATE: u32 = 16;
 
+/// `ev_dns.flags` (ABI 2): the record was read from a packet by the cgroup_skb
+/// programs, not from a syscall's buffer.
+pub const DNSF_PACKET: u32 = 1;
+/// `ev_dns.flags`: the packet's socket has no owner record (it was connected before
+/// the sensor's hooks): the header holds only the socket's cgroup id and uid, and
+/// `sock_ino` names the socket for a lookup among the processes' fds.
+pub const DNSF_UNATTRIBUTED: u32 = 2;
+/// The `dns` kind's stats index (`SK_DNS`), fixed for the packet programs.
+pub const SK_DNS: u32 = 15;
+
 /// `config.open_ro`.
 pub const OPEN_RO_NONE: u32 = 0;
 pub const OPEN_RO_PREFIXES: u32 = 1;
@@ -64,7 +74,7 @@ pub const EXIT_SIZE: usize = 104;
 pub const OPEN_SIZE: usize = 128;
 pub const FILE_SIZE: usize = 144;
 pub const NET_SIZE: usize = 152;
-pub const DNS_SIZE: usize = 128;
+pub const DNS_SIZE: usize = 144;
 pub const SYSCALL_SIZE: usize = 216;
 
 /// Little-endian reads that return `None` past the end.

@@ -36,6 +36,7 @@ pub struct Decoder {
     boot_offset: i128,
     seq: u64,
     ignore_prefixes: Vec<String>,
+    owners: crate::sockets::Owners,
 }
 
 fn s(b: &[u8]) -> String {
@@ -113,6 +114,7 @@ impl Decoder {
             boot_offset: crate::sys::boot_to_realtime_offset(),
             seq: 0,
             ignore_prefixes: Vec::new(),
+            owners: crate::sockets::Owners::new(),
         }
     }
 
@@ -325,12 +327,32 @@ impl Decoder {
                 let raddr = rec.get(104..120).unwrap_or(&[]);
                 let dir = rec.u32_at(120).unwrap_or(0);
                 let transferred = rec.u32_at(124).unwrap_or(0) as usize;
-                let Some(msg) = dns::parse(
-                    items.get(IT_PAYLOAD).unwrap_or(b""),
-                    (proto == Protocol::Tcp).then_some(transferred),
-                ) else {
+                let flags = rec.u32_at(128).unwrap_or(0);
+                let payload = items.get(IT_PAYLOAD).unwrap_or(b"");
+                let parsed = if flags & DNSF_PACKET != 0 && proto == Protocol::Tcp {
+                    dns::parse_segment(payload, transferred)
+                } else {
+                    dns::parse(payload, (proto == Protocol::Tcp).then_some(transferred))
+                };
+                let Some(msg) = parsed else {
                     return Ok(None);
                 };
+                if flags & DNSF_UNATTRIBUTED != 0 {
+                    // a socket connected before the sensor: its holder, from /proc
+                    // (pid 0 when no process holds it any more)
+                    process.start_ns = None;
+                    process.loginuid = None;
+                    if let Some(o) = self.owners.owner(rec.u64_at(136).unwrap_or(0)) {
+                        process.pid = o.pid;
+                        process.tid = o.pid;
+                        process.ppid = o.ppid;
+                        process.comm = o.comm;
+                        process.uid = o.uid;
+                        process.euid = o.euid;
+                        process.gid = o.gid;
+                        process.egid = o.egid;
+                    }
+                }
                 syscall = "dns".into();
                 result = None;
                 EventData::Dns {
@@ -647,6 +669,85 @@ mod tests {
         ));
         for n in 0..SYSCALL_SIZE {
             let r = record(EV_SYSCALL, 62, SYSCALL_SIZE, 0);
+            let _ = d.decode(&r[..n]);
+        }
+    }
+
+    /// A port-53 packet record as the cgroup_skb programs write it.
+    fn dns_packet(flags: u32, typ: u16, dir: u32, payload: &[u8], segment: u32) -> Vec<u8> {
+        let mut r = record(EV_DNS, u32::MAX, DNS_SIZE, 0);
+        r[96..98].copy_from_slice(&2u16.to_le_bytes()); // AF_INET
+        r[98..100].copy_from_slice(&typ.to_le_bytes());
+        r[100..102].copy_from_slice(&40000u16.to_le_bytes());
+        r[102..104].copy_from_slice(&53u16.to_le_bytes());
+        r[104..108].copy_from_slice(&[10, 0, 0, 53]);
+        r[120..124].copy_from_slice(&dir.to_le_bytes());
+        r[124..128].copy_from_slice(&segment.to_le_bytes());
+        r[128..132].copy_from_slice(&flags.to_le_bytes());
+        item(&mut r, IT_PAYLOAD, payload);
+        r
+    }
+
+    fn query() -> Vec<u8> {
+        let mut q = vec![0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        q.extend_from_slice(b"\x04test\x07example\x00\x00\x1c\x00\x01");
+        q
+    }
+
+    #[test]
+    fn dns_packets_decode_with_and_without_an_owner() {
+        let mut d = Decoder::new(1);
+        // a UDP query from an owned socket: the header's process
+        let r = dns_packet(DNSF_PACKET, 2, 1, &query(), query().len() as u32);
+        let e = d.decode(&r).unwrap().unwrap();
+        assert_eq!((e.syscall.as_str(), e.result), ("dns", None));
+        assert_eq!((e.process.pid, e.process.comm.as_str()), (7, "test"));
+        let EventData::Dns {
+            direction,
+            protocol,
+            server,
+            id,
+            query: name,
+            qtype,
+            ..
+        } = &e.data
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            (*direction, *protocol, *id, name.as_str(), qtype.as_str()),
+            (
+                DnsDirection::Query,
+                Protocol::Udp,
+                0xabcd,
+                "test.example",
+                "AAAA"
+            )
+        );
+        assert_eq!(server.port(), Some(53));
+        // a TCP segment with its length prefix, from a socket nobody holds any more
+        // (inode 0): no process, but the event
+        let mut seg = (query().len() as u16).to_be_bytes().to_vec();
+        seg.extend_from_slice(&query());
+        let mut r2 = dns_packet(
+            DNSF_PACKET | DNSF_UNATTRIBUTED,
+            1,
+            1,
+            &seg,
+            seg.len() as u32,
+        );
+        r2[40..44].copy_from_slice(&0u32.to_le_bytes());
+        r2[80..96].fill(0);
+        let e = d.decode(&r2).unwrap().unwrap();
+        assert_eq!((e.process.pid, e.process.comm.as_str()), (0, ""));
+        assert!(
+            matches!(&e.data, EventData::Dns { query, protocol: Protocol::Tcp, .. } if query == "test.example")
+        );
+        // not DNS, or cut anywhere: filtered or an error, never a panic
+        let r = dns_packet(DNSF_PACKET, 1, 2, b"HTTP/1.1 200 OK\r\n", 17);
+        assert_eq!(d.decode(&r), Ok(None));
+        let r = dns_packet(DNSF_PACKET, 1, 2, &seg, seg.len() as u32);
+        for n in 0..r.len() {
             let _ = d.decode(&r[..n]);
         }
     }

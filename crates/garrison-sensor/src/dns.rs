@@ -1,5 +1,6 @@
-//! DNS messages parsed from the bytes the BPF program copies out of port-53
-//! sends and receives (RFC 1035 wire format; TCP's two-byte length prefix).
+//! DNS messages parsed from the bytes the BPF programs copy out of port-53
+//! packets (or sends and receives, on the syscall path): RFC 1035 wire format,
+//! TCP's two-byte length prefix.
 
 use garrison_event::DnsRecord;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -87,6 +88,24 @@ pub fn parse(payload: &[u8], stream: Option<usize>) -> Option<Message> {
         qtype,
         answers,
     })
+}
+
+/// Parses the payload of a TCP segment as a packet carries it (`segment`: the
+/// segment's payload length, of which `payload` may be the first part). A segment
+/// in which a message starts begins with the two-byte length prefix, which then
+/// frames at least the rest of the segment (a longer message continues in later
+/// segments: its first part is parsed, answers cut off at the end are left out);
+/// a segment with the message alone (its prefix sent in a segment of its own) is
+/// parsed as it is. `None` when neither reading gives a DNS message.
+pub fn parse_segment(payload: &[u8], segment: usize) -> Option<Message> {
+    if let Some(len) = payload.get(..2) {
+        if u16::from_be_bytes([len[0], len[1]]) as usize + 2 >= segment {
+            if let Some(m) = payload.get(2..).and_then(|rest| parse(rest, None)) {
+                return Some(m);
+            }
+        }
+    }
+    parse(payload, None)
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
@@ -230,6 +249,25 @@ mod tests {
     }
 
     #[test]
+    fn tcp_segments_with_and_without_their_prefix() {
+        let r = response();
+        let mut t = (r.len() as u16).to_be_bytes().to_vec();
+        t.extend_from_slice(&r);
+        // the whole framed message in one segment
+        assert_eq!(parse_segment(&t, t.len()), parse(&r, None));
+        // the first segment of a longer message: the question and what fits
+        let cut = &t[..52];
+        let m = parse_segment(cut, cut.len()).unwrap();
+        assert_eq!((m.query.as_str(), m.id), ("www.example.com", 0x1234));
+        assert_eq!(m.answers.len(), 1, "the A record is cut off: {m:?}");
+        // the message alone (its prefix went in a segment of its own)
+        assert_eq!(parse_segment(&r, r.len()), parse(&r, None));
+        // the prefix alone, and a segment that is no DNS at all
+        assert_eq!(parse_segment(&t[..2], 2), None);
+        assert_eq!(parse_segment(b"GET / HTTP/1.1\r\n\r\n", 18), None);
+    }
+
+    #[test]
     fn garbage_and_loops_do_not_panic() {
         assert_eq!(parse(&[], None), None);
         assert_eq!(parse(&[0; 12], None), None);
@@ -242,6 +280,8 @@ mod tests {
             let _ = parse(&response()[..n], None);
             let _ = parse(&response()[..n], Some(n));
             let _ = parse(&response()[..n], Some(n + 2));
+            let _ = parse_segment(&response()[..n], n);
+            let _ = parse_segment(&response()[..n], n + 100);
         }
     }
 }

@@ -189,6 +189,15 @@ pub fn compile(interest: &Interest, has_tracepoint: &dyn Fn(u32) -> bool) -> Ker
     }
 }
 
+/// DNS read from packets (the sensor's cgroup_skb programs, when they attach):
+/// the kind's syscalls, hot or not, leave `k`, and so does its costly note —
+/// the packets carry every port-53 payload those calls would, from every process.
+pub fn dns_from_packets(k: &mut KernelInterest) {
+    let dns = stats_index(EventKind::Dns) + 1;
+    k.syscalls.retain(|(_, v)| v & 0xff != dns);
+    k.costly.retain(|c| c.kind != EventKind::Dns);
+}
+
 fn syscalls_of(kind: EventKind) -> &'static [u32] {
     syscalls(kind)
 }
@@ -267,6 +276,14 @@ mod tests {
         assert!(!k.syscalls.iter().any(|(nr, _)| *nr == 1));
         assert_eq!(k.costly.len(), 1);
         assert_eq!(k.costly[0].kind, EventKind::Dns);
+        // DNS from packets: no syscall of the kind stays, hot or not, nor its note
+        let mut k = compile(&Interest::default().insist_on([EventKind::Dns]), &tp);
+        dns_from_packets(&mut k);
+        let dns = stats_index(EventKind::Dns) + 1;
+        assert!(!k.syscalls.iter().any(|(_, v)| v & 0xff == dns), "{k:?}");
+        assert!(k.costly.iter().all(|c| c.kind != EventKind::Dns));
+        assert!(k.syscalls.contains(&(257, 4)));
+        assert_eq!(dns - 1, crate::abi::SK_DNS);
         let k = compile(&Interest::everything(), &tp);
         assert_eq!(k.open_ro, OPEN_RO_ALL);
         let k = compile(&Interest::kinds([EventKind::Exec]), &tp);

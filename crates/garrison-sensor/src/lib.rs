@@ -18,6 +18,11 @@
 //!   exit are paired per thread in a hash map, so every event carries the result; paths of fd-returning calls are walked from the `struct file`
 //!   (dentries and mounts, bounded with `bpf_loop`); path arguments come with the
 //!   cwd/dirfd and root they are resolved against.
+//! - DNS from packets: `cgroup_skb/egress` + `ingress` on the cgroup2 root read
+//!   port-53 payloads of client sockets; the cgroup `connect4/6` and `sendmsg4/6`
+//!   hooks record each such socket's owner in socket storage (`dns_socks`), and
+//!   older sockets are found by inode in `/proc` ([`sockets`]). Where cgroup_skb
+//!   cannot attach, DNS comes from the send/recv syscalls instead.
 //! - Interest maps: `syscall_interest` (what is traced), `config_map` (exec, fork,
 //!   exit; read-only open policy), `open_prefixes` / `ignore_prefixes` (LPM tries
 //!   on canonical paths), `ignore_pids`. Per-kind counters in `stats_map`.
@@ -31,6 +36,7 @@ pub mod kinds;
 pub mod names;
 pub mod probe;
 pub mod resolve;
+pub mod sockets;
 mod sys;
 
 pub use decode::{DecodeError, Decoder};
@@ -58,6 +64,9 @@ pub struct Attachment {
     /// Where the DNS gate's cgroup hooks (connect4/6, sendmsg4/6) are attached
     /// (the cgroup2 root), or why they are not, while DNS is traced.
     pub dns_gate: Option<String>,
+    /// Where DNS comes from while it is traced: packets (the cgroup_skb programs
+    /// on the cgroup2 root), or the syscall path and why.
+    pub dns_source: Option<String>,
 }
 
 static SENSOR_OBJ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.bpf.o"));
@@ -82,6 +91,10 @@ pub struct Sensor {
     /// The DNS gate's cgroup hooks, while DNS is traced (`Err`: why they could
     /// not attach; DNS then examines every socket call, as without a gate).
     dns_links: Option<Result<Vec<Link>, String>>,
+    /// The cgroup_skb egress/ingress programs that read DNS from packets, while
+    /// DNS is traced (`Err`: why they could not attach; DNS then comes from the
+    /// syscall path).
+    skb_links: Option<Result<Vec<Link>, String>>,
     /// `syscall_interest` as last programmed.
     programmed: Vec<(u32, u32)>,
     interest: Interest,
@@ -171,6 +184,7 @@ impl Sensor {
             sys_links: HashMap::new(),
             raw_links: None,
             dns_links: None,
+            skb_links: None,
             programmed: Vec::new(),
             interest: interest.clone(),
             notes: Vec::new(),
@@ -198,6 +212,16 @@ impl Sensor {
                 cgroup2_root().map_or_else(|| "?".into(), |p| p.display().to_string())
             )),
             Some(Err(why)) => Some(format!("not in use ({why}): every socket call is examined")),
+        };
+        a.dns_source = match &self.skb_links {
+            None => None,
+            Some(Ok(_)) => Some(format!(
+                "packets: cgroup_skb egress/ingress programs on {} read the payloads of port-53 client sockets (UDP datagrams, TCP segments); no syscall is traced for DNS",
+                cgroup2_root().map_or_else(|| "?".into(), |p| p.display().to_string())
+            )),
+            Some(Err(why)) => Some(format!(
+                "syscalls (cgroup_skb programs not in use: {why}): send/recv calls are examined"
+            )),
         };
         a
     }
@@ -284,6 +308,34 @@ impl Sensor {
         Ok(())
     }
 
+    /// Attaches the cgroup_skb programs that read DNS from packets while DNS is
+    /// wanted (and the sock_addr hooks, which record each port-53 socket's owner,
+    /// are attached: `hooks`), detaches them otherwise; whether they are in use.
+    fn dns_packets(&mut self, wanted: bool, hooks: bool) -> bool {
+        if !wanted {
+            self.skb_links = None;
+            return false;
+        }
+        if !hooks {
+            self.skb_links = Some(Err(
+                "the cgroup sock_addr hooks that record who owns each socket did not attach".into(),
+            ));
+            return false;
+        }
+        if !matches!(self.skb_links, Some(Ok(_))) {
+            // GARRISON_SENSOR_DNS_SYSCALLS=1: DNS from the syscall path (A/B runs,
+            // the fallback's tests)
+            self.skb_links = Some(
+                if std::env::var_os("GARRISON_SENSOR_DNS_SYSCALLS").is_some_and(|v| v == "1") {
+                    Err("GARRISON_SENSOR_DNS_SYSCALLS=1".into())
+                } else {
+                    self.attach_cgroup_progs(&["dns_egress", "dns_ingress"])
+                },
+            );
+        }
+        matches!(self.skb_links, Some(Ok(_)))
+    }
+
     /// Attaches the DNS gate's cgroup hooks while DNS is traced, detaches them
     /// otherwise; whether the gate is on.
     fn dns_gate(&mut self, dns_traced: bool) -> bool {
@@ -305,17 +357,22 @@ impl Sensor {
     }
 
     fn attach_dns_hooks(&self) -> Result<Vec<Link>, String> {
+        self.attach_cgroup_progs(&[
+            "dns_connect4",
+            "dns_connect6",
+            "dns_sendmsg4",
+            "dns_sendmsg6",
+        ])
+    }
+
+    /// Attaches cgroup programs to the cgroup2 root: every socket on the host.
+    fn attach_cgroup_progs(&self, names: &[&str]) -> Result<Vec<Link>, String> {
         use std::os::fd::AsRawFd;
         let root = cgroup2_root().ok_or("no cgroup2 mount in /proc/self/mountinfo")?;
         let dir =
             std::fs::File::open(&root).map_err(|e| format!("open {}: {e}", root.display()))?;
         let mut links = Vec::new();
-        for name in [
-            "dns_connect4",
-            "dns_connect6",
-            "dns_sendmsg4",
-            "dns_sendmsg6",
-        ] {
+        for &name in names {
             let prog = self
                 .obj
                 .progs_mut()
@@ -341,7 +398,14 @@ impl Sensor {
                 ))
                 .exists()
         };
-        let k = kinds::compile(interest, &has_tp);
+        let mut k = kinds::compile(interest, &has_tp);
+        // DNS from packets where the cgroup programs attach: then no syscall of the
+        // kind is traced; else the syscall path, behind the gate where it attaches
+        let wants_dns = interest.wants(EventKind::Dns);
+        let hooks = self.dns_gate(wants_dns);
+        if self.dns_packets(wants_dns, hooks) {
+            kinds::dns_from_packets(&mut k);
+        }
         let upd = |map: &libbpf_rs::Map<'_>, key: &[u8], val: &[u8]| {
             map.update(key, val, MapFlags::ANY).map_err(|e| {
                 failed(
@@ -396,9 +460,9 @@ impl Sensor {
         }
         // The DNS gate's hooks go in before the gate closes on unmarked processes.
         let dns_index = kinds::stats_index(EventKind::Dns) + 1;
-        let dns_traced = k.syscalls.iter().any(|(_, v)| v & 0xff == dns_index);
+        let dns_syscalls = k.syscalls.iter().any(|(_, v)| v & 0xff == dns_index);
         let mut flags = k.flags;
-        if self.dns_gate(dns_traced) {
+        if hooks && dns_syscalls {
             flags |= abi::CFG_DNS_GATE;
         }
         let mut cfg = Vec::with_capacity(16);
@@ -414,8 +478,15 @@ impl Sensor {
             .iter()
             .map(|c| costly_note(c, Path::new("/proc/modules").exists()))
             .collect();
-        if let Some(gate) = self.attachment().dns_gate {
-            let sentence = format!("DNS gate: {gate}");
+        let a = self.attachment();
+        let sentence = match (a.dns_source, a.dns_gate) {
+            (Some(src), _) if matches!(self.skb_links, Some(Ok(_))) => Some(format!(
+                "DNS from {src}; the cgroup connect4/6 and sendmsg4/6 hooks record each port-53 socket's owner, and a socket connected before the agent is looked up among the processes' fds"
+            )),
+            (Some(src), Some(gate)) => Some(format!("DNS from {src}; DNS gate: {gate}")),
+            (src, gate) => src.or(gate).map(|s| format!("DNS: {s}")),
+        };
+        if let Some(sentence) = sentence {
             match self.notes.iter_mut().find(|n| n.kind == EventKind::Dns) {
                 Some(n) => n.reason = format!("{}; {sentence}", n.reason),
                 None => self.notes.push(KindNote {

@@ -65,6 +65,9 @@ pub struct Features {
     pub lsm: Check,
     /// cgroup sock_addr programs (`cgroup/connect4`).
     pub cgroup_sock_addr: Check,
+    /// cgroup_skb programs with socket storage (`cgroup_skb/egress`): DNS read
+    /// from packets; without them DNS comes from the syscall path.
+    pub cgroup_skb: Check,
     /// kprobes (tracefs `kprobe_events`).
     pub kprobes: Check,
 }
@@ -193,6 +196,7 @@ pub fn probe() -> Features {
         fentry: try_prog("probe_fentry", false),
         lsm: try_prog("probe_lsm", false),
         cgroup_sock_addr: try_prog("probe_cgroup_connect4", false),
+        cgroup_skb: try_prog("probe_cgroup_skb", false),
         kprobes,
     }
 }

@@ -1,10 +1,11 @@
 //! Actions inside a real podman container (runc, --network=none): events carry the
 //! container's cgroup id, container-relative paths and the host paths behind them,
-//! and an executable written in the container is marked as from the upper layer.
+//! and an executable written in the container is marked as from the upper layer;
+//! a DNS lookup in a container is attributed to it.
 mod common;
 
 use common::*;
-use garrison_event::{EventData, EventKind, Resolution};
+use garrison_event::{DnsDirection, EventData, EventKind, Protocol, Resolution};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -52,6 +53,74 @@ impl Drop for Container {
     }
 }
 
+/// The cgroup2 id of a running container (its init's cgroup directory's inode).
+fn cgroup_id_of(cid: &str) -> u64 {
+    let pid = String::from_utf8_lossy(
+        &Command::new("podman")
+            .args(["inspect", "-f", "{{.State.Pid}}", cid])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let rel = cgroup
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .expect("a cgroup2 line")
+        .to_string();
+    assert!(rel.contains(cid), "{rel}");
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/sys/fs/cgroup/unified{rel}"))
+        .unwrap()
+        .ino()
+}
+
+/// A lookup in a container (its own loopback, no network: glibc's resolver sends
+/// its queries to 127.0.0.1:53, where nothing answers) is seen from the packets,
+/// with the container's cgroup and the querying process.
+#[test]
+fn dns_query_in_a_container() {
+    ensure_image();
+    let mut h = start_with(garrison_event::Interest::kinds([EventKind::Dns]));
+    let dir = tempfile::tempdir().unwrap();
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        "nameserver 127.0.0.1\noptions attempts:1 timeout:1\n",
+    )
+    .unwrap();
+    let out = Command::new("podman")
+        .args(["run", "-d", "--network=none", "-v"])
+        .arg(format!("{}:/etc/resolv.conf:ro", resolv.display()))
+        .args([IMAGE, "sh", "-c"])
+        .arg("getent hosts ctr.garrison.test; exec sleep 600")
+        .output()
+        .expect("run podman");
+    assert!(
+        out.status.success(),
+        "podman run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let _guard = Container(cid.clone());
+    let q = h.wait_for("dns query in the container", |e| {
+        matches!(&e.data, EventData::Dns { direction: DnsDirection::Query, query, .. } if query == "ctr.garrison.test")
+    });
+    assert_eq!(q.process.comm, "getent", "{q:?}");
+    assert_ne!(q.process.pid, 0);
+    assert_eq!(q.process.cgroup_id, cgroup_id_of(&cid), "{q:?}");
+    let EventData::Dns {
+        protocol, server, ..
+    } = &q.data
+    else {
+        unreachable!()
+    };
+    assert_eq!(*protocol, Protocol::Udp);
+    assert_eq!(server.port(), Some(53));
+}
+
 #[test]
 fn container_actions_carry_cgroup_and_both_paths() {
     ensure_image();
@@ -74,27 +143,7 @@ fn container_actions_carry_cgroup_and_both_paths() {
         "mkdir in the container",
         |e| matches!(&e.data, EventData::Mkdir { path, .. } if path.path == "/tmp/gdir"),
     );
-    // the container is still running (sleep 600): its cgroup exists
-    let pid = String::from_utf8_lossy(
-        &Command::new("podman")
-            .args(["inspect", "-f", "{{.State.Pid}}", &cid])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .trim()
-    .to_string();
-    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    let rel = cgroup
-        .lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .expect("a cgroup2 line")
-        .to_string();
-    assert!(rel.contains(&cid), "{rel}");
-    use std::os::unix::fs::MetadataExt;
-    let cgroup_id = std::fs::metadata(format!("/sys/fs/cgroup/unified{rel}"))
-        .unwrap()
-        .ino();
+    let cgroup_id = cgroup_id_of(&cid);
     assert_eq!(mk.process.cgroup_id, cgroup_id);
     assert_eq!(mk.result, Some(0));
     let EventData::Mkdir { path, .. } = &mk.data else {

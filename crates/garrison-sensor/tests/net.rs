@@ -1,5 +1,6 @@
 //! Network events: connect (IPv4, IPv6, unix, refused), bind, listen, accept, and
-//! DNS queries and answers over UDP and TCP against a resolver on 127.0.0.1:53.
+//! DNS queries and answers over UDP and TCP against a resolver on 127.0.0.1:53, in
+//! a network namespace the test creates, and on sockets older than the sensor.
 mod common;
 
 use common::*;
@@ -229,6 +230,15 @@ fn answer(query: &[u8]) -> Vec<u8> {
 #[test]
 fn dns_queries_and_answers_over_udp_and_tcp() {
     let mut h = start(&net_kinds());
+    // from packets: no syscall is traced for DNS
+    let a = h.sensor.attachment();
+    assert!(
+        a.dns_source.as_deref().unwrap_or("").starts_with("packets"),
+        "{a:?}"
+    );
+    for call in ["sendto", "recvfrom", "sendmsg", "recvmsg", "write", "read"] {
+        assert!(!a.tracepoints.contains(&call.to_string()), "{call}: {a:?}");
+    }
     let udp =
         UdpSocket::bind("127.0.0.1:53").expect("bind 127.0.0.1:53/udp (is a resolver running?)");
     let tcp = TcpListener::bind("127.0.0.1:53").expect("bind 127.0.0.1:53/tcp");
@@ -480,4 +490,96 @@ sys.stdin.read()
         drop(c.stdin.take());
         c.wait().unwrap();
     }
+}
+
+/// DNS with the interest as `garrison agent` programs it by default (the kind
+/// wanted, not insisted on): from packets, in a network namespace the test
+/// creates, over UDP, TCP and UDP/IPv6, attributed to the client.
+#[test]
+fn dns_from_packets_in_a_network_namespace() {
+    let mut h = start_with(garrison_event::Interest::kinds([EventKind::Dns]));
+    let a = h.sensor.attachment();
+    assert!(
+        a.dns_source.as_deref().unwrap_or("").starts_with("packets"),
+        "{a:?}"
+    );
+    netns_dns(
+        false,
+        "ns.garrison.test",
+        || {},
+        |pid| {
+            assert_dns_exchange(
+                &mut h,
+                pid,
+                "udp.ns.garrison.test",
+                Protocol::Udp,
+                lo4(),
+                0x5151,
+            );
+            assert_dns_exchange(
+                &mut h,
+                pid,
+                "tcp.ns.garrison.test",
+                Protocol::Tcp,
+                lo4(),
+                0x5252,
+            );
+            let lo6 = SockAddr::Inet6 {
+                ip: IpAddr::V6(Ipv6Addr::LOCALHOST),
+                port: 53,
+            };
+            assert_dns_exchange(
+                &mut h,
+                pid,
+                "udp6.ns.garrison.test",
+                Protocol::Udp,
+                lo6,
+                0x5353,
+            );
+            // the resolver's own side (its sockets are bound to port 53) is not reported
+            let dns: Vec<_> = h
+                .of_pid(pid)
+                .into_iter()
+                .filter(|e| matches!(e.data, EventData::Dns { .. }))
+                .collect();
+            assert_eq!(dns.len(), 6, "one query and one response each: {dns:?}");
+        },
+    );
+}
+
+/// Sockets connected to port 53 before the sensor started have no owner record
+/// in the kernel; their packets are attributed by the socket's inode, looked up
+/// among the processes' fds.
+#[test]
+fn dns_on_sockets_connected_before_the_sensor_is_attributed() {
+    let h = std::cell::RefCell::new(None);
+    netns_dns(
+        true,
+        "early.garrison.test",
+        || {
+            *h.borrow_mut() = Some(start_with(garrison_event::Interest::kinds([
+                EventKind::Dns,
+            ])))
+        },
+        |pid| {
+            let mut h = h.borrow_mut();
+            let h = h.as_mut().expect("the sensor started");
+            assert_dns_exchange(
+                h,
+                pid,
+                "udp.early.garrison.test",
+                Protocol::Udp,
+                lo4(),
+                0x5151,
+            );
+            assert_dns_exchange(
+                h,
+                pid,
+                "tcp.early.garrison.test",
+                Protocol::Tcp,
+                lo4(),
+                0x5252,
+            );
+        },
+    );
 }

@@ -23,6 +23,7 @@ fn probe_reports_what_the_kernel_allows() {
         "tracefs is mounted, classic tracepoints attach"
     );
     assert_eq!(f.cgroup_sock_addr, Check::Available);
+    assert_eq!(f.cgroup_skb, Check::Available);
     assert!(f.sensor_usable());
     assert_eq!(f.unusable_reason(), None);
     // whichever way the lockdown-sensitive mechanisms go, a refusal says why
@@ -74,12 +75,21 @@ fn default_interest_spares_every_syscall_the_raw_hook() {
     // tracepoints leaves those calls out and says so.
     assert!(a.raw_syscalls.is_empty(), "{a:?}");
     assert!(a.tracepoints.contains(&"openat".to_string()), "{a:?}");
-    // nor on every read and write (DNS over connected sockets waits to be asked for)
-    assert!(!a.tracepoints.contains(&"write".to_string()), "{a:?}");
+    // nor on any socket call: DNS comes from packets (cgroup_skb), watched by
+    // default, and the note says so
+    for call in [
+        "write", "read", "writev", "readv", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg",
+    ] {
+        assert!(!a.tracepoints.contains(&call.to_string()), "{call}: {a:?}");
+    }
+    assert!(
+        a.dns_source.as_deref().unwrap_or("").starts_with("packets"),
+        "{a:?}"
+    );
     let info = sensor.info();
     let dns = info.notes.iter().find(|n| n.kind == EventKind::Dns);
     assert!(
-        dns.is_some_and(|n| !n.watched && n.reason.contains("--events dns")),
+        dns.is_some_and(|n| n.watched && n.reason.contains("DNS from packets")),
         "{info:?}"
     );
     if module_tps.iter().all(|t| !t) {

@@ -2,8 +2,11 @@
 //! run an action in a child process and wait for its events.
 #![allow(dead_code)]
 
-use garrison_event::{Event, EventKind, EventSource, Interest};
+use garrison_event::{
+    DnsDirection, Event, EventData, EventKind, EventSource, Interest, Protocol, SockAddr,
+};
 use garrison_sensor::Sensor;
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -140,5 +143,108 @@ impl Harness {
             .filter(|e| e.process.pid == pid)
             .cloned()
             .collect()
+    }
+}
+
+/// The DNS client of `tests/common/dns_netns.py` in a network namespace of its own,
+/// with its resolver on that namespace's loopback (so it can bind port 53 whatever
+/// else runs). `early`: the client connects its UDP and TCP sockets, then waits
+/// until `go` returns before querying (for sockets older than the sensor); the
+/// queried names are `udp.`, `tcp.` and `udp6.` + `suffix`. `check` runs with the
+/// client's pid once it has queried, while it is still alive and holds its sockets.
+pub fn netns_dns(early: bool, suffix: &str, go: impl FnOnce(), check: impl FnOnce(u32)) {
+    use std::io::{BufRead, Write};
+    let script = include_str!("dns_netns.py");
+    let mut child = Command::new("unshare")
+        .args([
+            "--net",
+            "sh",
+            "-c",
+            "ip link set lo up && exec /usr/bin/python3 -c \"$0\" \"$@\"",
+            script,
+            if early { "early" } else { "now" },
+            suffix,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run unshare (util-linux) and ip (iproute2)");
+    let pid = child.id();
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut line = String::new();
+    if early {
+        out.read_line(&mut line).expect("read from the client");
+        assert_eq!(line.trim(), "ready", "the netns DNS client did not start");
+        go();
+        stdin.write_all(b"go\n").expect("tell the client to query");
+        line.clear();
+    } else {
+        go();
+    }
+    out.read_line(&mut line).expect("read from the client");
+    if line.trim() == "done" {
+        check(pid);
+    }
+    drop(stdin);
+    let status = child.wait().expect("wait for the client");
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    assert!(
+        status.success() && line.trim() == "done",
+        "netns DNS client: {status}, {line:?}\n{err}"
+    );
+}
+
+/// The query and the response for `name` from `pid`, checked against the answer
+/// the test resolvers give (a CNAME to itself and A 192.0.2.53).
+pub fn assert_dns_exchange(
+    h: &mut Harness,
+    pid: u32,
+    name: &str,
+    proto: Protocol,
+    server: SockAddr,
+    id: u16,
+) {
+    for dir in [DnsDirection::Query, DnsDirection::Response] {
+        let e = h.wait_for(&format!("dns {dir:?} {name}"), |e| {
+            matches!(&e.data, EventData::Dns { direction, query, .. } if *direction == dir && query == name)
+        });
+        assert_eq!(e.process.pid, pid, "{name} {dir:?} attributed: {e:?}");
+        assert_eq!(e.process.comm, "python3", "{e:?}");
+        assert_eq!(e.process.uid, 0, "{e:?}");
+        assert_eq!(e.syscall, "dns");
+        let EventData::Dns {
+            protocol,
+            server: srv,
+            id: qid,
+            rcode,
+            answers,
+            ..
+        } = &e.data
+        else {
+            unreachable!()
+        };
+        assert_eq!((*protocol, srv, *qid), (proto, &server, id), "{e:?}");
+        if dir == DnsDirection::Response {
+            assert_eq!(rcode.as_deref(), Some("NOERROR"));
+            assert_eq!(answers.len(), 2, "{answers:?}");
+            assert_eq!(
+                (answers[1].rtype.as_str(), answers[1].data.as_str()),
+                ("A", "192.0.2.53")
+            );
+        } else {
+            assert!(answers.is_empty() && rcode.is_none(), "{e:?}");
+        }
+    }
+}
+
+pub fn lo4() -> SockAddr {
+    SockAddr::Inet {
+        ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        port: 53,
     }
 }
