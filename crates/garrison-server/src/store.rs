@@ -42,6 +42,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/sqlite/0004_workload_gone.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_alerts_batch_item.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -54,10 +58,14 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/postgres/0004_workload_gone.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/postgres/0005_alerts_batch_item.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The store: a connection pool plus, on SQLite, one writer at a time (SQLite
 /// allows one; queuing writers here instead of in SQLite avoids `SQLITE_BUSY`).

@@ -6,6 +6,7 @@
 
 mod admission;
 mod agent;
+mod alloc;
 mod check_config;
 mod cli;
 mod compliance;
@@ -21,9 +22,7 @@ mod up;
 use clap::Parser as _;
 use std::process::ExitCode;
 
-/// mimalloc: the server's ingest path allocates and frees many short-lived
-/// strings per alert, where glibc's allocator spent a fifth of the CPU
-/// (see docs/benchmarks.md, server ingest).
+/// mimalloc: see [`alloc`].
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -60,7 +59,10 @@ fn main() -> ExitCode {
         cli::Command::Check(cmd) => compliance::run_check(&cli.global, cmd),
         cli::Command::Admission(args) => admission::run(&cli.global, args),
         cli::Command::Policy(cmd) => compliance::run_policy(&cli.global, cmd),
-        cli::Command::Agent(args) => agent::run(&cli.global, args),
+        cli::Command::Agent(args) => {
+            alloc::purge_eagerly();
+            agent::run(&cli.global, args)
+        }
         cli::Command::Rules(cmd) => rules::run(cmd),
         cli::Command::Fim(cmd) => fim::run(&cli.global, cmd),
         cli::Command::Server(args) => server::run(&cli.global, args),

@@ -217,24 +217,24 @@ pub(super) async fn any_enabled_target(
     Ok(r.is_some())
 }
 
-/// Queues a delivery of every alert of the batch to every enabled target it
-/// matches; inside the ingest transaction. Returns how many were queued.
-pub(super) async fn enqueue_batch(
+/// Queues a delivery of every alert with an ID above `after_id` (the alerts
+/// this ingest transaction stored: alert groups commit one at a time) to every
+/// enabled target it matches; inside the ingest transaction. Returns how many
+/// were queued.
+pub(super) async fn enqueue_since(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    agent_id: &str,
-    batch_id: &str,
+    after_id: i64,
     now: i64,
 ) -> Result<u64, StoreError> {
     let r = sqlx::query(
         "INSERT INTO notification_deliveries (target_id, alert_id, status, attempts, next_attempt_at, \
          created_at, updated_at) \
-         SELECT t.id, a.id, 'pending', 0, $3, $3, $3 FROM alerts a JOIN notification_targets t \
+         SELECT t.id, a.id, 'pending', 0, $2, $2, $2 FROM alerts a JOIN notification_targets t \
          ON t.enabled = 1 AND a.severity_rank >= t.min_severity_rank \
          AND (t.rule_like IS NULL OR LOWER(a.rule) LIKE t.rule_like ESCAPE '\\') \
-         WHERE a.agent_id = $1 AND a.batch_id = $2",
+         WHERE a.id > $1",
     )
-    .bind(agent_id)
-    .bind(batch_id)
+    .bind(after_id)
     .bind(now)
     .execute(&mut **tx)
     .await

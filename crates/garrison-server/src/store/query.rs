@@ -1254,6 +1254,18 @@ impl Store {
                 results.push(Ingested::Duplicate);
             }
         }
+        // Every alert above this ID is one this transaction stores: alert
+        // groups commit one at a time (the writer slot on SQLite, the alert
+        // committer on PostgreSQL) and nothing else inserts alerts.
+        let before: i64 = if rows.is_empty() {
+            0
+        } else {
+            let r = sqlx::query("SELECT COALESCE(MAX(id), 0) AS m FROM alerts")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(qerr(op))?;
+            get::<i64>(&r, "m", op)?
+        };
         for chunk in rows.chunks(INSERT_CHUNK) {
             let mut sql = String::from(
                 "INSERT INTO alerts (agent_id, batch_id, batch_index, time_ms, agent_time_ms, received_at, rule, \
@@ -1312,14 +1324,11 @@ impl Store {
             q.execute(&mut *tx).await.map_err(qerr(op))?;
         }
         // Notification deliveries are queued with the alerts, all or nothing.
-        let mut queued = 0;
-        let targets = super::notify::any_enabled_target(&mut tx).await?;
-        for (j, r) in jobs.iter().zip(&results) {
-            if targets && matches!(r, Ingested::Stored(_)) {
-                queued +=
-                    super::notify::enqueue_batch(&mut tx, &j.agent_id, &j.batch_id, now).await?;
-            }
-        }
+        let queued = if !rows.is_empty() && super::notify::any_enabled_target(&mut tx).await? {
+            super::notify::enqueue_since(&mut tx, before, now).await?
+        } else {
+            0
+        };
         tx.commit().await.map_err(qerr(op))?;
         if queued > 0 {
             self.wake_deliveries();
