@@ -51,9 +51,10 @@ except ConnectionRefusedError:
             sock.to_str().unwrap(),
         ],
     );
+    // The v4 and v6 listeners may get the same port number: match the family too.
     let c4 = h.wait_for("connect v4", |e| {
         e.process.pid == pid
-            && matches!(&e.data, EventData::Connect { remote, .. } if remote.port() == Some(p4))
+            && matches!(&e.data, EventData::Connect { remote: remote @ SockAddr::Inet { .. }, .. } if remote.port() == Some(p4))
     });
     assert_eq!(c4.result, Some(0));
     let EventData::Connect {
@@ -77,7 +78,7 @@ except ConnectionRefusedError:
     assert!(local.port().unwrap() > 0);
     let c6 = h.wait_for("connect v6", |e| {
         e.process.pid == pid
-            && matches!(&e.data, EventData::Connect { remote, .. } if remote.port() == Some(p6))
+            && matches!(&e.data, EventData::Connect { remote: remote @ SockAddr::Inet6 { .. }, .. } if remote.port() == Some(p6))
     });
     let EventData::Connect { remote, .. } = &c6.data else {
         unreachable!()
