@@ -116,7 +116,7 @@ except ConnectionRefusedError:
     assert_eq!(cu.result, Some(0));
     let bad = h.wait_for("refused connect", |e| {
         e.process.pid == pid
-            && matches!(&e.data, EventData::Connect { remote, .. } if remote.port() == Some(closed))
+            && matches!(&e.data, EventData::Connect { remote: remote @ SockAddr::Inet { .. }, .. } if remote.port() == Some(closed))
     });
     assert_eq!(bad.errno.as_deref(), Some("ECONNREFUSED"));
 }
