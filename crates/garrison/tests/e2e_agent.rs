@@ -3,6 +3,8 @@
 //! (CI runs as root); the container image comes from fixtures/debian/make.sh.
 //! Each wait has a generous deadline; nothing asserts a duration.
 
+mod common;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -215,34 +217,7 @@ fn host_actions_are_attributed_to_process_user_and_ancestors() {
 }
 
 fn fixture_image() {
-    if Command::new("podman")
-        .args(["image", "exists", IMAGE])
-        .status()
-        .unwrap()
-        .success()
-    {
-        return;
-    }
-    let base = std::env::var_os("GARRISON_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/out"));
-    let archive = base.join("debian/debian-docker.tar");
-    assert!(
-        archive.exists(),
-        "{} is missing: run {MAKE} (as root) first",
-        archive.display()
-    );
-    let out = Command::new("podman")
-        .arg("load")
-        .arg("-i")
-        .arg(&archive)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "podman load: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::load_fixture_image(IMAGE, "debian/debian-docker.tar", MAKE);
 }
 
 #[test]

@@ -39,37 +39,7 @@ fn garrison(data: &Path, args: &[&str]) -> std::process::Output {
 /// The vulnerable image in podman's store: made by fixtures/vulnimage/make.sh,
 /// or loaded from the archive it saved.
 fn fixture_image() {
-    let exists = |img: &str| {
-        Command::new("podman")
-            .args(["image", "exists", img])
-            .status()
-            .unwrap()
-            .success()
-    };
-    if exists(IMAGE) {
-        return;
-    }
-    let base = std::env::var_os("GARRISON_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/out"));
-    let archive = base.join("vulnimage/vuln-docker.tar");
-    assert!(
-        archive.exists(),
-        "{} is missing: run {MAKE} (as root) first",
-        archive.display()
-    );
-    let out = Command::new("podman")
-        .arg("load")
-        .arg("-i")
-        .arg(&archive)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "podman load: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(exists(IMAGE), "podman load gave no {IMAGE}");
+    common::load_fixture_image(IMAGE, "vulnimage/vuln-docker.tar", MAKE);
 }
 
 /// A podman container, removed when dropped.

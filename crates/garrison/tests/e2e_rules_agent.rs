@@ -9,6 +9,8 @@
 //! (`evt.res = SUCCESS`), and the test VMs' kernel has no module support, so every
 //! attempt fails with ENOSYS (docs/events.md, "module").
 
+mod common;
+
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -253,34 +255,7 @@ fn host_behaviors_raise_their_alerts() {
 }
 
 fn fixture_image() {
-    if Command::new("podman")
-        .args(["image", "exists", IMAGE])
-        .status()
-        .unwrap()
-        .success()
-    {
-        return;
-    }
-    let base = std::env::var_os("GARRISON_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/out"));
-    let archive = base.join("debian/debian-docker.tar");
-    assert!(
-        archive.exists(),
-        "{} is missing: run fixtures/debian/make.sh (as root) first",
-        archive.display()
-    );
-    let out = Command::new("podman")
-        .arg("load")
-        .arg("-i")
-        .arg(&archive)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "podman load: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::load_fixture_image(IMAGE, "debian/debian-docker.tar", "fixtures/debian/make.sh");
 }
 
 #[test]
