@@ -42,17 +42,6 @@ fn fixture_image() {
     common::load_fixture_image(IMAGE, "vulnimage/vuln-docker.tar", MAKE);
 }
 
-/// A podman container, removed when dropped.
-struct Running(String);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", &self.0])
-            .output();
-    }
-}
-
 /// `garrison agent` reporting to the server (no BPF: this test is about the
 /// uplink's inventory), its output in files.
 struct AgentProc {
@@ -211,7 +200,7 @@ fn a_running_container_s_inventory_and_findings_reach_the_server_and_it_is_gone_
         "podman run: {}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let container = Running(String::from_utf8_lossy(&run.stdout).trim().to_string());
+    let container = common::PodmanGuard(String::from_utf8_lossy(&run.stdout).trim().to_string());
     let cid = container.0.clone();
     assert_eq!(cid.len(), 64, "{cid}");
     let url = format!("https://127.0.0.1:{port}");

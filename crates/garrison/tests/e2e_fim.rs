@@ -2,6 +2,8 @@
 //! mode, owner and an xattr; rename, delete, add; `check` reports exactly those
 //! changes; `update` accepts them; a tampered baseline fails with exit code 3.
 
+mod common;
+
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -678,16 +680,6 @@ fn the_agent_rechecks_the_baseline_on_a_schedule() {
     );
 }
 
-/// Removes a podman container when dropped.
-struct PodmanGuard(String);
-impl Drop for PodmanGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", &self.0])
-            .output();
-    }
-}
-
 /// Root only: watched paths inside a running container are read through
 /// /proc/PID/root and reported with the container. The image comes from
 /// fixtures/debian/make.sh (loaded as e2e_agent does).
@@ -698,33 +690,9 @@ fn watched_paths_inside_a_running_container_are_checked_and_attributed() {
         "the container tests need root (CI runs them as root)"
     );
     const IMAGE: &str = "localhost/garrison-debian:12";
-    if !Command::new("podman")
-        .args(["image", "exists", IMAGE])
-        .status()
-        .unwrap()
-        .success()
-    {
-        let base = std::env::var_os("GARRISON_FIXTURES")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/out")
-            });
-        let archive = base.join("debian/debian-docker.tar");
-        let out = Command::new("podman")
-            .arg("load")
-            .arg("-i")
-            .arg(&archive)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "podman load {}: {}",
-            archive.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    common::load_fixture_image(IMAGE, "debian/debian-docker.tar", "fixtures/debian/make.sh");
     let name = format!("garrison-e2e-fim-{}", std::process::id());
-    let _guard = PodmanGuard(name.clone());
+    let _guard = common::PodmanGuard(name.clone());
     let run = Command::new("podman")
         .args([
             "run",

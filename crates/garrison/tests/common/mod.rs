@@ -44,3 +44,14 @@ pub fn load_fixture_image(image: &str, archive: &str, make: &str) {
     );
     assert!(podman_image_exists(image), "podman load gave no {image}");
 }
+
+/// A podman container (by name), removed when dropped.
+pub struct PodmanGuard(pub String);
+
+impl Drop for PodmanGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("podman")
+            .args(["rm", "-f", "-t", "0", &self.0])
+            .output();
+    }
+}
