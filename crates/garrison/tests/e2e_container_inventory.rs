@@ -257,9 +257,9 @@ fn a_running_container_s_inventory_and_findings_reach_the_server_and_it_is_gone_
         "{host_requests}"
     );
     // The console's workloads list and detail show the container with its image.
-    let page = console_page(&api, &format!("/workloads?kind=container&q={name}"));
+    let page = api.get_text(&format!("/workloads?kind=container&q={name}"));
     assert!(page.contains(&name) && page.contains(IMAGE), "{page}");
-    let page = console_page(&api, &format!("/workloads/{wid}"));
+    let page = api.get_text(&format!("/workloads/{wid}"));
     assert!(
         page.contains(&cid) && page.contains(IMAGE) && page.contains("PYSEC-2018-28"),
         "{page}"
@@ -295,25 +295,10 @@ fn a_running_container_s_inventory_and_findings_reach_the_server_and_it_is_gone_
             .all(|v| v["workload_id"] != wid.as_str()),
         "{fleet}"
     );
-    let page = console_page(&api, &format!("/workloads?state=gone&q={name}"));
+    let page = api.get_text(&format!("/workloads?state=gone&q={name}"));
     assert!(page.contains(&name) && page.contains("gone"), "{page}");
 
     agent.stop();
     let (ok, logs) = up.stop();
     assert!(ok, "{logs}");
-}
-
-/// A console page's HTML, with the API session's cookie.
-fn console_page(api: &Api, path: &str) -> String {
-    use std::io::Read as _;
-    let mut resp = api
-        .agent
-        .get(&format!("{}{path}", api.base))
-        .header("cookie", &api.cookie)
-        .call()
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200, "GET {path}");
-    let mut s = String::new();
-    resp.body_mut().as_reader().read_to_string(&mut s).unwrap();
-    s
 }

@@ -189,27 +189,20 @@ impl Api {
 
     /// A change made with the session (so with its CSRF token); the status and answer.
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let mut resp = self
-            .agent
-            .post(&format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf)
-            .header("content-type", "application/json")
-            .send(body.to_string().as_bytes())
-            .unwrap();
-        let mut s = String::new();
-        resp.body_mut().as_reader().read_to_string(&mut s).unwrap();
-        (
-            resp.status().as_u16(),
-            serde_json::from_str(&s).unwrap_or(Value::Null),
-        )
+        self.send(self.agent.post(&format!("{}{path}", self.base)), body)
     }
 
     /// A PUT made with the session (CSRF token included); the status and answer.
     pub fn put(&self, path: &str, body: &Value) -> (u16, Value) {
-        let mut resp = self
-            .agent
-            .put(&format!("{}{path}", self.base))
+        self.send(self.agent.put(&format!("{}{path}", self.base)), body)
+    }
+
+    fn send(
+        &self,
+        req: ureq::RequestBuilder<ureq::typestate::WithBody>,
+        body: &Value,
+    ) -> (u16, Value) {
+        let mut resp = req
             .header("cookie", &self.cookie)
             .header("x-csrf-token", &self.csrf)
             .header("content-type", "application/json")
@@ -223,7 +216,9 @@ impl Api {
         )
     }
 
-    pub fn get(&self, path: &str) -> Value {
+    /// A GET with the session that must answer 200: the body as text (a
+    /// console page, say).
+    pub fn get_text(&self, path: &str) -> String {
         let mut resp = self
             .agent
             .get(&format!("{}{path}", self.base))
@@ -233,7 +228,12 @@ impl Api {
         assert_eq!(resp.status().as_u16(), 200, "GET {path}");
         let mut s = String::new();
         resp.body_mut().as_reader().read_to_string(&mut s).unwrap();
-        serde_json::from_str(&s).unwrap()
+        s
+    }
+
+    /// A GET with the session that must answer 200: the JSON answer.
+    pub fn get(&self, path: &str) -> Value {
+        serde_json::from_str(&self.get_text(path)).unwrap()
     }
 }
 
