@@ -224,12 +224,21 @@ async fn checkpoint_loop(store: Store) {
     if store.backend() != store::Backend::Sqlite {
         return;
     }
-    // Back to back while the writer writes (a checkpoint that copied the
-    // whole log lets the writer's next transaction start the log afresh).
+    // Back to back while alerts are being committed (a checkpoint that copied
+    // the whole log lets the writer's next transaction start the log afresh);
+    // otherwise every 10 s, for the other writes. An idle server runs no SQL.
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut seen, mut idle_ticks) = (store.alert_commits(), 0u32);
     loop {
         tick.tick().await;
+        let now = store.alert_commits();
+        idle_ticks += 1;
+        if now == seen && idle_ticks < 200 {
+            continue;
+        }
+        seen = now;
+        idle_ticks = 0;
         if let Err(e) = store.checkpoint().await {
             tracing::debug!("checkpoint: {e}");
         }

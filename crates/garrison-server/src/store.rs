@@ -80,6 +80,8 @@ pub struct Store {
     alert_queue: Arc<std::sync::Mutex<std::collections::VecDeque<query::PendingAlerts>>>,
     /// One alert group commit at a time (PostgreSQL; SQLite uses `writer`).
     alert_committer: Arc<Mutex<()>>,
+    /// Alert groups committed so far (the checkpointer runs after new ones).
+    alert_commits: Arc<std::sync::atomic::AtomicU64>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -146,6 +148,7 @@ impl Store {
             deliveries_queued: Arc::new(tokio::sync::Notify::new()),
             alert_queue: Arc::default(),
             alert_committer: Arc::new(Mutex::new(())),
+            alert_commits: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -177,6 +180,17 @@ impl Store {
                 source: e,
             })?;
         Ok(())
+    }
+
+    /// How many alert groups have been committed (see [`Store::checkpoint`]).
+    pub fn alert_commits(&self) -> u64 {
+        self.alert_commits
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn note_alert_commit(&self) {
+        self.alert_commits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Waits for the writer slot (SQLite only; PostgreSQL has row locks).

@@ -1330,6 +1330,7 @@ impl Store {
             0
         };
         tx.commit().await.map_err(qerr(op))?;
+        self.note_alert_commit();
         if queued > 0 {
             self.wake_deliveries();
         }
