@@ -613,12 +613,7 @@ pub fn run(
             mech.join(", ")
         );
     }
-    let missing: Vec<&str> = interest
-        .kinds
-        .iter()
-        .filter(|k| !info.kinds.contains(k))
-        .map(|k| k.name())
-        .collect();
+    let missing = unseen_kinds(&interest.kinds, &info.kinds);
     if !missing.is_empty() {
         let _ = writeln!(
             err,
@@ -911,12 +906,7 @@ pub fn run(
                         w.set_kinds(&next.kinds);
                     }
                     want_interest = true;
-                    let missing: Vec<&str> = next
-                        .kinds
-                        .iter()
-                        .filter(|k| !info.kinds.contains(k))
-                        .map(|k| k.name())
-                        .collect();
+                    let missing = unseen_kinds(&next.kinds, &info.kinds);
                     if !missing.is_empty() {
                         let why = format!("this source cannot see: {}", missing.join(", "));
                         let _ = writeln!(err, "garrison agent: {why}");
@@ -1048,4 +1038,16 @@ pub fn run(
         enricher: final_status.enricher,
         alerts: final_status.alerts,
     })
+}
+
+/// The names of the wanted kinds the event source cannot see.
+fn unseen_kinds<'a>(
+    wanted: impl IntoIterator<Item = &'a EventKind>,
+    seen: &[EventKind],
+) -> Vec<&'static str> {
+    wanted
+        .into_iter()
+        .filter(|k| !seen.contains(k))
+        .map(|k| k.name())
+        .collect()
 }
