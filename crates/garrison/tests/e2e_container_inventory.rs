@@ -18,15 +18,6 @@ use std::time::{Duration, Instant};
 const IMAGE: &str = "localhost/garrison-vuln:1";
 const MAKE: &str = "scripts/make-fixtures";
 
-fn shared_osv() -> PathBuf {
-    let base = std::env::var_os("GARRISON_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let p = base.join("osv");
-    assert!(p.is_dir(), "shared advisories missing at {}", p.display());
-    p
-}
-
 fn garrison(data: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_garrison"))
         .arg("--data-dir")
@@ -139,7 +130,10 @@ fn a_running_container_s_inventory_and_findings_reach_the_server_and_it_is_gone_
     fixture_image();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("garrison");
-    let out = garrison(&data, &["db", "import", shared_osv().to_str().unwrap()]);
+    let out = garrison(
+        &data,
+        &["db", "import", common::shared_osv().to_str().unwrap()],
+    );
     assert!(
         out.status.success(),
         "garrison db import: {}",

@@ -22,15 +22,6 @@ use std::time::{Duration, Instant};
 
 const RULE: &str = SHADOW_RULE;
 
-fn shared_osv() -> PathBuf {
-    let base = std::env::var_os("GARRISON_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let p = base.join("osv");
-    assert!(p.is_dir(), "shared advisories missing at {}", p.display());
-    p
-}
-
 /// A PyPI package "installed" the way pip leaves it: a `.dist-info` with its
 /// METADATA, in a site-packages directory of its own; removed when dropped.
 struct Planted(PathBuf);
@@ -109,7 +100,7 @@ fn import_advisories(data: &Path) {
         .arg("--data-dir")
         .arg(data)
         .args(["db", "import"])
-        .arg(shared_osv())
+        .arg(common::shared_osv())
         .output()
         .unwrap();
     assert!(

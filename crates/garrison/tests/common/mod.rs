@@ -55,3 +55,13 @@ impl Drop for PodmanGuard {
             .output();
     }
 }
+
+/// The OSV advisories under ../shared/data (or `$GARRISON_SHARED_DATA`).
+pub fn shared_osv() -> PathBuf {
+    let base = std::env::var_os("GARRISON_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    let p = base.join("osv");
+    assert!(p.is_dir(), "shared advisories missing at {}", p.display());
+    p
+}
