@@ -287,7 +287,18 @@ impl Sensor {
             .filter(|(_, v)| v & kinds::VIA_RAW == 0)
             .map(|(nr, _)| *nr)
             .collect();
-        self.sys_links.retain(|nr, _| tp_nrs.contains(nr));
+        let gone: Vec<u32> = self
+            .sys_links
+            .keys()
+            .filter(|nr| !tp_nrs.contains(nr))
+            .copied()
+            .collect();
+        detach(
+            gone.iter()
+                .filter_map(|nr| self.sys_links.remove(nr))
+                .flat_map(|(enter, exit)| [enter, exit])
+                .collect(),
+        );
         for nr in tp_nrs {
             if self.sys_links.contains_key(&nr) {
                 continue;
@@ -579,6 +590,40 @@ pub fn costly_note(c: &kinds::Costly, modules: bool) -> KindNote {
         kind: c.kind,
         watched: c.traced,
         reason,
+    }
+}
+
+/// Detaches `links` concurrently. Releasing a syscall tracepoint's perf event
+/// waits for an RCU tasks-trace grace period (tens of milliseconds on 6.x
+/// kernels, where syscall tracepoints may fault), so detaching the ~70 links of
+/// the default interest one by one took over 5 s; waiters on the same grace
+/// period share it, so one thread per link detaches them all in about one.
+fn detach(links: Vec<Link>) {
+    if links.len() < 2 {
+        drop(links);
+        return;
+    }
+    std::thread::scope(|scope| {
+        for link in links {
+            let spawned = std::thread::Builder::new()
+                .name("garrison-detach".into())
+                .spawn_scoped(scope, move || drop(link));
+            // when no thread can be had, spawn drops the closure, and the link
+            // with it, here in this thread
+            drop(spawned);
+        }
+    });
+}
+
+impl Drop for Sensor {
+    fn drop(&mut self) {
+        let mut links = std::mem::take(&mut self._links);
+        links.extend(self.sys_links.drain().flat_map(|(_, (a, b))| [a, b]));
+        links.extend(self.raw_links.take().into_iter().flat_map(|(a, b)| [a, b]));
+        for set in [self.dns_links.take(), self.skb_links.take()] {
+            links.extend(set.and_then(Result::ok).into_iter().flatten());
+        }
+        detach(links);
     }
 }
 
