@@ -7,6 +7,7 @@
 #
 #   bench/agent.sh [SECONDS] [ROUNDS]   # per storm run (default 10); rounds (default 3)
 #   BENCH_ONLY="redis-benchmark pgbench" bench/agent.sh 5 5   # some workloads only
+#   REDIS_N=50000 BENCH_ONLY=redis-benchmark-default bench/agent.sh 5 21   # short rounds
 #
 # Storms and the `all` rows run the raw event stream with no rules (--no-rules
 # --events KINDS); the `-default` rows run the agent as `garrison agent` runs it:
@@ -14,8 +15,10 @@
 #
 # Each workload runs ROUNDS pairs of agent-off and agent-on runs, interleaved
 # (off,on then on,off, alternately, so drift from other load on the machine falls
-# on both sides); the table gives medians, and the load average is recorded at
-# the start and the end (the machine may be shared). Per-round figures are kept
+# on both sides); the table gives medians (the slowdown: the median of the
+# rounds' own slowdowns), and the load average and the host's speed (ns per
+# syscall of a 1-byte dd) are recorded at the start and the end (the machine may
+# be shared, and a VM's host may slow it down for minutes). Per-round figures are kept
 # in $BENCH_OUT/<workload>.rounds.
 # For redis-benchmark and pgbench (`all` and `-default`), one more run with
 # kernel.bpf_stats_enabled=1 records what the agent's BPF programs ran meanwhile
@@ -55,7 +58,13 @@ loadgen=$target/release/examples/loadgen
 results=$out/results.tsv
 printf 'workload\tsource\tevents\trounds\toff_ops_s\ton_ops_s\tslowdown_pct\tdelivered\tlost\tevents_per_s\tagent_cpu_s\tagent_cpu_pct\tagent_peak_rss_kb\n' >"$results"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-echo "start $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" >"$out/load.txt"
+# host_speed: ns per syscall of dd copying 1-byte blocks (read + write), a probe
+# of how fast the host runs this VM now
+host_speed() {
+    /usr/bin/time -f %e dd if=/dev/zero of=/dev/null bs=1 count=1M 2>&1 | tail -1 |
+        awk '{printf "%.0f", $1 * 1e9 / 2097152}'
+}
+echo "start $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg) syscall_ns $(host_speed)" >"$out/load.txt"
 
 agent_pid=""
 time_pid=""
@@ -186,11 +195,15 @@ import statistics as st, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 col = lambda i: [float(r[i]) for r in rows]
 off, on = st.median(col(0)), st.median(col(1))
+# the slowdown is the median of the rounds' own slowdowns: each round's off and on
+# runs are seconds apart, so a drift of the host's speed between rounds (on the
+# VMs here, the same work can take 1.5 times as long a minute later) cancels
+slow = st.median([(1 - b / a) * 100 for a, b in zip(col(0), col(1))])
 eps = st.median([d / e for d, e in zip(col(2), col(4))])
 sources = sorted({r[8] for r in rows})
 print("\t".join(map(str, [
     sys.argv[2], "/".join(sources), sys.argv[3], sys.argv[4], int(off), int(on),
-    f"{(1 - on / off) * 100:.1f}", int(st.median(col(2))), int(sum(col(3))), int(eps),
+    f"{slow:.1f}", int(st.median(col(2))), int(sum(col(3))), int(eps),
     f"{st.median(col(5)):.2f}", int(st.median(col(6))), int(max(col(7)))])))
 PY
 }
@@ -213,11 +226,13 @@ redis-server --bind 127.0.0.1 --port $rport --save '' --appendonly no --daemoniz
     >"$out/redis.log" 2>&1 &
 redis_pid=$!
 until redis-cli -h 127.0.0.1 -p $rport ping >/dev/null 2>&1; do sleep 0.1; done
-# 5 tests x 200,000 requests
-redis_requests=1000000
+# 5 tests x REDIS_N requests (200,000 by default; fewer make shorter rounds, so
+# more pairs fit in a quiet spell of the host)
+redis_n=${REDIS_N:-200000}
+redis_requests=$((5 * redis_n))
 redis_rps() {
     # Mean requests/s over the tests (CSV: "test","rps",...).
-    redis-benchmark -h 127.0.0.1 -p $rport -n 200000 -c 50 -t set,get,incr,lpush,lpop -q --csv \
+    redis-benchmark -h 127.0.0.1 -p $rport -n "$redis_n" -c 50 -t set,get,incr,lpush,lpop -q --csv \
         | python3 -c "import csv,sys; r=[float(x[1]) for x in csv.reader(sys.stdin) if x and x[0]!='test']; print(int(sum(r)/len(r)))"
 }
 measure redis-benchmark all redis_rps
@@ -244,7 +259,7 @@ bpf_cost pgbench all pg_tps
 bpf_cost pgbench-default default pg_tps
 su postgres -c "$pgbin/pg_ctl -D $pg/data -m fast stop" >/dev/null
 
-echo "end $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/load.txt"
+echo "end $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg) syscall_ns $(host_speed)" >>"$out/load.txt"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo >&2
 column -t -s "$(printf '\t')" "$results"
