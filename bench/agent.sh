@@ -220,6 +220,17 @@ measure open-200k open open_200k
 measure exec-storm exec exec_storm
 measure connect-storm connect,accept connect_storm
 
+# --- syscalls ----------------------------------------------------------------
+# dd copying 1-byte blocks from /dev/zero to /dev/null: two syscalls (read,
+# write) per block, neither traced, so the slowdown is what the agent's mere
+# presence adds to every syscall on the host (the kernel's syscall-tracepoint
+# slow path, taken by every task while any syscall tracepoint is attached)
+syscall_rate() {
+    /usr/bin/time -f %e dd if=/dev/zero of=/dev/null bs=1 count=2M 2>&1 | tail -1 |
+        awk '{printf "%d", 4194304 / $1}'
+}
+measure syscalls-default default syscall_rate
+
 # --- redis-benchmark -----------------------------------------------------------
 rport=6399
 redis-server --bind 127.0.0.1 --port $rport --save '' --appendonly no --daemonize no \

@@ -509,34 +509,7 @@ fn dns_from_packets_in_a_network_namespace() {
         "ns.garrison.test",
         || {},
         |pid| {
-            assert_dns_exchange(
-                &mut h,
-                pid,
-                "udp.ns.garrison.test",
-                Protocol::Udp,
-                lo4(),
-                0x5151,
-            );
-            assert_dns_exchange(
-                &mut h,
-                pid,
-                "tcp.ns.garrison.test",
-                Protocol::Tcp,
-                lo4(),
-                0x5252,
-            );
-            let lo6 = SockAddr::Inet6 {
-                ip: IpAddr::V6(Ipv6Addr::LOCALHOST),
-                port: 53,
-            };
-            assert_dns_exchange(
-                &mut h,
-                pid,
-                "udp6.ns.garrison.test",
-                Protocol::Udp,
-                lo6,
-                0x5353,
-            );
+            assert_dns_exchanges(&mut h, pid, "ns.garrison.test", true);
             // the resolver's own side (its sockets are bound to port 53) is not reported
             let dns: Vec<_> = h
                 .of_pid(pid)
@@ -565,22 +538,7 @@ fn dns_on_sockets_connected_before_the_sensor_is_attributed() {
         |pid| {
             let mut h = h.borrow_mut();
             let h = h.as_mut().expect("the sensor started");
-            assert_dns_exchange(
-                h,
-                pid,
-                "udp.early.garrison.test",
-                Protocol::Udp,
-                lo4(),
-                0x5151,
-            );
-            assert_dns_exchange(
-                h,
-                pid,
-                "tcp.early.garrison.test",
-                Protocol::Tcp,
-                lo4(),
-                0x5252,
-            );
+            assert_dns_exchanges(h, pid, "early.garrison.test", false);
         },
     );
 }

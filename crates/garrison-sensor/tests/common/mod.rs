@@ -242,6 +242,42 @@ pub fn assert_dns_exchange(
     }
 }
 
+/// The exchanges `netns_dns`'s client makes, each asserted in turn: a UDP and a
+/// TCP query to 127.0.0.1, then (with `v6`) a UDP query to ::1, for the names
+/// "udp.", "tcp." and "udp6." before `suffix`.
+pub fn assert_dns_exchanges(h: &mut Harness, pid: u32, suffix: &str, v6: bool) {
+    assert_dns_exchange(
+        h,
+        pid,
+        &format!("udp.{suffix}"),
+        Protocol::Udp,
+        lo4(),
+        0x5151,
+    );
+    assert_dns_exchange(
+        h,
+        pid,
+        &format!("tcp.{suffix}"),
+        Protocol::Tcp,
+        lo4(),
+        0x5252,
+    );
+    if v6 {
+        let lo6 = SockAddr::Inet6 {
+            ip: IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            port: 53,
+        };
+        assert_dns_exchange(
+            h,
+            pid,
+            &format!("udp6.{suffix}"),
+            Protocol::Udp,
+            lo6,
+            0x5353,
+        );
+    }
+}
+
 pub fn lo4() -> SockAddr {
     SockAddr::Inet {
         ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
