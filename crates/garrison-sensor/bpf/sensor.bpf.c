@@ -874,7 +874,8 @@ static __noinline int dns_packet(struct __sk_buff *skb, int egress)
 	return 1;
 }
 
-/* Every packet of every inet socket passes here: the common case (a connected socket
+/* Every packet of every inet socket passes here (only while DNS is asked for by name:
+ * these run for every packet the host sends and receives): the common case (a connected socket
  * whose peer is not port 53, or a DNS server's socket) leaves after three loads from
  * the socket, with no helper call. Unconnected datagram sockets have their headers
  * read. Never drops: always returns 1. */
@@ -1625,4 +1626,128 @@ int tp_sys_exit(void *ctx)
 	if (!wanted(r.nr, 0))
 		return 0;
 	return leave(r.ret);
+}
+
+/* ------------------------------------------------------- DNS queries from the transmit queue */
+
+/* DNS queries by default: a port-53 message a client socket sends, read from the skb
+ * as it is queued to a device. A tracing program costs each sent packet a few
+ * nanoseconds, where the cgroup_skb programs cost every packet sent or received over
+ * a hundred, so those serve only DNS asked for by name (queries and answers). Only
+ * the skb's linear area is read: UDP datagrams are there; TCP puts the payload in
+ * page fragments, so a TCP query is seen only when its payload is linear. */
+static __noinline int dns_xmit_packet(struct sk_buff *skb, struct sock *ks)
+{
+	__u8 st = ks->__sk_common.skc_state;
+	if (st == TCP_TIME_WAIT || st == TCP_NEW_SYN_RECV)
+		return 0; /* not a full socket */
+	unsigned char *head = skb->head;
+	__u32 nh = skb->network_header;
+	__u32 data_off = skb->data - head;
+	__u32 linear_end = data_off + (skb->len - skb->data_len);
+	__u8 ip[40];
+	__u8 l4[16];
+	__u8 raddr[16] = {};
+	__u32 off4, family;
+	__u8 proto;
+	if (bpf_probe_read_kernel(ip, 20, head + nh))
+		return 0;
+	__u8 version = ip[0] >> 4;
+	if (version == 4) {
+		if (((ip[6] & 0x1f) << 8 | ip[7]) != 0)
+			return 0;
+		off4 = nh + (ip[0] & 0xf) * 4;
+		proto = ip[9];
+		family = AF_INET;
+		__builtin_memcpy(raddr, &ip[16], 4);
+	} else if (version == 6) {
+		if (bpf_probe_read_kernel(ip, 40, head + nh))
+			return 0;
+		off4 = nh + 40; /* extension headers: not followed */
+		proto = ip[6];
+		family = AF_INET6;
+		__builtin_memcpy(raddr, &ip[24], 16);
+	} else {
+		return 0;
+	}
+	__u32 payload;
+	if (proto == IPPROTO_UDP) {
+		if (bpf_probe_read_kernel(l4, 8, head + off4))
+			return 0;
+		payload = off4 + 8;
+	} else if (proto == IPPROTO_TCP) {
+		if (bpf_probe_read_kernel(l4, 16, head + off4))
+			return 0;
+		payload = off4 + (l4[12] >> 4) * 4;
+	} else {
+		return 0;
+	}
+	__u16 sport = (__u16)l4[0] << 8 | l4[1];
+	__u16 dport = (__u16)l4[2] << 8 | l4[3];
+	if (dport != 53 || linear_end <= payload || data_off + skb->len <= payload)
+		return 0;
+	__u32 plen = data_off + skb->len - payload;
+	__u32 avail = linear_end - payload;
+	struct g_scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	struct ev_dns *e = (struct ev_dns *)s->buf;
+	struct ev_hdr *owner = bpf_sk_storage_get(&dns_socks, ks, 0, 0);
+	e->flags = DNSF_PACKET;
+	if (owner) {
+		if (ignored_pid(owner->pid))
+			return 0;
+		e->h = *owner;
+	} else {
+		__builtin_memset(&e->h, 0, sizeof(e->h));
+		e->h.cgroup_id = ks->sk_cgrp_data.cgroup->kn->id;
+		e->h.uid = e->h.euid = ks->sk_uid.val;
+		e->h.loginuid = ~0u;
+		e->flags |= DNSF_UNATTRIBUTED;
+	}
+	struct socket *so = ks->sk_socket;
+	e->sock_ino = so ? so->file->f_inode->i_ino : 0;
+	e->h.ts_ns = bpf_ktime_get_boot_ns();
+	e->h.kind = EV_DNS;
+	e->h.nr = ~0u;
+	e->h.ret = 0;
+	e->family = family;
+	e->type = proto == IPPROTO_TCP ? 1 : 2; /* SOCK_STREAM, SOCK_DGRAM */
+	e->lport = sport;
+	e->rport = dport;
+	__builtin_memcpy(e->raddr, raddr, 16);
+	e->direction = DNS_QUERY;
+	e->len = plen;
+	e->pad = 0;
+	/* 1..PAYLOAD_MAX bytes (avail > 0 here), in a form the verifier sees as nonzero */
+	__u32 len = avail < plen ? avail : plen;
+	len = len > PAYLOAD_MAX ? PAYLOAD_MAX : len;
+	len = MASKED(len - 1, PAYLOAD_MAX) + 1;
+	__u32 off = sizeof(*e);
+	__u32 pos = item_start(s, off);
+	if (bpf_probe_read_kernel(at(s, pos), len, head + payload))
+		return 0;
+	off = item_end(s, off, IT_PAYLOAD, len);
+	submit(s, off, SK_DNS);
+	return 0;
+}
+
+/* Every packet queued to a device passes here: the common case (a connected socket
+ * whose peer is not port 53, a DNS server's socket, a forwarded packet with no
+ * socket) leaves after three loads. */
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(dns_xmit, struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+	if (!sk)
+		return 0;
+	if (sk->__sk_common.skc_num == 53)
+		return 0;
+	__u16 dport = sk->__sk_common.skc_dport;
+	if (dport != 0 && dport != bpf_htons(53))
+		return 0;
+	__u16 family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	return dns_xmit_packet(skb, sk);
 }

@@ -69,7 +69,7 @@
 #define DNS_ANSWER 2
 
 /* ev_dns.flags */
-#define DNSF_PACKET (1u << 0)       /* read from a packet (cgroup_skb), not a syscall's buffer */
+#define DNSF_PACKET (1u << 0)       /* read from a packet (dns_xmit or cgroup_skb), not a syscall's buffer */
 #define DNSF_UNATTRIBUTED (1u << 1) /* the socket has no owner record (opened before the
                                      * sensor): ev_hdr holds only cgroup_id and uid, sock_ino
                                      * names the socket for user space to look up */

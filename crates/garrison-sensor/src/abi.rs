@@ -47,8 +47,8 @@ pub const CFG_THREADS: u32 = 8;
 /// to port 53; the DNS syscalls of every other process stop at one map lookup.
 pub const CFG_DNS_GATE: u32 = 16;
 
-/// `ev_dns.flags` (ABI 2): the record was read from a packet by the cgroup_skb
-/// programs, not from a syscall's buffer.
+/// `ev_dns.flags` (ABI 2): the record was read from a packet (the transmit-queue
+/// or cgroup_skb programs), not from a syscall's buffer.
 pub const DNSF_PACKET: u32 = 1;
 /// `ev_dns.flags`: the packet's socket has no owner record (it was connected before
 /// the sensor's hooks): the header holds only the socket's cgroup id and uid, and

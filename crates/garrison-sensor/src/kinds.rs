@@ -189,7 +189,7 @@ pub fn compile(interest: &Interest, has_tracepoint: &dyn Fn(u32) -> bool) -> Ker
     }
 }
 
-/// DNS read from packets (the sensor's cgroup_skb programs, when they attach):
+/// DNS read from packets (the sensor's packet programs, when they attach):
 /// the kind's syscalls, hot or not, leave `k`, and so does its costly note —
 /// the packets carry every port-53 payload those calls would, from every process.
 pub fn dns_from_packets(k: &mut KernelInterest) {

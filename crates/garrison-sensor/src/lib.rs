@@ -18,10 +18,13 @@
 //!   exit are paired per thread in a hash map, so every event carries the result; paths of fd-returning calls are walked from the `struct file`
 //!   (dentries and mounts, bounded with `bpf_loop`); path arguments come with the
 //!   cwd/dirfd and root they are resolved against.
-//! - DNS from packets: `cgroup_skb/egress` + `ingress` on the cgroup2 root read
-//!   port-53 payloads of client sockets; the cgroup `connect4/6` and `sendmsg4/6`
+//! - DNS from packets: by default `tp_btf/net_dev_queue` reads the queries port-53
+//!   client sockets send (a few ns per sent packet; UDP, and TCP only when the
+//!   payload is linear); when DNS is asked for by name, `cgroup_skb/egress` +
+//!   `ingress` on the cgroup2 root read queries and answers over UDP and TCP
+//!   (over 100 ns per packet sent or received); the cgroup `connect4/6` and `sendmsg4/6`
 //!   hooks record each such socket's owner in socket storage (`dns_socks`), and
-//!   older sockets are found by inode in `/proc` ([`sockets`]). Where cgroup_skb
+//!   older sockets are found by inode in `/proc` ([`sockets`]). Where they
 //!   cannot attach, DNS comes from the send/recv syscalls instead.
 //! - Interest maps: `syscall_interest` (what is traced), `config_map` (exec, fork,
 //!   exit; read-only open policy), `open_prefixes` / `ignore_prefixes` (LPM tries
@@ -95,6 +98,8 @@ pub struct Sensor {
     /// DNS is traced (`Err`: why they could not attach; DNS then comes from the
     /// syscall path).
     skb_links: Option<Result<Vec<Link>, String>>,
+    /// Whether `skb_links` holds the answers' cgroup_skb ingress program.
+    skb_answers: bool,
     /// `syscall_interest` as last programmed.
     programmed: Vec<(u32, u32)>,
     interest: Interest,
@@ -185,6 +190,7 @@ impl Sensor {
             raw_links: None,
             dns_links: None,
             skb_links: None,
+            skb_answers: false,
             programmed: Vec::new(),
             interest: interest.clone(),
             notes: Vec::new(),
@@ -215,10 +221,13 @@ impl Sensor {
         };
         a.dns_source = match &self.skb_links {
             None => None,
-            Some(Ok(_)) => Some(format!(
-                "packets: cgroup_skb egress/ingress programs on {} read the payloads of port-53 client sockets (UDP datagrams, TCP segments); no syscall is traced for DNS",
+            Some(Ok(_)) if self.skb_answers => Some(format!(
+                "packets: cgroup_skb egress/ingress programs on {} read the queries and answers of port-53 client sockets (UDP datagrams, TCP segments); no syscall is traced for DNS",
                 cgroup2_root().map_or_else(|| "?".into(), |p| p.display().to_string())
             )),
+            Some(Ok(_)) => Some(
+                "packets: queries from the transmit queue (tp_btf/net_dev_queue), read from the payloads port-53 client sockets send (UDP datagrams; TCP only when the payload is in the packet's linear part, which is rare); answers are not read, as the cgroup_skb programs that read them cost every packet the host sends or receives (ask for DNS by name, `--events dns`, for answers and TCP); no syscall is traced for DNS".to_string()
+            ),
             Some(Err(why)) => Some(format!(
                 "syscalls (cgroup_skb programs not in use: {why}): send/recv calls are examined"
             )),
@@ -319,32 +328,51 @@ impl Sensor {
         Ok(())
     }
 
-    /// Attaches the cgroup_skb programs that read DNS from packets while DNS is
-    /// wanted (and the sock_addr hooks, which record each port-53 socket's owner,
-    /// are attached: `hooks`), detaches them otherwise; whether they are in use.
-    fn dns_packets(&mut self, wanted: bool, hooks: bool) -> bool {
+    /// Attaches the programs that read DNS from packets while DNS is wanted (and
+    /// the sock_addr hooks, which record each port-53 socket's owner, are
+    /// attached: `hooks`), detaches them otherwise; whether they are in use.
+    /// By default only queries are read, from the transmit queue
+    /// (`tp_btf/net_dev_queue`: a few nanoseconds per sent packet, UDP and linear
+    /// TCP payloads). When DNS is asked for by name (`answers`), the cgroup_skb
+    /// egress/ingress programs read queries and answers over UDP and TCP; they
+    /// cost every packet the host sends or receives over a hundred nanoseconds.
+    fn dns_packets(&mut self, wanted: bool, hooks: bool, answers: bool) -> bool {
         if !wanted {
             self.skb_links = None;
+            self.skb_answers = false;
             return false;
         }
         if !hooks {
             self.skb_links = Some(Err(
                 "the cgroup sock_addr hooks that record who owns each socket did not attach".into(),
             ));
+            self.skb_answers = false;
             return false;
         }
-        if !matches!(self.skb_links, Some(Ok(_))) {
+        if !matches!(self.skb_links, Some(Ok(_))) || self.skb_answers != answers {
             // GARRISON_SENSOR_DNS_SYSCALLS=1: DNS from the syscall path (A/B runs,
             // the fallback's tests)
+            self.skb_links = None;
             self.skb_links = Some(
                 if std::env::var_os("GARRISON_SENSOR_DNS_SYSCALLS").is_some_and(|v| v == "1") {
                     Err("GARRISON_SENSOR_DNS_SYSCALLS=1".into())
                 } else {
-                    self.attach_cgroup_progs(&["dns_egress", "dns_ingress"])
+                    self.attach_dns_packet_progs(answers)
                 },
             );
+            self.skb_answers = answers && matches!(self.skb_links, Some(Ok(_)));
         }
         matches!(self.skb_links, Some(Ok(_)))
+    }
+
+    fn attach_dns_packet_progs(&self, answers: bool) -> Result<Vec<Link>, String> {
+        if answers {
+            self.attach_cgroup_progs(&["dns_egress", "dns_ingress"])
+        } else {
+            Ok(vec![self
+                .attach_prog("dns_xmit", None)
+                .map_err(|e| e.to_string())?])
+        }
     }
 
     /// Attaches the DNS gate's cgroup hooks while DNS is traced, detaches them
@@ -414,7 +442,8 @@ impl Sensor {
         // kind is traced; else the syscall path, behind the gate where it attaches
         let wants_dns = interest.wants(EventKind::Dns);
         let hooks = self.dns_gate(wants_dns);
-        if self.dns_packets(wants_dns, hooks) {
+        let answers = interest.costly_ok.contains(&EventKind::Dns);
+        if self.dns_packets(wants_dns, hooks, answers) {
             kinds::dns_from_packets(&mut k);
         }
         let upd = |map: &libbpf_rs::Map<'_>, key: &[u8], val: &[u8]| {

@@ -35,6 +35,6 @@ fn dns_falls_back_to_the_syscall_path() {
         false,
         "sys.garrison.test",
         || {},
-        |pid| assert_dns_exchanges(&mut h, pid, "sys.garrison.test", true),
+        |pid| assert_dns_exchanges(&mut h, pid, "sys.garrison.test", true, true),
     );
 }

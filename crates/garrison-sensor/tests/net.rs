@@ -494,22 +494,72 @@ sys.stdin.read()
 }
 
 /// DNS with the interest as `garrison agent` programs it by default (the kind
-/// wanted, not insisted on): from packets, in a network namespace the test
-/// creates, over UDP, TCP and UDP/IPv6, attributed to the client.
+/// wanted, not insisted on): queries from packets on the transmit queue, in a
+/// network namespace the test creates, over UDP and UDP/IPv6, attributed to the
+/// client; answers and TCP (payload in page fragments) are not read (the programs
+/// that read them cost every packet), and the source says so.
 #[test]
-fn dns_from_packets_in_a_network_namespace() {
+fn dns_queries_from_packets_in_a_network_namespace() {
     let mut h = start_with(garrison_event::Interest::kinds([EventKind::Dns]));
     let a = h.sensor.attachment();
-    assert!(
-        a.dns_source.as_deref().unwrap_or("").starts_with("packets"),
-        "{a:?}"
+    let src = a.dns_source.unwrap_or_default();
+    assert!(src.starts_with("packets"), "{src}");
+    assert!(src.contains("net_dev_queue"), "{src}");
+    assert!(src.contains("answers are not read"), "{src}");
+    assert!(src.contains("TCP only when"), "{src}");
+    assert!(src.contains("--events dns"), "{src}");
+    netns_dns(
+        false,
+        "q.garrison.test",
+        || {},
+        |pid| {
+            for (name, server, id) in [
+                ("udp.q.garrison.test", lo4(), 0x5151),
+                ("udp6.q.garrison.test", lo6(), 0x5353),
+            ] {
+                assert_dns_exchange(&mut h, pid, name, Protocol::Udp, server, id, false);
+            }
+            // give any answer record time to arrive, then count: queries only, and
+            // the resolver's own side (its sockets are bound to port 53) not at all
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            h.of_pid(pid);
+            let dns: Vec<_> = h
+                .seen
+                .iter()
+                .filter(|e| {
+                    matches!(&e.data, EventData::Dns { query, .. } if query.ends_with("q.garrison.test"))
+                })
+                .collect();
+            assert_eq!(dns.len(), 2, "one query each, over UDP: {dns:?}");
+            assert!(
+                dns.iter().all(|e| e.process.pid == pid
+                    && matches!(
+                        e.data,
+                        EventData::Dns {
+                            direction: DnsDirection::Query,
+                            ..
+                        }
+                    )),
+                "{dns:?}"
+            );
+        },
     );
+}
+
+/// DNS asked for by name (`--events dns`): queries and answers from packets, in a
+/// network namespace the test creates, over UDP, TCP and UDP/IPv6, attributed to
+/// the client.
+#[test]
+fn dns_queries_and_answers_from_packets_in_a_network_namespace() {
+    let mut h = start_with(garrison_event::Interest::kinds([]).insist_on([EventKind::Dns]));
+    let src = h.sensor.attachment().dns_source.unwrap_or_default();
+    assert!(src.contains("queries and answers"), "{src}");
     netns_dns(
         false,
         "ns.garrison.test",
         || {},
         |pid| {
-            assert_dns_exchanges(&mut h, pid, "ns.garrison.test", true);
+            assert_dns_exchanges(&mut h, pid, "ns.garrison.test", true, true);
             // the resolver's own side (its sockets are bound to port 53) is not reported
             let dns: Vec<_> = h
                 .of_pid(pid)
@@ -531,6 +581,27 @@ fn dns_on_sockets_connected_before_the_sensor_is_attributed() {
         true,
         "early.garrison.test",
         || {
+            *h.borrow_mut() = Some(start_with(
+                garrison_event::Interest::kinds([]).insist_on([EventKind::Dns]),
+            ))
+        },
+        |pid| {
+            let mut h = h.borrow_mut();
+            let h = h.as_mut().expect("the sensor started");
+            assert_dns_exchanges(h, pid, "early.garrison.test", false, true);
+        },
+    );
+}
+
+/// The default interest's query path reads sockets connected before the sensor
+/// too: no owner record, so they are attributed by the socket's inode.
+#[test]
+fn dns_queries_on_sockets_connected_before_the_sensor_are_attributed() {
+    let h = std::cell::RefCell::new(None);
+    netns_dns(
+        true,
+        "early-q.garrison.test",
+        || {
             *h.borrow_mut() = Some(start_with(garrison_event::Interest::kinds([
                 EventKind::Dns,
             ])))
@@ -538,7 +609,15 @@ fn dns_on_sockets_connected_before_the_sensor_is_attributed() {
         |pid| {
             let mut h = h.borrow_mut();
             let h = h.as_mut().expect("the sensor started");
-            assert_dns_exchanges(h, pid, "early.garrison.test", false);
+            assert_dns_exchange(
+                h,
+                pid,
+                "udp.early-q.garrison.test",
+                Protocol::Udp,
+                lo4(),
+                0x5151,
+                false,
+            );
         },
     );
 }

@@ -208,8 +208,14 @@ pub fn assert_dns_exchange(
     proto: Protocol,
     server: SockAddr,
     id: u16,
+    answers: bool,
 ) {
-    for dir in [DnsDirection::Query, DnsDirection::Response] {
+    let dirs: &[DnsDirection] = if answers {
+        &[DnsDirection::Query, DnsDirection::Response]
+    } else {
+        &[DnsDirection::Query]
+    };
+    for &dir in dirs {
         let e = h.wait_for(&format!("dns {dir:?} {name}"), |e| {
             matches!(&e.data, EventData::Dns { direction, query, .. } if *direction == dir && query == name)
         });
@@ -244,8 +250,8 @@ pub fn assert_dns_exchange(
 
 /// The exchanges `netns_dns`'s client makes, each asserted in turn: a UDP and a
 /// TCP query to 127.0.0.1, then (with `v6`) a UDP query to ::1, for the names
-/// "udp.", "tcp." and "udp6." before `suffix`.
-pub fn assert_dns_exchanges(h: &mut Harness, pid: u32, suffix: &str, v6: bool) {
+/// "udp.", "tcp." and "udp6." before `suffix`; the answers too with `answers`.
+pub fn assert_dns_exchanges(h: &mut Harness, pid: u32, suffix: &str, v6: bool, answers: bool) {
     assert_dns_exchange(
         h,
         pid,
@@ -253,6 +259,7 @@ pub fn assert_dns_exchanges(h: &mut Harness, pid: u32, suffix: &str, v6: bool) {
         Protocol::Udp,
         lo4(),
         0x5151,
+        answers,
     );
     assert_dns_exchange(
         h,
@@ -261,20 +268,25 @@ pub fn assert_dns_exchanges(h: &mut Harness, pid: u32, suffix: &str, v6: bool) {
         Protocol::Tcp,
         lo4(),
         0x5252,
+        answers,
     );
     if v6 {
-        let lo6 = SockAddr::Inet6 {
-            ip: IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
-            port: 53,
-        };
         assert_dns_exchange(
             h,
             pid,
             &format!("udp6.{suffix}"),
             Protocol::Udp,
-            lo6,
+            lo6(),
             0x5353,
+            answers,
         );
+    }
+}
+
+pub fn lo6() -> SockAddr {
+    SockAddr::Inet6 {
+        ip: IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        port: 53,
     }
 }
 

