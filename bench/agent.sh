@@ -231,6 +231,14 @@ syscall_rate() {
 }
 measure syscalls-default default syscall_rate
 
+# --- pingpong ----------------------------------------------------------------
+# 1 byte there and back over a loopback TCP pair in one thread: per round trip 4
+# socket syscalls (untraced) and 2 packets, each sent and received. A request/
+# response server boiled down, without the cross-CPU wake-ups that make redis's
+# figure swing with the host: what the agent adds per syscall and per packet.
+pingpong_rate() { ops "$("$loadgen" pingpong "$secs")"; }
+measure pingpong-default default pingpong_rate
+
 # --- redis-benchmark -----------------------------------------------------------
 rport=6399
 redis-server --bind 127.0.0.1 --port $rport --save '' --appendonly no --daemonize no \

@@ -4,7 +4,11 @@
 //! loadgen exec    SECONDS            # fork+exec /bin/true in a loop
 //! loadgen open    SECONDS [RATE]     # open(O_WRONLY|O_CREAT)+close of files in a temp dir
 //! loadgen connect SECONDS            # TCP connect+close to a loopback listener (accepts too)
+//! loadgen pingpong SECONDS           # 1 byte there and back over a loopback TCP pair, 1 thread
 //! ```
+//! `pingpong` is a request/response server workload boiled down: per round trip, 4
+//! socket syscalls and 2 packets, each sent and received, in one thread (no
+//! cross-CPU wake-ups, so the figure moves less with the host than redis's).
 //! `open` spreads over 2 threads; RATE (operations per second, total) paces it.
 //! Prints one JSON line: `{"mode":..,"ops":..,"secs":..,"ops_per_sec":..}`.
 
@@ -16,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn usage() -> ! {
-    eprintln!("usage: loadgen exec|open|connect SECONDS [RATE]");
+    eprintln!("usage: loadgen exec|open|connect|pingpong SECONDS [RATE]");
     std::process::exit(2)
 }
 
@@ -139,6 +143,41 @@ fn main() {
                 }
                 // Wake the acceptor so it sees the stop flag.
                 let _ = TcpStream::connect(addr);
+            }));
+        }
+        "pingpong" => {
+            let pair = (|| {
+                let listener = TcpListener::bind("127.0.0.1:0")?;
+                let a = TcpStream::connect(listener.local_addr()?)?;
+                let (b, _) = listener.accept()?;
+                a.set_nodelay(true)?;
+                b.set_nodelay(true)?;
+                Ok::<_, std::io::Error>((a, b))
+            })();
+            let (mut a, mut b) = match pair {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("loadgen: a loopback TCP pair on 127.0.0.1: {e}");
+                    std::process::exit(3);
+                }
+            };
+            let (stop, ops) = (stop.clone(), ops.clone());
+            threads.push(std::thread::spawn(move || {
+                use std::io::Read;
+                let mut byte = [b'x'];
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let ok = a.write_all(&byte).is_ok()
+                        && b.read_exact(&mut byte).is_ok()
+                        && b.write_all(&byte).is_ok()
+                        && a.read_exact(&mut byte).is_ok();
+                    if !ok {
+                        eprintln!("loadgen: pingpong: the loopback pair failed");
+                        break;
+                    }
+                    n += 1;
+                }
+                ops.fetch_add(n, Ordering::Relaxed);
             }));
         }
         _ => usage(),
