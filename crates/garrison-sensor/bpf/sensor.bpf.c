@@ -773,6 +773,43 @@ int dns_sendmsg6(struct bpf_sock_addr *ctx)
 
 /* ------------------------------------------------------------------ DNS from packets */
 
+/* Fills a packet's ev_dns record: the header from the socket's owner record, or
+ * (a socket opened before the sensor or its hooks started) what the socket itself
+ * says, for user space to look its inode up among the processes' fds. 0: the
+ * owner is an ignored pid. */
+static __always_inline int dns_fill(struct ev_dns *e, struct ev_hdr *owner, struct sock *ks,
+				    __u64 cgroup_id, __u32 family, __u8 proto, __u16 lport,
+				    __u16 rport, const __u8 *raddr, __u32 direction, __u32 plen)
+{
+	e->flags = DNSF_PACKET;
+	if (owner) {
+		if (ignored_pid(owner->pid))
+			return 0;
+		e->h = *owner;
+	} else {
+		__builtin_memset(&e->h, 0, sizeof(e->h));
+		e->h.cgroup_id = cgroup_id;
+		e->h.uid = e->h.euid = ks->sk_uid.val;
+		e->h.loginuid = ~0u;
+		e->flags |= DNSF_UNATTRIBUTED;
+	}
+	struct socket *so = ks->sk_socket;
+	e->sock_ino = so ? so->file->f_inode->i_ino : 0;
+	e->h.ts_ns = bpf_ktime_get_boot_ns();
+	e->h.kind = EV_DNS;
+	e->h.nr = ~0u;
+	e->h.ret = 0;
+	e->family = family;
+	e->type = proto == IPPROTO_TCP ? 1 : 2; /* SOCK_STREAM, SOCK_DGRAM */
+	e->lport = lport;
+	e->rport = rport;
+	__builtin_memcpy(e->raddr, raddr, 16);
+	e->direction = direction;
+	e->len = plen;
+	e->pad = 0;
+	return 1;
+}
+
 /* A port-53 segment or datagram of a client socket (not a server's: a socket bound to
  * port 53 is skipped, so loopback traffic is seen once, from the client's side):
  * egress to port 53 is a query, ingress from port 53 an answer. The payload (bounded)
@@ -834,34 +871,9 @@ static __noinline int dns_packet(struct __sk_buff *skb, int egress)
 	struct ev_hdr *owner = bpf_sk_storage_get(&dns_socks, sk, 0, 0);
 	/* the socket as the kernel's struct sock, read-only (loads are probed reads) */
 	struct sock *ks = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock));
-	e->flags = DNSF_PACKET;
-	if (owner) {
-		if (ignored_pid(owner->pid))
-			return 1;
-		e->h = *owner;
-	} else {
-		/* opened before the sensor (or its hooks) started: what the socket itself
-		 * says; user space looks its inode up among the processes' fds */
-		__builtin_memset(&e->h, 0, sizeof(e->h));
-		e->h.cgroup_id = bpf_skb_cgroup_id(skb);
-		e->h.uid = e->h.euid = ks->sk_uid.val;
-		e->h.loginuid = ~0u;
-		e->flags |= DNSF_UNATTRIBUTED;
-	}
-	struct socket *so = ks->sk_socket;
-	e->sock_ino = so ? so->file->f_inode->i_ino : 0;
-	e->h.ts_ns = bpf_ktime_get_boot_ns();
-	e->h.kind = EV_DNS;
-	e->h.nr = ~0u;
-	e->h.ret = 0;
-	e->family = family;
-	e->type = proto == IPPROTO_TCP ? 1 : 2; /* SOCK_STREAM, SOCK_DGRAM */
-	e->lport = egress ? sport : dport;
-	e->rport = rport;
-	__builtin_memcpy(e->raddr, raddr, 16);
-	e->direction = egress ? DNS_QUERY : DNS_ANSWER;
-	e->len = plen;
-	e->pad = 0;
+	if (!dns_fill(e, owner, ks, bpf_skb_cgroup_id(skb), family, proto, egress ? sport : dport,
+		      rport, raddr, egress ? DNS_QUERY : DNS_ANSWER, plen))
+		return 1;
 	/* plen > 0 here: 1..PAYLOAD_MAX bytes, in a form the verifier sees as nonzero */
 	__u32 len = plen > PAYLOAD_MAX ? PAYLOAD_MAX : plen;
 	len = MASKED(len - 1, PAYLOAD_MAX) + 1;
@@ -1693,32 +1705,9 @@ static __noinline int dns_xmit_packet(struct sk_buff *skb, struct sock *ks)
 		return 0;
 	struct ev_dns *e = (struct ev_dns *)s->buf;
 	struct ev_hdr *owner = bpf_sk_storage_get(&dns_socks, ks, 0, 0);
-	e->flags = DNSF_PACKET;
-	if (owner) {
-		if (ignored_pid(owner->pid))
-			return 0;
-		e->h = *owner;
-	} else {
-		__builtin_memset(&e->h, 0, sizeof(e->h));
-		e->h.cgroup_id = ks->sk_cgrp_data.cgroup->kn->id;
-		e->h.uid = e->h.euid = ks->sk_uid.val;
-		e->h.loginuid = ~0u;
-		e->flags |= DNSF_UNATTRIBUTED;
-	}
-	struct socket *so = ks->sk_socket;
-	e->sock_ino = so ? so->file->f_inode->i_ino : 0;
-	e->h.ts_ns = bpf_ktime_get_boot_ns();
-	e->h.kind = EV_DNS;
-	e->h.nr = ~0u;
-	e->h.ret = 0;
-	e->family = family;
-	e->type = proto == IPPROTO_TCP ? 1 : 2; /* SOCK_STREAM, SOCK_DGRAM */
-	e->lport = sport;
-	e->rport = dport;
-	__builtin_memcpy(e->raddr, raddr, 16);
-	e->direction = DNS_QUERY;
-	e->len = plen;
-	e->pad = 0;
+	if (!dns_fill(e, owner, ks, ks->sk_cgrp_data.cgroup->kn->id, family, proto, sport, dport,
+		      raddr, DNS_QUERY, plen))
+		return 0;
 	/* 1..PAYLOAD_MAX bytes (avail > 0 here), in a form the verifier sees as nonzero */
 	__u32 len = avail < plen ? avail : plen;
 	len = len > PAYLOAD_MAX ? PAYLOAD_MAX : len;
