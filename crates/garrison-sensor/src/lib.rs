@@ -67,8 +67,9 @@ pub struct Attachment {
     /// Where the DNS gate's cgroup hooks (connect4/6, sendmsg4/6) are attached
     /// (the cgroup2 root), or why they are not, while DNS is traced.
     pub dns_gate: Option<String>,
-    /// Where DNS comes from while it is traced: packets (the cgroup_skb programs
-    /// on the cgroup2 root), or the syscall path and why.
+    /// Where DNS comes from while it is traced: packets (queries from the transmit
+    /// queue, or queries and answers from the cgroup_skb programs on the cgroup2
+    /// root), or the syscall path and why.
     pub dns_source: Option<String>,
 }
 
@@ -94,9 +95,10 @@ pub struct Sensor {
     /// The DNS gate's cgroup hooks, while DNS is traced (`Err`: why they could
     /// not attach; DNS then examines every socket call, as without a gate).
     dns_links: Option<Result<Vec<Link>, String>>,
-    /// The cgroup_skb egress/ingress programs that read DNS from packets, while
-    /// DNS is traced (`Err`: why they could not attach; DNS then comes from the
-    /// syscall path).
+    /// The programs that read DNS from packets while DNS is traced: `dns_xmit`
+    /// (queries), or the cgroup_skb egress/ingress pair when answers are asked
+    /// for (`Err`: why they could not attach; DNS then comes from the syscall
+    /// path).
     skb_links: Option<Result<Vec<Link>, String>>,
     /// Whether `skb_links` holds the answers' cgroup_skb ingress program.
     skb_answers: bool,
