@@ -272,6 +272,9 @@ struct Shared {
     interest_error: Mutex<Option<String>>,
 }
 
+/// How often the source thread refreshes the source's counters for the status.
+const STATS_EVERY: Duration = Duration::from_millis(250);
+
 fn source_thread(
     mut source: Box<dyn EventSource>,
     tx: SyncSender<Vec<Event>>,
@@ -280,6 +283,8 @@ fn source_thread(
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut closed = false;
+    // the counters cost a map read per kind: refreshed on a timer, not per poll
+    let mut stats_at: Option<Instant> = None;
     while !stop.load(Ordering::Relaxed) && !closed {
         let wanted = shared.new_interest.lock().ok().and_then(|mut n| n.take());
         if let Some(interest) = wanted {
@@ -297,8 +302,11 @@ fn source_thread(
                 closed |= tx.send(full).is_err();
             }
         });
-        if let Ok(mut s) = shared.stats.lock() {
-            *s = source.stats();
+        if stats_at.is_none_or(|t| t.elapsed() >= STATS_EVERY) {
+            stats_at = Some(Instant::now());
+            if let Ok(mut s) = shared.stats.lock() {
+                *s = source.stats();
+            }
         }
         match r {
             Ok(_) => {

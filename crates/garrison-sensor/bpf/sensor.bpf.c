@@ -166,6 +166,15 @@ struct {
 	__type(value, struct g_stats);
 } stats_map SEC(".maps");
 
+/* Nonzero while the consumer sleeps and wants the next record to wake it (set by
+ * user space before an idle wait, cleared by the record that wakes it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} wake_map SEC(".maps");
+
 /* Interest: programmed from user space (garrison_sensor::Interest). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -289,10 +298,19 @@ static __always_inline void submit(struct g_scratch *s, __u32 off, __u32 skind)
 		return;
 	asm volatile("%0 &= %1" : "+r"(size) : "i"(EVBUF + SLACK - 1));
 	((struct ev_hdr *)s->buf)->size = size;
-	/* Wake the consumer only when a batch is waiting: a wake-up per record costs
-	 * more than the record. The consumer also polls on a short tick, so a lone
-	 * event waits at most that tick. */
-	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	/* Wake the consumer when it sleeps idle (wake_map set: the first record after
+	 * a quiet spell is delivered at once) or when a batch is waiting; otherwise
+	 * not, as a wake-up per record costs more than the record: a busy consumer
+	 * polls on a short tick. */
+	__u32 zero = 0;
+	__u32 *sleeping = bpf_map_lookup_elem(&wake_map, &zero);
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if (sleeping && *sleeping) {
+		*sleeping = 0;
+		flags = BPF_RB_FORCE_WAKEUP;
+	} else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES) {
+		flags = BPF_RB_FORCE_WAKEUP;
+	}
 	if (bpf_ringbuf_output(&events, s->buf, size, flags))
 		count(skind, 1, 0);
 	else

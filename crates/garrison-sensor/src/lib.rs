@@ -28,7 +28,8 @@
 //!   cannot attach, DNS comes from the send/recv syscalls instead.
 //! - Interest maps: `syscall_interest` (what is traced), `config_map` (exec, fork,
 //!   exit; read-only open policy), `open_prefixes` / `ignore_prefixes` (LPM tries
-//!   on canonical paths), `ignore_pids`. Per-kind counters in `stats_map`.
+//!   on canonical paths), `ignore_pids`. Per-kind counters in `stats_map`;
+//!   `wake_map` asks for a wake-up on the next record while `poll` sleeps idle.
 //!
 //! See `README.md` for the constructor, the probe and what each event carries.
 
@@ -78,9 +79,14 @@ static SENSOR_OBJ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.bpf.
 const NAME: &str = "bpf";
 /// Records decoded per `poll` call at most, so a busy host cannot starve the caller.
 const POLL_BATCH: usize = 65_536;
-/// The longest a lone event waits in the ring before `poll` looks (the kernel
-/// wakes the consumer early only when a batch is waiting).
+/// While events flow, the longest one waits in the ring before `poll` looks (the
+/// kernel wakes a busy consumer early only when a batch is waiting).
 const WAKE_TICK: Duration = Duration::from_millis(10);
+/// After a tick with nothing, `poll` asks the kernel to wake it on the next record
+/// (`wake_map`) and sleeps up to this long: an idle agent does not wake on a tick,
+/// and the first event after a quiet spell is delivered at once. The bound only
+/// matters for a record written in the instant the request is being set.
+const IDLE_TICK: Duration = Duration::from_millis(250);
 
 /// The eBPF sensor. Construct with [`Sensor::start`]; drop to detach everything.
 pub struct Sensor {
@@ -108,6 +114,10 @@ pub struct Sensor {
     /// Kinds traced at a cost to every syscall, or left out to spare it.
     notes: Vec<KindNote>,
     decode_errors: u64,
+    /// A wait found nothing since events were last delivered.
+    quiet: bool,
+    /// `wake_map` asks the kernel to wake `poll` on the next record.
+    armed: bool,
 }
 
 /// The cgroup2 mount (`/sys/fs/cgroup` on unified hosts, `/sys/fs/cgroup/unified`
@@ -197,6 +207,8 @@ impl Sensor {
             interest: interest.clone(),
             notes: Vec::new(),
             decode_errors: 0,
+            quiet: false,
+            armed: false,
         };
         sensor.apply(interest)?;
         Ok(sensor)
@@ -248,6 +260,16 @@ impl Sensor {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Whether the kernel is asked to wake `poll` on the next record: set when a
+    /// poll finds the ring quiet for a tick, cleared by the record that wakes it.
+    pub fn wake_requested(&self) -> Result<bool, SourceError> {
+        let v = self
+            .map("wake_map")?
+            .lookup(&0u32.to_le_bytes(), MapFlags::ANY)
+            .map_err(|e| failed("read map wake_map", e.to_string()))?;
+        Ok(v.is_some_and(|v| v.iter().any(|b| *b != 0)))
     }
 
     /// The interest in force.
@@ -703,17 +725,31 @@ impl EventSource for Sensor {
                 Err(_) => *decode_errors += 1,
             });
             if delivered > 0 {
+                // the record that woke an armed wait cleared the request
+                self.quiet = false;
+                self.armed = false;
                 return Ok(delivered);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Ok(0);
             }
-            // the kernel wakes us only when a batch is waiting (WAKEUP_BYTES in
-            // sensor.bpf.c); a short tick delivers lone events promptly
+            if self.quiet && !self.armed {
+                // ask for a wake-up on the next record, then look once more: one
+                // may have landed before the request was set
+                self.map("wake_map")?
+                    .update(&0u32.to_le_bytes(), &1u32.to_le_bytes(), MapFlags::ANY)
+                    .map_err(|e| failed("update map wake_map", e.to_string()))?;
+                self.armed = true;
+                continue;
+            }
+            // while events flow the kernel wakes us only when a batch is waiting
+            // (WAKEUP_BYTES in sensor.bpf.c), and a short tick delivers the rest
+            let tick = if self.armed { IDLE_TICK } else { WAKE_TICK };
             self.ring
-                .wait(left.min(WAKE_TICK).as_millis().clamp(1, i32::MAX as u128) as i32)
+                .wait(left.min(tick).as_millis().clamp(1, i32::MAX as u128) as i32)
                 .map_err(|e| failed("wait for the ring buffer", e.to_string()))?;
+            self.quiet = true;
         }
     }
 
