@@ -8,6 +8,7 @@
 #   bench/agent.sh [SECONDS] [ROUNDS]   # per storm run (default 10); rounds (default 3)
 #   BENCH_ONLY="redis-benchmark pgbench" bench/agent.sh 5 5   # some workloads only
 #   REDIS_N=50000 BENCH_ONLY=redis-benchmark-default bench/agent.sh 5 21   # short rounds
+#   (redis-benchmark-1cpu-default: the same with server, client and agent on one CPU)
 #
 # Storms and the `all` rows run the raw event stream with no rules (--no-rules
 # --events KINDS); the `-default` rows run the agent as `garrison agent` runs it:
@@ -68,6 +69,7 @@ echo "start $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg) syscall_ns 
 
 agent_pid=""
 time_pid=""
+agent_pin=""
 # start_agent NAME EVENTS: the agent, output discarded, under /usr/bin/time -v.
 start_agent() {
     data=$out/data-$1
@@ -82,7 +84,8 @@ start_agent() {
     fi
     name_=$1
     shift 2
-    /usr/bin/time -v -o "$out/time-$name_.txt" "$garrison" --data-dir "$data" agent \
+    # shellcheck disable=SC2086 # agent_pin: "taskset -c CPU" or nothing
+    /usr/bin/time -v -o "$out/time-$name_.txt" ${agent_pin:+taskset -c "$agent_pin"} "$garrison" --data-dir "$data" agent \
         "$@" --output /dev/null 2>"$out/agent-$name_.err" &
     time_pid=$!
     i=0
@@ -251,13 +254,26 @@ redis_n=${REDIS_N:-200000}
 redis_requests=$((5 * redis_n))
 redis_rps() {
     # Mean requests/s over the tests (CSV: "test","rps",...).
-    redis-benchmark -h 127.0.0.1 -p $rport -n "$redis_n" -c 50 -t set,get,incr,lpush,lpop -q --csv \
+    # shellcheck disable=SC2086 # redis_pin: "taskset -c CPU" or nothing
+    $redis_pin redis-benchmark -h 127.0.0.1 -p $rport -n "$redis_n" -c 50 -t set,get,incr,lpush,lpop -q --csv \
         | python3 -c "import csv,sys; r=[float(x[1]) for x in csv.reader(sys.stdin) if x and x[0]!='test']; print(int(sum(r)/len(r)))"
 }
+redis_pin=""
 measure redis-benchmark all redis_rps
 measure redis-benchmark-default default redis_rps
 bpf_cost redis-benchmark all redis_rps $redis_requests
 bpf_cost redis-benchmark-default default redis_rps $redis_requests
+# The same on one CPU: the server, the client and the agent all pinned to the last
+# CPU. No cross-CPU wake-ups, whose latency the VM's host decides (unpinned, the
+# same run swings between 40k and 100k requests/s), and no idle CPU to absorb the
+# agent's work: every cycle the agent and its kernel hooks take is the workload's.
+pin_cpu=$(($(nproc) - 1))
+taskset -pc "$pin_cpu" "$redis_pid" >/dev/null
+redis_pin="taskset -c $pin_cpu"
+agent_pin=$pin_cpu
+measure redis-benchmark-1cpu-default default redis_rps
+redis_pin=""
+agent_pin=""
 kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
 
 # --- pgbench -----------------------------------------------------------------
