@@ -25,8 +25,14 @@
 # kernel.bpf_stats_enabled=1 records what the agent's BPF programs ran meanwhile
 # ($BENCH_OUT/<workload>.bpf: runs and ns per program, and per redis request): the
 # in-kernel cost, which the machine's load does not blur.
+# For pingpong, redis-benchmark and pgbench (`-default`), two more runs under
+# `perf record -a` (cpu-clock samples on every CPU), agent off and on, record where
+# the workload's CPU time went ($BENCH_OUT/<workload>.hooks): the share of its
+# samples inside the agent's kernel hooks (the syscall-tracepoint slow path, the
+# BPF runners and programs), the agent's own share, and the syscall entry's share
+# off and on. A cost that the host's noise does not blur, as wall-clock rounds are.
 # Needs (installed when missing): redis-server redis-tools postgresql
-# postgresql-contrib time. Talks only to 127.0.0.1.
+# postgresql-contrib time linux-perf. Talks only to 127.0.0.1.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +50,7 @@ command -v redis-benchmark >/dev/null 2>&1 || need="$need redis-tools"
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need="$need postgresql postgresql-contrib"
 command -v pgbench >/dev/null 2>&1 || need="$need postgresql-contrib"
 [ -x /usr/bin/time ] || need="$need time"
+command -v perf >/dev/null 2>&1 || need="$need linux-perf"
 if [ -n "$need" ]; then
     apt-get install -y $need >/dev/null
 fi
@@ -169,6 +176,68 @@ PY
     cat "$out/$1.bpf" >&2
 }
 
+# hook_share NAME EVENTS FUNC COMMS: FUNC under `perf record -a`, without and with
+# the agent; $out/NAME.hooks: the share of the samples of the processes named COMMS
+# (the workload) spent in the agent's kernel hooks and in the syscall entry, and the
+# agent's own samples relative to the workload's.
+profiled() { # FILE FUNC: FUNC while `perf record -a` samples into FILE
+    perf record -q -a -F 10000 -e cpu-clock -o "$1" 2>/dev/null &
+    perf_pid=$!
+    sleep 1
+    $2 >/dev/null
+    kill -INT "$perf_pid"
+    wait "$perf_pid" || true
+}
+hook_share() {
+    case " ${BENCH_ONLY:-$1} " in *" $1 "*) ;; *) return 0 ;; esac
+    profiled "$out/$1.perf-off" "$3"
+    start_agent "$1-perf" "$2"
+    profiled "$out/$1.perf-on" "$3"
+    stop_agent "$1-perf"
+    for side in off on; do
+        perf script -i "$out/$1.perf-$side" -F comm,tid,ip,sym 2>/dev/null >"$out/$1.samples-$side"
+    done
+    python3 - "$out/$1.samples-off" "$out/$1.samples-on" "$1" "$4" >"$out/$1.hooks" <<'PY'
+import collections, re, sys
+# the kernel's syscall-tracepoint slow path (taken by every task while any syscall
+# tracepoint is attached), the BPF runners, JIT-ed programs and their helpers
+HOOK = re.compile(r"(syscall_trace_enter|syscall_exit_work|perf_syscall_(enter|exit)"
+    r"|bpf_trace_run\d+|trace_call_bpf|perf_trace_run_bpf_submit|__cgroup_bpf_run\w*"
+    r"|bpf_prog_[0-9a-f]+_\w+|__bpf_prog_(enter|exit)\w*|_?_?bpf_ringbuf_\w+"
+    r"|bpf_probe_read_\w+|bpf_get_current_\w+|bpf_sk_storage_\w+|bpf_ktime_get_ns)$")
+work = set(sys.argv[4].split(","))
+def load(f):
+    n = agent = 0
+    syms = collections.Counter()
+    for line in open(f):
+        t = line.split()
+        if len(t) < 4:
+            continue
+        comm, sym = " ".join(t[:-3]), t[-1]
+        if comm.startswith("garrison"):
+            agent += 1
+        elif comm in work:
+            n += 1
+            syms[sym] += 1
+    return n, agent, syms
+n0, _, s0 = load(sys.argv[1])
+n1, a1, s1 = load(sys.argv[2])
+pct = lambda x, n: 100.0 * x / n if n else 0.0
+hooks = {s: c for s, c in s1.items() if HOOK.match(s)}
+h = sum(hooks.values())
+print(f"{sys.argv[3]}: where the workload's CPU went ({sys.argv[4]}; cpu-clock samples at 10 kHz on every CPU)")
+print(f"  samples: {n0} agent off, {n1} agent on")
+for s, c in sorted(hooks.items(), key=lambda kv: -kv[1])[:12]:
+    print(f"  {s:40s} {pct(c, n1):5.2f}%")
+print(f"  in the agent's hooks            {pct(h, n1):5.2f}% of the workload's samples")
+print(f"  the agent's own threads         {pct(a1, n1):5.2f}% (relative to the workload's)")
+print(f"  do_syscall_64, off -> on        {pct(s0['do_syscall_64'], n0):5.2f}% -> {pct(s1['do_syscall_64'], n1):5.2f}%")
+print(f"  total attributable              {pct(h + a1, n1) + max(0.0, pct(s1['do_syscall_64'], n1) - pct(s0['do_syscall_64'], n0)):5.2f}%")
+PY
+    rm -f "$out/$1.samples-off" "$out/$1.samples-on"
+    cat "$out/$1.hooks" >&2
+}
+
 # measure NAME EVENTS FUNC: ROUNDS × (FUNC without the agent, FUNC with it),
 # interleaved; FUNC prints ops/s. Appends the medians to the results table.
 measure() {
@@ -241,6 +310,7 @@ measure syscalls-default default syscall_rate
 # figure swing with the host: what the agent adds per syscall and per packet.
 pingpong_rate() { ops "$("$loadgen" pingpong "$secs")"; }
 measure pingpong-default default pingpong_rate
+hook_share pingpong-default default pingpong_rate loadgen
 
 # --- redis-benchmark -----------------------------------------------------------
 rport=6399
@@ -263,6 +333,7 @@ measure redis-benchmark all redis_rps
 measure redis-benchmark-default default redis_rps
 bpf_cost redis-benchmark all redis_rps $redis_requests
 bpf_cost redis-benchmark-default default redis_rps $redis_requests
+hook_share redis-benchmark-default default redis_rps redis-server,redis-benchmark
 # The same on one CPU: the server, the client and the agent all pinned to the last
 # CPU. No cross-CPU wake-ups, whose latency the VM's host decides (unpinned, the
 # same run swings between 40k and 100k requests/s), and no idle CPU to absorb the
@@ -292,6 +363,7 @@ measure pgbench all pg_tps
 measure pgbench-default default pg_tps
 bpf_cost pgbench all pg_tps
 bpf_cost pgbench-default default pg_tps
+hook_share pgbench-default default pg_tps postgres,pgbench
 su postgres -c "$pgbin/pg_ctl -D $pg/data -m fast stop" >/dev/null
 
 echo "end $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg) syscall_ns $(host_speed)" >>"$out/load.txt"
