@@ -181,11 +181,8 @@ PY
     cat "$out/$1.bpf" >&2
 }
 
-# hook_share NAME EVENTS FUNC COMMS: FUNC under `perf record -a`, without and with
-# the agent; $out/NAME.hooks: the share of the samples of the processes named COMMS
-# (the workload) spent in the agent's kernel hooks and in the syscall entry, and the
-# agent's own samples relative to the workload's.
-profiled() { # FILE FUNC: FUNC while `perf record -a` samples into FILE
+# profiled FILE FUNC: FUNC while `perf record -a` samples every CPU into FILE.
+profiled() {
     perf record -q -a -F 10000 -e cpu-clock -o "$1" 2>/dev/null &
     perf_pid=$!
     sleep 1
@@ -193,6 +190,11 @@ profiled() { # FILE FUNC: FUNC while `perf record -a` samples into FILE
     kill -INT "$perf_pid"
     wait "$perf_pid" || true
 }
+
+# hook_share NAME EVENTS FUNC COMMS: FUNC under `perf record -a`, without and with
+# the agent; $out/NAME.hooks: the share of the samples of the processes named COMMS
+# (the workload) spent in the agent's kernel hooks and in the syscall entry, and the
+# agent's own samples relative to the workload's.
 hook_share() {
     case " ${BENCH_ONLY:-$1} " in *" $1 "*) ;; *) return 0 ;; esac
     profiled "$out/$1.perf-off" "$3"

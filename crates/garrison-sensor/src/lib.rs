@@ -714,7 +714,7 @@ impl EventSource for Sensor {
                 interest,
                 ..
             } = self;
-            ring.consume(POLL_BATCH, &mut |rec| match decoder.decode(rec) {
+            let records = ring.consume(POLL_BATCH, &mut |rec| match decoder.decode(rec) {
                 Ok(Some(ev)) => {
                     if interest.wants(ev.kind()) {
                         delivered += 1;
@@ -724,10 +724,12 @@ impl EventSource for Sensor {
                 Ok(None) => {}
                 Err(_) => *decode_errors += 1,
             });
-            if delivered > 0 {
-                // the record that woke an armed wait cleared the request
+            if records > 0 {
+                // busy again; any record (delivered or not) cleared the request
                 self.quiet = false;
                 self.armed = false;
+            }
+            if delivered > 0 {
                 return Ok(delivered);
             }
             let left = deadline.saturating_duration_since(Instant::now());
