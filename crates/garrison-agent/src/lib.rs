@@ -261,7 +261,7 @@ fn unix_now() -> u64 {
 /// Events per batch handed from the source thread to the writer.
 const BATCH: usize = 512;
 /// Batches in flight at most.
-const CHANNEL: usize = 8;
+const CHANNEL: usize = 2;
 
 /// What the source thread shares with the writer.
 struct Shared {
@@ -478,6 +478,7 @@ fn outputs_thread(
 fn write_done(
     ready: Vec<Done>,
     out: &mut dyn Write,
+    scratch: &mut Vec<u8>,
     alerts: &mut Alerts,
     written: &mut u64,
 ) -> std::io::Result<()> {
@@ -486,6 +487,16 @@ fn write_done(
             out.write_all(line.as_bytes())?;
             out.write_all(b"\n")?;
             *written += 1;
+        }
+        if let Some(event) = done.event {
+            scratch.clear();
+            // (an event that cannot be serialized is not streamed, as in
+            // `stream_line`)
+            if event.write_ndjson(scratch).is_ok() {
+                scratch.push(b'\n');
+                out.write_all(scratch)?;
+                *written += 1;
+            }
         }
         for (_, a) in done.alerts {
             alerts.raise(a, out)?;
@@ -744,6 +755,7 @@ pub fn run(
     )?;
 
     let mut written = 0u64;
+    let mut scratch: Vec<u8> = Vec::with_capacity(4096);
     let mut next_status = Instant::now() + config.status_every;
     let mut next_report = Instant::now() + config.report_every;
     let mut next_prune = Instant::now() + Duration::from_secs(10);
@@ -798,13 +810,21 @@ pub fn run(
                     }
                     None => {
                         ready = batch
-                            .iter()
+                            .into_iter()
                             .map(|event| {
                                 let mut done = Done::default();
                                 for (i, d) in detectors.iter_mut().enumerate() {
-                                    d.on_event(event, &mut |a| done.alerts.push((i, a)));
+                                    d.on_event(&event, &mut |a| done.alerts.push((i, a)));
                                 }
-                                done.line = stream_line(event, &current.kinds, config.format);
+                                // JSON lines are rendered when written, into one
+                                // reused buffer
+                                if config.format == Format::Json {
+                                    if current.kinds.contains(&event.kind()) {
+                                        done.event = Some(event);
+                                    }
+                                } else {
+                                    done.line = stream_line(&event, &current.kinds, config.format);
+                                }
                                 done
                             })
                             .collect();
@@ -826,7 +846,8 @@ pub fn run(
             }
         }
         if !ready.is_empty() {
-            let wrote = write_done(ready, out, &mut alerts, &mut written).and_then(|_| out.flush());
+            let wrote = write_done(ready, out, &mut scratch, &mut alerts, &mut written)
+                .and_then(|_| out.flush());
             if let Err(e) = wrote {
                 result = Err(out_err(e));
                 stop.store(true, Ordering::Relaxed);

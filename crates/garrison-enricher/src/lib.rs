@@ -17,7 +17,7 @@ pub mod tree;
 pub mod users;
 
 use cgroup::{parse_cgroup_path, CgroupMap};
-use garrison_event::{Ancestor, Container, Event, EventData};
+use garrison_event::{Ancestor, Ancestors, Container, Event, EventData};
 use procfs::ProcFs;
 use runtime::{RuntimeState, StateDirs};
 use serde::{Deserialize, Serialize};
@@ -120,6 +120,15 @@ struct CgroupInfo {
     meta_tries: u8,
 }
 
+/// An ancestor chain as built, with the tree entries (pid, version) it was built
+/// from.
+#[derive(Debug)]
+struct Chain {
+    ppid: u32,
+    links: Vec<(u32, u64)>,
+    ancestors: Ancestors,
+}
+
 /// Fills the user-space view of events.
 #[derive(Debug)]
 pub struct Enricher {
@@ -136,6 +145,8 @@ pub struct Enricher {
     /// Recent pids per root, to read its files after the pid of an event is gone.
     root_witness: HashMap<(u64, u64), Vec<u32>>,
     hashes: HashMap<(u64, u64, i64, i64), String>,
+    /// Each process's ancestor chain as last built ([`Enricher::ancestors_of`]).
+    chains: HashMap<u32, Chain>,
     proc_reads: u64,
     hashes_done: u64,
 }
@@ -168,6 +179,7 @@ impl Enricher {
             host_root_key,
             root_witness: HashMap::new(),
             hashes: HashMap::new(),
+            chains: HashMap::new(),
             proc_reads: 0,
             hashes_done: 0,
             config,
@@ -307,19 +319,20 @@ impl Enricher {
         self.fill_names(event);
         if let EventData::Exit { .. } = event.data {
             self.tree.mark_exited(pid, now);
+            self.chains.remove(&pid);
         }
     }
 
     fn fill_process(&mut self, event: &mut Event) {
-        let max_anc = self.config.max_ancestors;
-        let anc_args = self.config.ancestor_args;
         let p = &mut event.process;
         if self.entry(p.pid).is_none() {
             return;
         }
         // The kernel's parent is current: a process whose parent exited has been
         // reparented (to init or a subreaper) since the tree last saw it.
-        if p.ppid != 0 {
+        // (Only when it changed: a change gives the entry a new version, which ends
+        // the cached chains of its descendants.)
+        if p.ppid != 0 && self.tree.get(p.pid).is_some_and(|e| e.ppid != p.ppid) {
             if let Some(e) = self.tree.get_mut(p.pid) {
                 e.ppid = p.ppid;
             }
@@ -356,10 +369,46 @@ impl Enricher {
             p.cap_permitted = e.cap_permitted;
         }
         let sid = e.sid;
+        let (pid, ppid) = (p.pid, p.ppid);
+        event.process.ancestors = self.ancestors_of(pid, ppid);
+        // The session leader: the login shell, sshd's child, a container's init.
+        if event.process.sname.is_none() {
+            if let Some(sid) = sid.filter(|s| *s != 0) {
+                if sid == event.process.pid {
+                    event.process.sname = Some(event.process.comm.clone());
+                } else {
+                    if self.tree.get(sid).is_none() {
+                        self.load(sid);
+                    }
+                    event.process.sname = self.tree.get(sid).map(|l| l.comm.clone());
+                }
+            }
+        }
+    }
+
+    /// The ancestor chain of `pid` whose parent is `ppid`: the cached one while
+    /// every entry it was built from is unchanged (most events of a process carry
+    /// the same chain; cloning it is a reference count), else walked anew.
+    fn ancestors_of(&mut self, pid: u32, ppid: u32) -> Ancestors {
+        if let Some(c) = self.chains.get(&pid) {
+            if c.ppid == ppid
+                && c.links
+                    .iter()
+                    .all(|&(a, v)| self.tree.version(a) == Some(v))
+            {
+                return c.ancestors.clone();
+            }
+        }
+        let max_anc = self.config.max_ancestors;
+        let anc_args = self.config.ancestor_args;
         let mut ancestors = Vec::with_capacity(max_anc.min(8));
-        let mut next = p.ppid;
+        let mut links = Vec::with_capacity(max_anc.min(8));
+        // a chain that names an ancestor /proc could not give is not kept: the next
+        // event tries /proc again
+        let mut complete = true;
+        let mut next = ppid;
         let mut seen = [0u32; 64];
-        seen[0] = p.pid;
+        seen[0] = pid;
         let mut n_seen = 1;
         while ancestors.len() < max_anc && next != 0 && !seen[..n_seen].contains(&next) {
             if n_seen < seen.len() {
@@ -369,11 +418,12 @@ impl Enricher {
             if self.tree.get(next).is_none() {
                 self.load(next);
             }
-            let Some(a) = self.tree.get(next) else {
+            let (Some(a), Some(version)) = (self.tree.get(next), self.tree.version(next)) else {
                 ancestors.push(Ancestor {
                     pid: next,
                     ..Ancestor::default()
                 });
+                complete = false;
                 break;
             };
             let name = if a.comm.is_empty() {
@@ -391,22 +441,26 @@ impl Enricher {
                 exe: a.exe.clone(),
                 args: a.args.iter().take(anc_args).cloned().collect(),
             });
+            links.push((a.pid, version));
             next = a.ppid;
         }
-        event.process.ancestors = ancestors;
-        // The session leader: the login shell, sshd's child, a container's init.
-        if event.process.sname.is_none() {
-            if let Some(sid) = sid.filter(|s| *s != 0) {
-                if sid == event.process.pid {
-                    event.process.sname = Some(event.process.comm.clone());
-                } else {
-                    if self.tree.get(sid).is_none() {
-                        self.load(sid);
-                    }
-                    event.process.sname = self.tree.get(sid).map(|l| l.comm.clone());
-                }
+        let ancestors = Ancestors::from(ancestors);
+        if complete {
+            if self.chains.len() >= self.config.max_processes {
+                self.chains.clear();
             }
+            self.chains.insert(
+                pid,
+                Chain {
+                    ppid,
+                    links,
+                    ancestors: ancestors.clone(),
+                },
+            );
+        } else {
+            self.chains.remove(&pid);
         }
+        ancestors
     }
 
     /// The cgroup path of a cgroup id.
@@ -598,6 +652,7 @@ impl Enricher {
         for pid in self.tree.live_pids() {
             if !self.procfs.path(pid, "stat").exists() {
                 self.tree.mark_exited(pid, now);
+                self.chains.remove(&pid);
                 n += 1;
             }
         }

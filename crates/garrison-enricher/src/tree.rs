@@ -110,11 +110,22 @@ pub struct TreeStats {
     pub uncached: u64,
 }
 
+/// An entry and its version: a number that changes whenever the entry may have
+/// changed (insert, pid reuse, any mutable access), so a view built from entries
+/// (an event's ancestor chain) can tell whether it is still current.
+#[derive(Debug)]
+struct Slot {
+    entry: ProcEntry,
+    version: u64,
+}
+
 /// The cache: pid → entry, bounded, with exited entries evicted after a grace
 /// period (or sooner when too many are kept).
 #[derive(Debug)]
 pub struct ProcessTree {
-    entries: HashMap<u32, ProcEntry>,
+    entries: HashMap<u32, Slot>,
+    /// The version the next insert or change gets.
+    next_version: u64,
     exited: VecDeque<(u32, Instant)>,
     max_entries: usize,
     max_exited: usize,
@@ -130,6 +141,7 @@ impl ProcessTree {
         let max_entries = max_entries.max(4);
         ProcessTree {
             entries: HashMap::new(),
+            next_version: 1,
             exited: VecDeque::new(),
             max_entries,
             max_exited: (max_entries / 4).max(1),
@@ -141,12 +153,21 @@ impl ProcessTree {
 
     /// An entry.
     pub fn get(&self, pid: u32) -> Option<&ProcEntry> {
-        self.entries.get(&pid)
+        self.entries.get(&pid).map(|s| &s.entry)
     }
 
-    /// An entry, mutable.
+    /// An entry's version (see [`ProcessTree::get_mut`]).
+    pub fn version(&self, pid: u32) -> Option<u64> {
+        self.entries.get(&pid).map(|s| s.version)
+    }
+
+    /// An entry, mutable; its version changes.
     pub fn get_mut(&mut self, pid: u32) -> Option<&mut ProcEntry> {
-        self.entries.get_mut(&pid)
+        let v = self.next_version;
+        let slot = self.entries.get_mut(&pid)?;
+        slot.version = v;
+        self.next_version += 1;
+        Some(&mut slot.entry)
     }
 
     /// Inserts (or replaces: a pid reused) an entry. Returns false when the tree is
@@ -165,13 +186,15 @@ impl ProcessTree {
                 return false;
             }
         }
-        self.entries.insert(entry.pid, entry);
+        let version = self.next_version;
+        self.next_version += 1;
+        self.entries.insert(entry.pid, Slot { entry, version });
         true
     }
 
     /// Marks a process exited; it stays for the grace period.
     pub fn mark_exited(&mut self, pid: u32, now: Instant) {
-        if let Some(e) = self.entries.get_mut(&pid) {
+        if let Some(e) = self.entries.get_mut(&pid).map(|s| &mut s.entry) {
             if e.exited.is_none() {
                 e.exited = Some(now);
                 self.exited.push_back((pid, now));
@@ -187,7 +210,7 @@ impl ProcessTree {
     fn evict_oldest_exited(&mut self) -> bool {
         while let Some((pid, at)) = self.exited.pop_front() {
             // Skip stale queue items: the pid was reused by a live process since.
-            if self.entries.get(&pid).and_then(|e| e.exited) == Some(at) {
+            if self.entries.get(&pid).and_then(|s| s.entry.exited) == Some(at) {
                 self.entries.remove(&pid);
                 self.evicted += 1;
                 return true;
@@ -203,7 +226,7 @@ impl ProcessTree {
                 break;
             }
             self.exited.pop_front();
-            if self.entries.get(&pid).and_then(|e| e.exited) == Some(at) {
+            if self.entries.get(&pid).and_then(|s| s.entry.exited) == Some(at) {
                 self.entries.remove(&pid);
                 self.evicted += 1;
             }
@@ -214,8 +237,8 @@ impl ProcessTree {
     pub fn live_pids(&self) -> Vec<u32> {
         self.entries
             .values()
-            .filter(|e| e.exited.is_none())
-            .map(|e| e.pid)
+            .filter(|s| s.entry.exited.is_none())
+            .map(|s| s.entry.pid)
             .collect()
     }
 
@@ -223,7 +246,11 @@ impl ProcessTree {
     pub fn stats(&self) -> TreeStats {
         TreeStats {
             entries: self.entries.len(),
-            exited: self.entries.values().filter(|e| e.exited.is_some()).count(),
+            exited: self
+                .entries
+                .values()
+                .filter(|s| s.entry.exited.is_some())
+                .count(),
             evicted: self.evicted,
             uncached: self.uncached,
         }

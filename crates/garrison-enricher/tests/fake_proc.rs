@@ -463,3 +463,88 @@ fn pid_namespace_session_leader_capabilities_login_user_and_privileged_container
     assert_eq!(child.process.vpid, Some(58));
     assert_eq!(child.process.sname.as_deref(), Some("bash"));
 }
+
+fn open_event(pid: u32, ppid: u32) -> Event {
+    let mut ev = event(
+        pid,
+        0,
+        1,
+        EventData::Open {
+            path: FilePath::raw("/tmp/x"),
+            flags: 0,
+            mode: 0,
+            flag_names: Vec::new(),
+            created: None,
+        },
+    );
+    ev.process.ppid = ppid;
+    ev
+}
+
+#[test]
+fn events_of_a_process_share_its_ancestor_chain_until_an_ancestor_changes() {
+    let f = Fake::new();
+    f.process(1, 0, "init", &["/sbin/init"], 0, "/", "host");
+    f.process(80, 1, "bash", &["bash", "-l"], 0, "/", "host");
+    f.process(81, 80, "worker", &["worker"], 0, "/", "host");
+    f.process(90, 1, "other", &["other"], 0, "/", "host");
+    let mut e = f.enricher();
+    let mut a = open_event(81, 80);
+    let mut b = open_event(81, 80);
+    e.enrich(&mut a);
+    e.enrich(&mut b);
+    let chain = |ev: &Event| -> Vec<(u32, String, Vec<String>)> {
+        ev.process
+            .ancestors
+            .iter()
+            .map(|a| (a.pid, a.name.clone(), a.args.clone()))
+            .collect()
+    };
+    assert_eq!(
+        chain(&a),
+        vec![
+            (80, "bash".into(), vec!["bash".into(), "-l".into()]),
+            (1, "init".into(), vec!["/sbin/init".into()])
+        ]
+    );
+    assert!(
+        garrison_event::Ancestors::ptr_eq(&a.process.ancestors, &b.process.ancestors),
+        "the second event reuses the chain"
+    );
+    // Another process's exec does not touch this chain.
+    let mut other = event(90, 0, 1, exec("/usr/bin/sleep", &["sleep", "1"]));
+    other.process.comm = "sleep".into();
+    e.enrich(&mut other);
+    let mut c = open_event(81, 80);
+    e.enrich(&mut c);
+    assert!(garrison_event::Ancestors::ptr_eq(
+        &a.process.ancestors,
+        &c.process.ancestors
+    ));
+    // The parent execs something else: the child's next event names it.
+    let mut ex = event(80, 0, 1, exec("/usr/bin/python3", &["python3", "app.py"]));
+    ex.process.comm = "python3".into();
+    e.enrich(&mut ex);
+    let mut d = open_event(81, 80);
+    e.enrich(&mut d);
+    assert_eq!(
+        chain(&d)[0],
+        (
+            80,
+            "python3".into(),
+            vec!["python3".into(), "app.py".into()]
+        )
+    );
+    assert_eq!(
+        chain(&a)[0].1,
+        "bash",
+        "events already out keep what was true"
+    );
+    // Reparented (its parent exited): the kernel's ppid is the new truth.
+    let mut r = open_event(81, 1);
+    e.enrich(&mut r);
+    assert_eq!(
+        chain(&r),
+        vec![(1, "init".into(), vec!["/sbin/init".into()])]
+    );
+}

@@ -1,9 +1,12 @@
 //! The event body: process context, container context and one variant per kind.
 
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 use std::fmt;
 use std::net::IpAddr;
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 
 /// The process (thread) an event belongs to. The sensor fills the kernel's view
 /// (ids, credentials, cgroup, comm); the enricher fills names, paths and ancestry.
@@ -56,8 +59,8 @@ pub struct Process {
     #[serde(default)]
     pub cgroup_id: u64,
     /// Ancestors, parent first, bounded (enricher). `proc.aname[N]` reads `ancestors[N-1]`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ancestors: Vec<Ancestor>,
+    #[serde(default, skip_serializing_if = "Ancestors::is_empty")]
+    pub ancestors: Ancestors,
     /// Pid in the process's own PID namespace (1 for a container's init), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpid: Option<u32>,
@@ -88,6 +91,124 @@ pub struct Ancestor {
     /// Its arguments, when known.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+}
+
+/// A process's ancestors, parent first: a shared list (cloning it is a reference
+/// count), since every event of a process carries the same chain. Reads as a
+/// slice; writing through it copies the list first when it is shared.
+///
+/// Serialized as a plain array. The NDJSON stream ([`crate::Event::write_ndjson`])
+/// renders a chain's JSON once and reuses the text for every event that shares
+/// the chain: a storm of one process's events escapes its ancestors' arguments
+/// once, not per event.
+#[derive(Debug, Clone, Default)]
+pub struct Ancestors(Arc<AncestorList>);
+
+#[derive(Debug, Clone, Default)]
+struct AncestorList {
+    list: Box<[Ancestor]>,
+    /// The list's compact JSON, rendered on first use by the NDJSON writer.
+    json: OnceLock<Box<serde_json::value::RawValue>>,
+}
+
+thread_local! {
+    /// Set while [`crate::Event::write_ndjson`] serializes (with serde_json's
+    /// compact serializer): only then is the rendered text a faithful substitute.
+    static RAW_JSON: Cell<bool> = const { Cell::new(false) };
+}
+
+/// While alive, [`Ancestors`] serialize from their rendered JSON.
+pub(crate) struct RawJsonScope(bool);
+
+impl RawJsonScope {
+    pub(crate) fn enter() -> Self {
+        RawJsonScope(RAW_JSON.replace(true))
+    }
+}
+
+impl Drop for RawJsonScope {
+    fn drop(&mut self) {
+        RAW_JSON.set(self.0);
+    }
+}
+
+impl Ancestors {
+    /// Whether there are none (what `skip_serializing_if` asks).
+    pub fn is_empty(&self) -> bool {
+        self.0.list.is_empty()
+    }
+
+    /// Keeps the first `n` ancestors.
+    pub fn truncate(&mut self, n: usize) {
+        if n < self.0.list.len() {
+            *self = self.0.list.iter().take(n).cloned().collect();
+        }
+    }
+
+    /// Whether both share one list (the same chain handed to several events).
+    pub fn ptr_eq(a: &Ancestors, b: &Ancestors) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+}
+
+impl PartialEq for Ancestors {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.list == other.0.list
+    }
+}
+
+impl Deref for Ancestors {
+    type Target = [Ancestor];
+    fn deref(&self) -> &[Ancestor] {
+        &self.0.list
+    }
+}
+
+impl DerefMut for Ancestors {
+    fn deref_mut(&mut self) -> &mut [Ancestor] {
+        let inner = Arc::make_mut(&mut self.0);
+        // the text no longer says what the list will hold
+        inner.json = OnceLock::new();
+        &mut inner.list
+    }
+}
+
+impl From<Vec<Ancestor>> for Ancestors {
+    fn from(v: Vec<Ancestor>) -> Self {
+        Ancestors(Arc::new(AncestorList {
+            list: v.into_boxed_slice(),
+            json: OnceLock::new(),
+        }))
+    }
+}
+
+impl FromIterator<Ancestor> for Ancestors {
+    fn from_iter<I: IntoIterator<Item = Ancestor>>(iter: I) -> Self {
+        Ancestors::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl Serialize for Ancestors {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if RAW_JSON.get() {
+            let raw = self.0.json.get_or_init(|| {
+                // An ancestor is strings and numbers: rendering cannot fail; if it
+                // ever did, the plain path below says why.
+                // (`Box<RawValue>`'s default is `null`.)
+                serde_json::value::to_raw_value(&self.0.list).unwrap_or_default()
+            });
+            if raw.get() != "null" {
+                return raw.serialize(s);
+            }
+        }
+        self.0.list.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ancestors {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<Ancestor>::deserialize(d).map(Ancestors::from)
+    }
 }
 
 /// The container a process runs in (enricher).

@@ -74,7 +74,17 @@ impl Event {
 
     /// The NDJSON line for the agent's stream: `{"kind":"event", ...the event}`.
     pub fn to_ndjson(&self) -> serde_json::Result<String> {
-        serde_json::to_string(&EventLine::new(self))
+        let mut buf = Vec::with_capacity(1024);
+        self.write_ndjson(&mut buf)?;
+        String::from_utf8(buf).map_err(serde::ser::Error::custom)
+    }
+
+    /// Appends the NDJSON line (without the newline) to `buf`: what
+    /// [`Event::to_ndjson`] returns, with the ancestor chain's text rendered once
+    /// per chain (see [`Ancestors`]) rather than once per event.
+    pub fn write_ndjson(&self, buf: &mut Vec<u8>) -> serde_json::Result<()> {
+        let _raw = data::RawJsonScope::enter();
+        serde_json::to_writer(buf, &EventLine::new(self))
     }
 }
 
@@ -160,6 +170,57 @@ mod tests {
         assert_eq!(back, event);
         assert_eq!(back.kind(), EventKind::Exec);
         assert!(!back.failed());
+    }
+
+    #[test]
+    fn the_stream_line_renders_a_shared_chain_once_and_the_same_as_plain_json() {
+        let mut event = exec_event();
+        event.process.ancestors = vec![
+            Ancestor {
+                pid: 1,
+                name: "init".into(),
+                exe: Some("/sbin/init".into()),
+                args: vec!["/sbin/init".into(), "quote\"back\\slash\ttab".into()],
+            },
+            Ancestor {
+                pid: 9,
+                name: "sshd".into(),
+                ..Ancestor::default()
+            },
+        ]
+        .into();
+        let plain = serde_json::to_string(&EventLine::new(&event)).unwrap();
+        assert!(plain.contains("quote\\\"back"), "{plain}");
+        let line = event.to_ndjson().unwrap();
+        assert_eq!(line, plain);
+        // A second event sharing the chain gets the same text (rendered once).
+        let mut second = event.clone();
+        second.seq = 8;
+        assert!(Ancestors::ptr_eq(
+            &event.process.ancestors,
+            &second.process.ancestors
+        ));
+        let mut buf = Vec::new();
+        second.write_ndjson(&mut buf).unwrap();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            serde_json::to_string(&EventLine::new(&second)).unwrap()
+        );
+        // Changing the list through one event leaves the other's, and the text
+        // follows the change.
+        second.process.ancestors[0].name = "systemd".into();
+        assert_eq!(event.process.ancestors[0].name, "init");
+        let changed = second.to_ndjson().unwrap();
+        assert!(changed.contains(r#""name":"systemd""#), "{changed}");
+        assert_eq!(event.to_ndjson().unwrap(), plain);
+        // Outside the stream writer, the chain serializes as usual.
+        let v = serde_json::to_value(&second).unwrap();
+        assert_eq!(v["process"]["ancestors"][0]["name"], "systemd");
+        assert_eq!(v["process"]["ancestors"][1]["pid"], 9);
+        let back: Event = serde_json::from_str(&changed).unwrap();
+        assert_eq!(back, second);
+        second.process.ancestors.truncate(1);
+        assert_eq!(second.process.ancestors.len(), 1);
     }
 
     #[test]

@@ -294,7 +294,8 @@ pub fn sample(kind: EventKind) -> Event {
                     exe: Some("/usr/bin/containerd-shim-runc-v2".into()),
                     args: Vec::new(),
                 },
-            ],
+            ]
+            .into(),
             vpid: Some(7),
             loginname: Some("alice".into()),
             sname: Some("bash".into()),
