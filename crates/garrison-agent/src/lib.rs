@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use workers::{stream_line, Done, Workers};
+use workers::{Done, Workers};
 
 /// Output format of the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -478,7 +478,6 @@ fn outputs_thread(
 fn write_done(
     ready: Vec<Done>,
     out: &mut dyn Write,
-    scratch: &mut Vec<u8>,
     alerts: &mut Alerts,
     written: &mut u64,
 ) -> std::io::Result<()> {
@@ -488,20 +487,44 @@ fn write_done(
             out.write_all(b"\n")?;
             *written += 1;
         }
-        if let Some(event) = done.event {
-            scratch.clear();
-            // (an event that cannot be serialized is not streamed, as in
-            // `stream_line`)
-            if event.write_ndjson(scratch).is_ok() {
-                scratch.push(b'\n');
-                out.write_all(scratch)?;
-                *written += 1;
-            }
-        }
+
         for (_, a) in done.alerts {
             alerts.raise(a, out)?;
         }
     }
+    Ok(())
+}
+
+/// Writes an event's stream line when its kind is streamed: JSON rendered into
+/// `scratch` (reused from event to event), or text.
+fn write_event(
+    event: &Event,
+    kinds: &[EventKind],
+    format: Format,
+    out: &mut dyn Write,
+    scratch: &mut Vec<u8>,
+    written: &mut u64,
+) -> std::io::Result<()> {
+    if !kinds.contains(&event.kind()) {
+        return Ok(());
+    }
+    match format {
+        Format::Json => {
+            scratch.clear();
+            // (an event that cannot be serialized is not streamed, as in
+            // `stream_line`)
+            if event.write_ndjson(scratch).is_err() {
+                return Ok(());
+            }
+            scratch.push(b'\n');
+            out.write_all(scratch)?;
+        }
+        Format::Text => {
+            out.write_all(text::event_line(event).as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+    }
+    *written += 1;
     Ok(())
 }
 
@@ -809,25 +832,31 @@ pub fn run(
                         ready = w.submit(batch, serial);
                     }
                     None => {
-                        ready = batch
-                            .into_iter()
-                            .map(|event| {
-                                let mut done = Done::default();
-                                for (i, d) in detectors.iter_mut().enumerate() {
-                                    d.on_event(&event, &mut |a| done.alerts.push((i, a)));
-                                }
-                                // JSON lines are rendered when written, into one
-                                // reused buffer
-                                if config.format == Format::Json {
-                                    if current.kinds.contains(&event.kind()) {
-                                        done.event = Some(event);
-                                    }
-                                } else {
-                                    done.line = stream_line(&event, &current.kinds, config.format);
-                                }
-                                done
-                            })
-                            .collect();
+                        // One thread: each event is written as it is evaluated, its
+                        // JSON rendered into one reused buffer (the events stay put).
+                        let wrote = batch.iter().try_for_each(|event| {
+                            let mut raised = Vec::new();
+                            for (i, d) in detectors.iter_mut().enumerate() {
+                                d.on_event(event, &mut |a| raised.push((i, a)));
+                            }
+                            write_event(
+                                event,
+                                &current.kinds,
+                                config.format,
+                                out,
+                                &mut scratch,
+                                &mut written,
+                            )?;
+                            for (_, a) in raised {
+                                alerts.raise(a, out)?;
+                            }
+                            Ok(())
+                        });
+                        if let Err(e) = wrote.and_then(|_| out.flush()) {
+                            result = Err(out_err(e));
+                            stop.store(true, Ordering::Relaxed);
+                            break;
+                        }
                     }
                 }
                 false
@@ -846,8 +875,7 @@ pub fn run(
             }
         }
         if !ready.is_empty() {
-            let wrote = write_done(ready, out, &mut scratch, &mut alerts, &mut written)
-                .and_then(|_| out.flush());
+            let wrote = write_done(ready, out, &mut alerts, &mut written).and_then(|_| out.flush());
             if let Err(e) = wrote {
                 result = Err(out_err(e));
                 stop.store(true, Ordering::Relaxed);

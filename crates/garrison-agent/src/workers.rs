@@ -14,14 +14,11 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// What one event produced: its stream line (when its kind is streamed: rendered,
-/// or the event itself to render when written) and its alerts, each with the
-/// index of the detector that raised it.
+/// What one event produced: its stream line (when its kind is streamed) and its
+/// alerts, each with the index of the detector that raised it.
 #[derive(Default)]
 pub(crate) struct Done {
     pub line: Option<String>,
-    /// An event to stream as its JSON line, rendered at write time.
-    pub event: Option<Event>,
     pub alerts: Vec<(usize, Alert)>,
 }
 
