@@ -22,6 +22,8 @@ use procfs::ProcFs;
 use runtime::{RuntimeState, StateDirs};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+// the per-event maps (pid, cgroup id keys): foldhash, a fraction of SipHash's cost
+use foldhash::HashMap as FastMap;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -137,7 +139,7 @@ pub struct Enricher {
     tree: ProcessTree,
     users: UserDb,
     cgroups: CgroupMap,
-    cgroup_info: HashMap<u64, CgroupInfo>,
+    cgroup_info: FastMap<u64, CgroupInfo>,
     last_rescan: Option<Instant>,
     missed: HashSet<u64>,
     runtime: RuntimeState,
@@ -146,7 +148,7 @@ pub struct Enricher {
     root_witness: HashMap<(u64, u64), Vec<u32>>,
     hashes: HashMap<(u64, u64, i64, i64), String>,
     /// Each process's ancestor chain as last built ([`Enricher::ancestors_of`]).
-    chains: HashMap<u32, Chain>,
+    chains: FastMap<u32, Chain>,
     proc_reads: u64,
     hashes_done: u64,
 }
@@ -173,13 +175,13 @@ impl Enricher {
             procfs,
             users: UserDb::default(),
             cgroups: CgroupMap::new(cgroup2),
-            cgroup_info: HashMap::new(),
+            cgroup_info: FastMap::default(),
             last_rescan: None,
             missed: HashSet::new(),
             host_root_key,
             root_witness: HashMap::new(),
             hashes: HashMap::new(),
-            chains: HashMap::new(),
+            chains: FastMap::default(),
             proc_reads: 0,
             hashes_done: 0,
             config,

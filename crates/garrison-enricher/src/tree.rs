@@ -3,7 +3,8 @@
 //! kernel's record carries only ids.
 
 use crate::procfs::ProcSnapshot;
-use std::collections::{HashMap, VecDeque};
+use foldhash::HashMap as FastMap;
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// One process as the tree knows it.
@@ -123,7 +124,7 @@ struct Slot {
 /// period (or sooner when too many are kept).
 #[derive(Debug)]
 pub struct ProcessTree {
-    entries: HashMap<u32, Slot>,
+    entries: FastMap<u32, Slot>,
     /// The version the next insert or change gets.
     next_version: u64,
     exited: VecDeque<(u32, Instant)>,
@@ -140,7 +141,7 @@ impl ProcessTree {
     pub fn new(max_entries: usize, grace: Duration) -> Self {
         let max_entries = max_entries.max(4);
         ProcessTree {
-            entries: HashMap::new(),
+            entries: FastMap::default(),
             next_version: 1,
             exited: VecDeque::new(),
             max_entries,

@@ -54,7 +54,7 @@ fn signature(path: &Path) -> Option<Signature> {
 /// One id file of one root.
 #[derive(Debug, Default)]
 struct IdTable {
-    names: HashMap<u32, String>,
+    names: foldhash::HashMap<u32, String>,
     signature: Option<Signature>,
     checked: Option<Instant>,
 }
@@ -69,7 +69,9 @@ impl IdTable {
         }
         match std::fs::read(path) {
             Ok(bytes) => {
-                self.names = parse_id_file(&String::from_utf8_lossy(&bytes));
+                self.names = parse_id_file(&String::from_utf8_lossy(&bytes))
+                    .into_iter()
+                    .collect();
                 self.signature = sig;
                 true
             }
@@ -103,7 +105,7 @@ impl IdKind {
 /// Names by root: `(device, inode)` of a root directory to its tables.
 #[derive(Debug, Default)]
 pub struct UserDb {
-    roots: HashMap<(u64, u64), (IdTable, IdTable)>,
+    roots: foldhash::HashMap<(u64, u64), (IdTable, IdTable)>,
     /// Reloads done (a file read and parsed).
     pub reloads: u64,
 }

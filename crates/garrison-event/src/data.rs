@@ -132,6 +132,48 @@ impl Drop for RawJsonScope {
     }
 }
 
+/// The process objects last rendered by the NDJSON writer on this thread, by tid.
+#[derive(Default)]
+struct ProcessTexts {
+    by_tid: foldhash::HashMap<u32, (Process, Box<serde_json::value::RawValue>)>,
+}
+
+/// At most this many process texts are kept per writing thread.
+const MAX_PROCESS_TEXTS: usize = 256;
+
+thread_local! {
+    static PROCESS_TEXTS: std::cell::RefCell<ProcessTexts> =
+        std::cell::RefCell::new(ProcessTexts::default());
+}
+
+/// Serializes an event's process: inside the NDJSON writer, from the text last
+/// rendered for an identical process context of the same thread (rendered and
+/// kept otherwise); elsewhere as usual.
+pub(crate) fn process_json<S: serde::Serializer>(p: &Process, s: S) -> Result<S::Ok, S::Error> {
+    if !RAW_JSON.get() {
+        return p.serialize(s);
+    }
+    PROCESS_TEXTS.with_borrow_mut(|texts| {
+        if let Some((cached, raw)) = texts.by_tid.get(&p.tid) {
+            if cached == p {
+                return raw.serialize(s);
+            }
+        }
+        // (`Box<RawValue>`'s default is `null`: a process that cannot be rendered
+        // is serialized the plain way, which reports why.)
+        let raw = serde_json::value::to_raw_value(p).unwrap_or_default();
+        if raw.get() == "null" {
+            return p.serialize(s);
+        }
+        let out = raw.serialize(s);
+        if texts.by_tid.len() >= MAX_PROCESS_TEXTS {
+            texts.by_tid.clear();
+        }
+        texts.by_tid.insert(p.tid, (p.clone(), raw));
+        out
+    })
+}
+
 impl Ancestors {
     /// Whether there are none (what `skip_serializing_if` asks).
     pub fn is_empty(&self) -> bool {
@@ -153,7 +195,7 @@ impl Ancestors {
 
 impl PartialEq for Ancestors {
     fn eq(&self, other: &Self) -> bool {
-        self.0.list == other.0.list
+        Arc::ptr_eq(&self.0, &other.0) || self.0.list == other.0.list
     }
 }
 

@@ -53,6 +53,7 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errno: Option<String>,
     /// The process (thread) that made the call.
+    #[serde(serialize_with = "data::process_json")]
     pub process: Process,
     /// The container the process runs in, when it runs in one (filled by the enricher).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,7 +82,10 @@ impl Event {
 
     /// Appends the NDJSON line (without the newline) to `buf`: what
     /// [`Event::to_ndjson`] returns, with the ancestor chain's text rendered once
-    /// per chain (see [`Ancestors`]) rather than once per event.
+    /// per chain (see [`Ancestors`]) rather than once per event, and the process
+    /// object's text reused while the thread's process context is unchanged (a
+    /// small per-thread cache keyed by tid: most events of a storm come from a
+    /// few threads whose context does not change between events).
     pub fn write_ndjson(&self, buf: &mut Vec<u8>) -> serde_json::Result<()> {
         let _raw = data::RawJsonScope::enter();
         serde_json::to_writer(buf, &EventLine::new(self))
@@ -221,6 +225,45 @@ mod tests {
         assert_eq!(back, second);
         second.process.ancestors.truncate(1);
         assert_eq!(second.process.ancestors.len(), 1);
+    }
+
+    #[test]
+    fn the_stream_line_follows_every_change_of_a_threads_process_context() {
+        let first = exec_event();
+        let plain = |e: &Event| serde_json::to_string(&EventLine::new(e)).unwrap();
+        assert_eq!(first.to_ndjson().unwrap(), plain(&first));
+        // The same thread, each field changed in turn (a setuid, a chdir, a new
+        // comm, a reparent): each line says what the event says.
+        type Change = Box<dyn Fn(&mut Process)>;
+        let mut changes: Vec<Change> = vec![
+            Box::new(|p| p.euid = 0),
+            Box::new(|p| p.cwd = Some("/tmp".into())),
+            Box::new(|p| p.comm = "kworker".into()),
+            Box::new(|p| p.ppid = 77),
+            Box::new(|p| p.args.push("-x".into())),
+            Box::new(|p| {
+                p.ancestors = vec![Ancestor {
+                    pid: 77,
+                    name: "tmux".into(),
+                    ..Ancestor::default()
+                }]
+                .into()
+            }),
+        ];
+        let mut ev = first.clone();
+        for change in changes.drain(..) {
+            change(&mut ev.process);
+            ev.seq += 1;
+            let line = ev.to_ndjson().unwrap();
+            assert_eq!(line, plain(&ev));
+            let back: Event = serde_json::from_str(&line).unwrap();
+            assert_eq!(back, ev);
+        }
+        // Back to the first context, and another thread with the first's context.
+        assert_eq!(first.to_ndjson().unwrap(), plain(&first));
+        let mut other = first.clone();
+        other.process.tid = 43;
+        assert_eq!(other.to_ndjson().unwrap(), plain(&other));
     }
 
     #[test]
