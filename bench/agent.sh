@@ -9,6 +9,7 @@
 #   BENCH_ONLY="redis-benchmark pgbench" bench/agent.sh 5 5   # some workloads only
 #   REDIS_N=50000 BENCH_ONLY=redis-benchmark-default bench/agent.sh 5 21   # short rounds
 #   (redis-benchmark-1cpu-default: the same with server, client and agent on one CPU)
+#   GARRISON_BIN=/tmp/garrison-a BENCH_ONLY=open-200k bench/agent.sh 10 3   # another build
 #
 # Storms and the `all` rows run the raw event stream with no rules (--no-rules
 # --events KINDS); the `-default` rows run the agent as `garrison agent` runs it:
@@ -60,7 +61,11 @@ cd "$root"
 # rebuild most dependencies
 cargo build --release -p garrison --bin garrison -p garrison-agent --example loadgen >&2
 target=${CARGO_TARGET_DIR:-$root/target}
-garrison=$target/release/garrison
+# GARRISON_BIN: another build of garrison to measure (an A/B of two builds: run
+# the script once with each, BENCH_ONLY set to the same workloads)
+garrison=${GARRISON_BIN:-$target/release/garrison}
+[ -x "$garrison" ] || { echo "bench/agent.sh: $garrison is not an executable (GARRISON_BIN)" >&2; exit 1; }
+echo "agent binary: $garrison" >&2
 loadgen=$target/release/examples/loadgen
 
 results=$out/results.tsv
