@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use workers::{Done, Workers};
+use workers::{render_line, Done, Workers};
 
 /// Output format of the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -483,48 +483,13 @@ fn write_done(
 ) -> std::io::Result<()> {
     for done in ready {
         if let Some(line) = done.line {
-            out.write_all(line.as_bytes())?;
-            out.write_all(b"\n")?;
+            out.write_all(&line)?;
             *written += 1;
         }
-
         for (_, a) in done.alerts {
             alerts.raise(a, out)?;
         }
     }
-    Ok(())
-}
-
-/// Writes an event's stream line when its kind is streamed: JSON rendered into
-/// `scratch` (reused from event to event), or text.
-fn write_event(
-    event: &Event,
-    kinds: &[EventKind],
-    format: Format,
-    out: &mut dyn Write,
-    scratch: &mut Vec<u8>,
-    written: &mut u64,
-) -> std::io::Result<()> {
-    if !kinds.contains(&event.kind()) {
-        return Ok(());
-    }
-    match format {
-        Format::Json => {
-            scratch.clear();
-            // (an event that cannot be serialized is not streamed, as in
-            // `stream_line`)
-            if event.write_ndjson(scratch).is_err() {
-                return Ok(());
-            }
-            scratch.push(b'\n');
-            out.write_all(scratch)?;
-        }
-        Format::Text => {
-            out.write_all(text::event_line(event).as_bytes())?;
-            out.write_all(b"\n")?;
-        }
-    }
-    *written += 1;
     Ok(())
 }
 
@@ -836,18 +801,15 @@ pub fn run(
                         // JSON rendered into one reused buffer (the events stay put).
                         let wrote = batch.iter().try_for_each(|event| {
                             let mut raised = Vec::new();
-                            for (i, d) in detectors.iter_mut().enumerate() {
-                                d.on_event(event, &mut |a| raised.push((i, a)));
+                            for d in detectors.iter_mut() {
+                                d.on_event(event, &mut |a| raised.push(a));
                             }
-                            write_event(
-                                event,
-                                &current.kinds,
-                                config.format,
-                                out,
-                                &mut scratch,
-                                &mut written,
-                            )?;
-                            for (_, a) in raised {
+                            scratch.clear();
+                            if render_line(event, &current.kinds, config.format, &mut scratch) {
+                                out.write_all(&scratch)?;
+                                written += 1;
+                            }
+                            for a in raised {
                                 alerts.raise(a, out)?;
                             }
                             Ok(())

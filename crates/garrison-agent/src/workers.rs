@@ -14,24 +14,37 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// What one event produced: its stream line (when its kind is streamed) and its
-/// alerts, each with the index of the detector that raised it.
+/// What one event produced: its stream line with its newline (when its kind is
+/// streamed) and its alerts, each with the index of the detector that raised it.
 #[derive(Default)]
 pub(crate) struct Done {
-    pub line: Option<String>,
+    pub line: Option<Vec<u8>>,
     pub alerts: Vec<(usize, Alert)>,
 }
 
-/// The stream line of an event (`None` when its kind is not streamed or it cannot
-/// be serialized).
-pub(crate) fn stream_line(ev: &Event, kinds: &[EventKind], format: Format) -> Option<String> {
+/// Appends an event's stream line and its newline to `buf`; false (and `buf` as
+/// it was) when its kind is not streamed or it cannot be serialized.
+pub(crate) fn render_line(
+    ev: &Event,
+    kinds: &[EventKind],
+    format: Format,
+    buf: &mut Vec<u8>,
+) -> bool {
     if !kinds.contains(&ev.kind()) {
-        return None;
+        return false;
     }
+    let start = buf.len();
     match format {
-        Format::Json => ev.to_ndjson().ok(),
-        Format::Text => Some(text::event_line(ev)),
+        Format::Json => {
+            if ev.write_ndjson(buf).is_err() {
+                buf.truncate(start);
+                return false;
+            }
+        }
+        Format::Text => buf.extend_from_slice(text::event_line(ev).as_bytes()),
     }
+    buf.push(b'\n');
+    true
 }
 
 /// A shard of a batch: `(place in the batch, event)`.
@@ -108,7 +121,9 @@ impl Workers {
                                     done
                                 }))
                                 .unwrap_or_default();
-                            let line = stream_line(&ev, &job.kinds, format);
+                            let mut buf = Vec::new();
+                            let line =
+                                render_line(&ev, &job.kinds, format, &mut buf).then_some(buf);
                             items.push((place, Done { line, ..done }));
                         }
                         if rtx

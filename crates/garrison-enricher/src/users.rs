@@ -2,7 +2,7 @@
 //! own root (a container's files for a container's processes), cached per root
 //! and reloaded when a file changes.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ const RECHECK: Duration = Duration::from_secs(2);
 
 /// `name:x:id:...` lines: id to name (the first name wins, as getpwuid does).
 pub fn parse_id_file(text: &str) -> HashMap<u32, String> {
-    let mut map = HashMap::new();
+    let mut map = HashMap::default();
     for line in text.lines() {
         if line.starts_with('#') {
             continue;
@@ -54,7 +54,7 @@ fn signature(path: &Path) -> Option<Signature> {
 /// One id file of one root.
 #[derive(Debug, Default)]
 struct IdTable {
-    names: foldhash::HashMap<u32, String>,
+    names: HashMap<u32, String>,
     signature: Option<Signature>,
     checked: Option<Instant>,
 }
@@ -69,9 +69,7 @@ impl IdTable {
         }
         match std::fs::read(path) {
             Ok(bytes) => {
-                self.names = parse_id_file(&String::from_utf8_lossy(&bytes))
-                    .into_iter()
-                    .collect();
+                self.names = parse_id_file(&String::from_utf8_lossy(&bytes));
                 self.signature = sig;
                 true
             }
@@ -105,7 +103,7 @@ impl IdKind {
 /// Names by root: `(device, inode)` of a root directory to its tables.
 #[derive(Debug, Default)]
 pub struct UserDb {
-    roots: foldhash::HashMap<(u64, u64), (IdTable, IdTable)>,
+    roots: HashMap<(u64, u64), (IdTable, IdTable)>,
     /// Reloads done (a file read and parsed).
     pub reloads: u64,
 }

@@ -107,8 +107,10 @@ pub struct Ancestors(Arc<AncestorList>);
 #[derive(Debug, Clone, Default)]
 struct AncestorList {
     list: Box<[Ancestor]>,
-    /// The list's compact JSON, rendered on first use by the NDJSON writer.
-    json: OnceLock<Box<serde_json::value::RawValue>>,
+    /// The list's compact JSON, rendered on first use by the NDJSON writer
+    /// (`None`: it could not be, and the list is serialized the plain way, which
+    /// reports why).
+    json: OnceLock<Option<Box<serde_json::value::RawValue>>>,
 }
 
 thread_local! {
@@ -159,12 +161,11 @@ pub(crate) fn process_json<S: serde::Serializer>(p: &Process, s: S) -> Result<S:
                 return raw.serialize(s);
             }
         }
-        // (`Box<RawValue>`'s default is `null`: a process that cannot be rendered
-        // is serialized the plain way, which reports why.)
-        let raw = serde_json::value::to_raw_value(p).unwrap_or_default();
-        if raw.get() == "null" {
+        // (a process that cannot be rendered is serialized the plain way, which
+        // reports why)
+        let Ok(raw) = serde_json::value::to_raw_value(p) else {
             return p.serialize(s);
-        }
+        };
         let out = raw.serialize(s);
         if texts.by_tid.len() >= MAX_PROCESS_TEXTS {
             texts.by_tid.clear();
@@ -233,13 +234,11 @@ impl FromIterator<Ancestor> for Ancestors {
 impl Serialize for Ancestors {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if RAW_JSON.get() {
-            let raw = self.0.json.get_or_init(|| {
-                // An ancestor is strings and numbers: rendering cannot fail; if it
-                // ever did, the plain path below says why.
-                // (`Box<RawValue>`'s default is `null`.)
-                serde_json::value::to_raw_value(&self.0.list).unwrap_or_default()
-            });
-            if raw.get() != "null" {
+            let raw = self
+                .0
+                .json
+                .get_or_init(|| serde_json::value::to_raw_value(&self.0.list).ok());
+            if let Some(raw) = raw {
                 return raw.serialize(s);
             }
         }
